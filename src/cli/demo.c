@@ -1,0 +1,118 @@
+/*
+ * demo.c — `plinth demo`: a demo organization with a user of each role, an operator and an
+ * API key, then how to log in. Running it again keeps what exists and adds a fresh key.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/crypto.h"
+#include "platform/platform.h"
+#include "store/store.h"
+#include "core/banned.h"
+
+#define DEMO_PASSWORD "plinth-demo-2026"
+#define DEMO_SLUG "acme-demo"
+
+static const struct {
+    const char *email, *name, *role;
+} people[] = {
+    {"owner@acme.test", "Olivia Owner", "owner"},
+    {"admin@acme.test", "Adam Admin", "admin"},
+    {"editor@acme.test", "Eddie Editor", "editor"},
+    {"viewer@acme.test", "Vera Viewer", "viewer"},
+};
+
+static int find_tenant(pl_db_t *db, pl_arena_t *a, const char **id)
+{
+    static const char *sql = "SELECT id FROM tenants WHERE slug = $1";
+    pl_rows_t *r;
+    int rc;
+    if (pl_db_query(db, &r, sql, PL_ARGS(PL_TEXT(DEMO_SLUG))) != 0)
+        return -1;
+    rc = pl_rows_next(r);
+    if (rc == 1)
+        *id = pl_strdup(a, pl_rows_text(r, 0));
+    pl_rows_close(r);
+    return rc;
+}
+
+static int ensure_user(pl_db_t *db, pl_arena_t *a, const char *email, const char *name, const char *hash,
+                       const char *tenant, const char *role, pl_err_t *err)
+{
+    const char *uid;
+    int found = pl_user_find(db, a, email, &uid);
+    if (found < 0)
+        return pl_err_set(err, PL_EDB, NULL, "cannot read users");
+    if (found == 0 && pl_user_create(db, a, email, hash, name, true, &uid, err) != 0)
+        return err->status;
+    if (pl_membership_add(db, tenant, uid, role, err) != 0 && err->status != PL_ECONFLICT)
+        return err->status;
+    pl_err_clear(err);
+    return 0;
+}
+
+int pl_cli_demo(const pl_config_t *cfg, int argc, char **argv)
+{
+    pl_store_t *store = NULL;
+    pl_db_t *db = NULL;
+    pl_arena_t a;
+    pl_err_t err;
+    const char *tid = NULL, *pid = NULL;
+    char hash[128];
+    json_t *key = NULL;
+    size_t i;
+    int applied, rc = 1;
+    (void)argc;
+    (void)argv;
+
+    pl_arena_init(&a);
+    pl_err_clear(&err);
+    if (pl_crypto_init() != 0 || pl_store_open(&store, cfg, &err) != 0 ||
+        pl_store_migrate(store, &applied, &err) != 0 || pl_db_connect(store, &db, &err) != 0)
+        goto out;
+    fprintf(stderr, "demo: hashing the demo password\n");
+    if (pl_password_prepare(DEMO_PASSWORD, NULL, hash, sizeof(hash), &err) != 0)
+        goto out;
+    if (pl_db_begin(db, PL_TX_WRITE, NULL) != 0)
+        goto out;
+    if (find_tenant(db, &a, &tid) == 0 && pl_tenant_create(db, &a, "Acme Fitness", DEMO_SLUG, &tid, &err) != 0)
+        goto out;
+    fprintf(stderr, "demo: organization %s\n", tid);
+    for (i = 0; i < sizeof(people) / sizeof(people[0]); i++)
+        if (ensure_user(db, &a, people[i].email, people[i].name, hash, tid, people[i].role, &err) != 0)
+            goto out;
+    if (pl_platform_tenant(db, &a, &pid, &err) != 0 ||
+        ensure_user(db, &a, "operator@plinth.test", "Pat Operator", hash, pid, "owner", &err) != 0)
+        goto out;
+    if (pl_apikey_create(db, &a, tid, "demo key", "admin", "demo", &key, &err) != 0)
+        goto out;
+    if (pl_db_commit(db) != 0)
+        goto out;
+
+    printf("Demo data is ready in %s.\n\n", cfg->data_dir);
+    printf("Organization: Acme Fitness (%s, slug %s)\n", tid, DEMO_SLUG);
+    printf("Users (password: %s):\n", DEMO_PASSWORD);
+    for (i = 0; i < sizeof(people) / sizeof(people[0]); i++)
+        printf("  %-20s %s\n", people[i].email, people[i].role);
+    printf("Operator (platform tenant): operator@plinth.test\n");
+    printf("API key (admin, shown once): %s\n\n", json_string_value(json_object_get(key, "key")));
+    printf("Try:\n  curl -s http://%s/v1/auth/login -H 'content-type: application/json' \\\n"
+           "       -d '{\"email\":\"owner@acme.test\",\"password\":\"%s\"}'\n",
+           cfg->listen, DEMO_PASSWORD);
+    printf("  curl -s http://%s/v1/me -H 'authorization: Bearer %s'\n", cfg->listen,
+           json_string_value(json_object_get(key, "key")));
+    rc = 0;
+out:
+    if (rc != 0) {
+        fprintf(stderr, "plinth demo: %s\n", err.message[0] ? err.message : "failed");
+        if (db)
+            pl_db_rollback(db);
+    }
+    json_decref(key);
+    pl_db_close(db);
+    pl_store_close(store);
+    pl_arena_release(&a);
+    return rc;
+}

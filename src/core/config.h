@@ -1,0 +1,44 @@
+/*
+ * config.h — server configuration: flags > environment (PLINTH_*) > defaults.
+ *
+ * One table in config.c lists every option with its flag, variable, default and help,
+ * so `plinth serve --help` and the parser cannot disagree. The struct is filled once
+ * at start and read-only afterwards.
+ */
+#ifndef PL_CONFIG_H
+#define PL_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/log.h"
+
+typedef struct pl_config {
+    char listen[128];     /* HOST:PORT; port 0 picks a free one (logged) */
+    char data_dir[PATH_MAX];
+    long workers;         /* 0: one per core */
+    long max_body;        /* bytes */
+    bool signup;          /* self-service signup */
+    long access_ttl;      /* seconds */
+    long refresh_ttl;     /* seconds */
+    char log_level[16];
+    char public_url[256]; /* base of links in emails; default http://LISTEN */
+} pl_config_t;
+
+void pl_config_defaults(pl_config_t *c);
+/* Applies PLINTH_* variables; returns 0, or -1 with a message in errbuf. */
+int pl_config_from_env(pl_config_t *c, char *errbuf, size_t errlen);
+/*
+ * Consumes the options it knows from argv[1..argc) and moves the others, in order, to the
+ * front of argv; returns the new argc, or -1 with a message. "--help" is left in place.
+ */
+int pl_config_from_args(pl_config_t *c, int argc, char **argv, char *errbuf, size_t errlen);
+void pl_config_usage(FILE *out);
+/* Splits c->listen into host and port; returns 0 or -1. */
+int pl_config_listen(const pl_config_t *c, char *host, size_t hostlen, int *port);
+/* Path of a file in the data directory. */
+void pl_config_path(const pl_config_t *c, const char *name, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * ctx.c — helpers handlers use to read the request and build replies (see ctx.h).
+ */
+#include "http/ctx.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/crypto.h"
+#include "core/json.h"
+#include "http/server.h"
+#include "core/banned.h"
+
+int pl_reply(pl_ctx_t *c, int status, json_t *body)
+{
+    if (c->resp)
+        json_decref(c->resp);
+    c->status = status;
+    c->resp = body;
+    return 0;
+}
+
+int pl_reply_empty(pl_ctx_t *c, int status)
+{
+    return pl_reply(c, status, NULL);
+}
+
+int pl_reply_raw(pl_ctx_t *c, int status, const char *content_type, const char *data, size_t len)
+{
+    c->status = status;
+    c->raw = data;
+    c->raw_len = len;
+    c->raw_type = content_type;
+    return 0;
+}
+
+void pl_header(pl_ctx_t *c, const char *name, const char *value)
+{
+    h2o_add_header_by_str(&c->req->pool, &c->req->res.headers, name, strlen(name), 0, NULL, value, strlen(value));
+}
+
+int pl_fail(pl_ctx_t *c, int status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    c->err.status = status;
+    c->err.code = code;
+    va_start(ap, fmt);
+    vsnprintf(c->err.message, sizeof(c->err.message), fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+int pl_fail_notfound(pl_ctx_t *c, const char *what)
+{
+    return pl_fail(c, PL_ENOTFOUND, NULL, "%s not found", what);
+}
+
+const char *pl_param(pl_ctx_t *c, int i)
+{
+    if (i < 0 || i >= c->nparams)
+        return "";
+    return pl_strndup(c->arena, c->params[i].ptr, c->params[i].len);
+}
+
+const char *pl_query(pl_ctx_t *c, const char *name)
+{
+    int i;
+    for (i = 0; i < c->nquery; i++)
+        if (strcmp(c->query[i].name, name) == 0)
+            return c->query[i].value;
+    return NULL;
+}
+
+int pl_tx_begin(pl_ctx_t *c, pl_txmode_t mode, const char *tenant_id)
+{
+    if (pl_db_begin(c->db, mode, tenant_id) != 0)
+        return pl_fail(c, PL_EDB, NULL, "the store is unavailable");
+    return 0;
+}
+
+int pl_tx_commit(pl_ctx_t *c)
+{
+    if (pl_db_commit(c->db) != 0)
+        return pl_fail(c, PL_EDB, NULL, "the transaction could not be committed");
+    return 0;
+}
+
+void pl_tx_rollback(pl_ctx_t *c)
+{
+    pl_db_rollback(c->db);
+}
+
+/* ---- pagination ---- */
+
+#define CURSOR_TAG "c1:"
+
+char *pl_cursor_encode(pl_ctx_t *c, const char *key)
+{
+    size_t n = strlen(key) + sizeof(CURSOR_TAG) - 1;
+    char *raw = pl_printf(c->arena, CURSOR_TAG "%s", key);
+    size_t outlen = n * 4 / 3 + 8;
+    char *out = pl_alloc(c->arena, outlen);
+    pl_b64url_encode(raw, n, out, outlen);
+    return out;
+}
+
+static const char *cursor_decode(pl_ctx_t *c, const char *cursor)
+{
+    size_t n = strlen(cursor);
+    char *raw;
+    long got;
+    if (n == 0 || n > 1024)
+        return NULL;
+    raw = pl_alloc(c->arena, n + 1);
+    got = pl_b64url_decode(cursor, n, raw, n);
+    if (got <= (long)(sizeof(CURSOR_TAG) - 1) || memcmp(raw, CURSOR_TAG, sizeof(CURSOR_TAG) - 1) != 0)
+        return NULL;
+    raw[got] = '\0';
+    if (strlen(raw) != (size_t)got || !pl_utf8_valid(raw, (size_t)got))
+        return NULL;
+    return raw + sizeof(CURSOR_TAG) - 1;
+}
+
+int pl_page_parse(pl_ctx_t *c, pl_page_t *p)
+{
+    const char *limit = pl_query(c, "limit"), *cursor = pl_query(c, "cursor"), *total = pl_query(c, "include_total");
+    p->limit = 50;
+    p->after = NULL;
+    p->include_total = false;
+    if (limit) {
+        char *end;
+        long v = strtol(limit, &end, 10);
+        if (*limit == '\0' || *end != '\0' || v < 1 || v > 200)
+            pl_err_field(&c->err, "limit", "must be an integer from 1 to 200");
+        else
+            p->limit = (int)v;
+    }
+    if (cursor && (p->after = cursor_decode(c, cursor)) == NULL)
+        pl_err_field(&c->err, "cursor", "is not a valid cursor");
+    if (total) {
+        if (!strcmp(total, "true") || !strcmp(total, "1"))
+            p->include_total = true;
+        else if (strcmp(total, "false") && strcmp(total, "0"))
+            pl_err_field(&c->err, "include_total", "must be true or false");
+    }
+    return c->err.status == PL_OK ? 0 : PL_EINVAL;
+}
+
+json_t *pl_page_envelope(pl_ctx_t *c, const pl_page_t *p, json_t *data, const char *key_field, long long total)
+{
+    bool has_more = json_array_size(data) > (size_t)p->limit;
+    const char *last_key = NULL;
+    json_t *env;
+    if (has_more) {
+        json_array_remove(data, (size_t)p->limit);
+        last_key = pl_json_str(json_array_get(data, (size_t)p->limit - 1), key_field);
+    }
+    env = json_pack("{s:o,s:b,s:o}", "data", data, "has_more", has_more, "next_cursor",
+                    has_more && last_key ? json_string(pl_cursor_encode(c, last_key)) : json_null());
+    if (p->include_total)
+        json_object_set_new(env, "total", json_integer(total));
+    return env;
+}
+
+/* ---- values ---- */
+
+json_t *pl_json_time(int64_t ms)
+{
+    char buf[40];
+    return json_string(pl_rfc3339(ms, buf, sizeof(buf)));
+}
+
+json_t *pl_json_time_or_null(pl_rows_t *r, int col)
+{
+    if (pl_rows_null(r, col))
+        return json_null();
+    return pl_json_time(pl_rows_int(r, col));
+}
+
+char *pl_new_id(pl_ctx_t *c, const char *prefix)
+{
+    char *id = pl_alloc(c->arena, PL_TYPEID_MAX);
+    pl_typeid_new(prefix, id);
+    return id;
+}
+
+bool pl_id_ok(const char *s, const char *prefix)
+{
+    return s && pl_typeid_valid(s, strlen(s), prefix);
+}

@@ -1,0 +1,419 @@
+/*
+ * pipeline.c — the gateway pipeline. Read it top to bottom; it is the path of every request:
+ *
+ *   1. request id      X-Request-Id accepted if well-formed, else a new req_… id
+ *   2. route           method + path → route, path parameters (404 / 405)
+ *   3. body limit      413 payload_too_large above --max-body
+ *   4. query string    decoded, valid UTF-8
+ *   5. auth            Bearer access token (JWT) or API key → principal (cached per worker)
+ *   6. tenant          the principal's tenant; suspended tenants get 403 tenant_suspended
+ *   7. permission      the route's permission in the principal's role (403 forbidden)
+ *   8. body            JSON parsed (depth, UTF-8, duplicates) and validated by the route schema
+ *   9. transaction     opened in the tenant's context (unless the route manages its own)
+ *  10. handler         the module's code; commit on success, rollback on failure
+ *  11. response        JSON or problem+json, X-Request-Id, then one JSON access-log line
+ *
+ * No handler re-implements any of these stages.
+ */
+#include "http/pipeline.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "http/ctx.h"
+#include "platform/auth.h"
+#include "core/banned.h"
+
+/* ---- 1. request id ---- */
+
+static void stage_request_id(pl_ctx_t *c)
+{
+    ssize_t i = h2o_find_header_by_str(&c->req->headers, H2O_STRLIT("x-request-id"), -1);
+    if (i >= 0) {
+        h2o_iovec_t v = c->req->headers.entries[i].value;
+        bool ok = v.len >= 1 && v.len <= 128;
+        size_t k;
+        for (k = 0; ok && k < v.len; k++) {
+            char ch = v.base[k];
+            ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+                 ch == '_' || ch == '.' || ch == ':';
+        }
+        if (ok) {
+            memcpy(c->request_id, v.base, v.len);
+            c->request_id[v.len] = '\0';
+            return;
+        }
+    }
+    pl_typeid_new("req", c->request_id);
+}
+
+static void peer_address(pl_ctx_t *c)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = c->req->conn->callbacks->get_peername(c->req->conn, (struct sockaddr *)&ss);
+    char buf[INET6_ADDRSTRLEN] = "";
+    if (len && ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf, sizeof(buf));
+    else if (len && ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, sizeof(buf));
+    c->ip = pl_strdup(c->arena, buf);
+}
+
+static const char *header(pl_ctx_t *c, const h2o_token_t *token)
+{
+    ssize_t i = h2o_find_header(&c->req->headers, token, -1);
+    if (i < 0)
+        return NULL;
+    return pl_strndup(c->arena, c->req->headers.entries[i].value.base, c->req->headers.entries[i].value.len);
+}
+
+/* ---- 4. query string ---- */
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes [s, s+n) into the arena; '+' is a space. NULL if malformed or not UTF-8. */
+static char *url_decode(pl_ctx_t *c, const char *s, size_t n)
+{
+    char *out = pl_alloc(c->arena, n + 1);
+    size_t i, o = 0;
+    for (i = 0; i < n; i++) {
+        if (s[i] == '%') {
+            int hi, lo;
+            if (i + 2 >= n)
+                return NULL;
+            hi = hexval(s[i + 1]);
+            lo = hexval(s[i + 2]);
+            if (hi < 0 || lo < 0)
+                return NULL;
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[o++] = s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    out[o] = '\0';
+    if (strlen(out) != o || !pl_utf8_valid(out, o))
+        return NULL;
+    return out;
+}
+
+static int stage_query(pl_ctx_t *c)
+{
+    h2o_iovec_t p = c->req->path;
+    size_t qs = c->req->query_at, i, start, n = 0;
+    const char *q;
+    if (qs == SIZE_MAX)
+        return 0;
+    q = p.base + qs + 1;
+    i = p.len - qs - 1;
+    for (start = 0; start < i; start++)
+        if (q[start] == '&')
+            n++;
+    c->query = pl_alloc(c->arena, (n + 1) * sizeof(pl_qparam_t));
+    start = 0;
+    while (start <= i) {
+        size_t end = start, eq;
+        while (end < i && q[end] != '&')
+            end++;
+        if (end > start) {
+            for (eq = start; eq < end && q[eq] != '='; eq++)
+                ;
+            c->query[c->nquery].name = url_decode(c, q + start, eq - start);
+            c->query[c->nquery].value = eq < end ? url_decode(c, q + eq + 1, end - eq - 1) : "";
+            if (c->query[c->nquery].name == NULL || c->query[c->nquery].value == NULL)
+                return pl_fail(c, PL_EBADREQ, NULL, "the query string is not valid percent-encoded UTF-8");
+            c->nquery++;
+        }
+        start = end + 1;
+    }
+    return 0;
+}
+
+/* ---- 5.–7. auth, tenant, permission ---- */
+
+static int stage_auth(pl_ctx_t *c, int perm)
+{
+    const pl_route_t *r = c->route;
+    ssize_t i = h2o_find_header(&c->req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    pl_str_t cred = PL_STR_NULL;
+
+    if (i >= 0) {
+        h2o_iovec_t v = c->req->headers.entries[i].value;
+        if (v.len > 7 && h2o_lcstris(v.base, 7, H2O_STRLIT("bearer "))) {
+            cred.ptr = v.base + 7;
+            cred.len = v.len - 7;
+            while (cred.len && cred.ptr[0] == ' ') {
+                cred.ptr++;
+                cred.len--;
+            }
+        }
+        if (cred.len == 0) {
+            pl_header(c, "www-authenticate", "Bearer");
+            return pl_fail(c, PL_EUNAUTH, NULL, "the Authorization header must be 'Bearer <token or API key>'");
+        }
+    }
+    if (cred.len == 0) {
+        if (r->flags & PL_R_PUBLIC)
+            return 0;
+        pl_header(c, "www-authenticate", "Bearer");
+        return pl_fail(c, PL_EUNAUTH, NULL, "authentication required: send 'Authorization: Bearer <token>'");
+    }
+    if (pl_auth_resolve(c, cred, &c->principal) != 0) {
+        pl_header(c, "www-authenticate", "Bearer error=\"invalid_token\"");
+        return c->err.status;
+    }
+    if (r->flags & PL_R_PUBLIC)
+        return 0;
+
+    /* 6. tenant: always the credential's own; no header can choose another. */
+    c->tenant_id = c->principal->tenant_id;
+    if (c->principal->suspended && !(r->flags & PL_R_ANY_TENANT_STATE))
+        return pl_fail(c, PL_EFORBIDDEN, "tenant_suspended", "this organization is suspended");
+    if ((r->flags & PL_R_PLATFORM) && !c->principal->platform)
+        return pl_fail(c, PL_EFORBIDDEN, NULL, "this route is for platform operators");
+
+    /* 7. permission */
+    if (!pl_rbac_has(c->principal->perms, perm))
+        return pl_fail(c, PL_EFORBIDDEN, NULL, "the role '%s' lacks the permission '%s'", c->principal->role,
+                       r->permission);
+    return 0;
+}
+
+/* ---- 8. body ---- */
+
+static bool is_json_content_type(pl_ctx_t *c)
+{
+    ssize_t i = h2o_find_header(&c->req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    h2o_iovec_t v;
+    if (i < 0)
+        return false;
+    v = c->req->headers.entries[i].value;
+    return v.len >= 16 && h2o_lcstris(v.base, 16, H2O_STRLIT("application/json")) &&
+           (v.len == 16 || v.base[16] == ';' || v.base[16] == ' ');
+}
+
+static void decref_body(void *p)
+{
+    json_decref(p);
+}
+
+static int stage_body(pl_ctx_t *c)
+{
+    const pl_route_t *r = c->route;
+    h2o_iovec_t e = c->req->entity;
+    if (r->input == NULL || (r->flags & PL_R_RAW_BODY))
+        return 0;
+    if (e.base == NULL || e.len == 0) {
+        c->body = json_object();
+    } else {
+        if (!is_json_content_type(c))
+            return pl_fail(c, PL_EMEDIA, NULL, "send the body as Content-Type: application/json");
+        if (pl_json_parse_body(e.base, e.len, &c->body, &c->err) != 0)
+            return c->err.status;
+    }
+    pl_arena_defer(c->arena, decref_body, c->body);
+    return pl_schema_validate(r->input, c->body, &c->err);
+}
+
+/* ---- 11. response ---- */
+
+static int dump_cb(const char *buffer, size_t size, void *data)
+{
+    pl_buf_add(data, buffer, size);
+    return 0;
+}
+
+static void send_raw(pl_ctx_t *c, int status, const char *ctype, const char *data, size_t len)
+{
+    h2o_req_t *req = c->req;
+    static h2o_generator_t gen = {NULL, NULL};
+    h2o_iovec_t v = h2o_iovec_init((char *)data, len);
+
+    req->res.status = status;
+    req->res.reason = "";
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, c->request_id,
+                          strlen(c->request_id));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, strlen(ctype));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    req->res.content_length = len;
+    h2o_start_response(req, &gen);
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+        h2o_send(req, NULL, 0, 1);
+    else
+        h2o_send(req, &v, 1, 1);
+}
+
+static void send_json(pl_ctx_t *c, int status, const char *ctype, json_t *body)
+{
+    h2o_req_t *req = c->req;
+    static h2o_generator_t gen = {NULL, NULL};
+    pl_buf_t b;
+
+    if (body == NULL) {
+        req->res.status = status;
+        req->res.reason = "";
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, c->request_id,
+                              strlen(c->request_id));
+        h2o_start_response(req, &gen);
+        h2o_send(req, NULL, 0, 1);
+        return;
+    }
+    pl_buf_init(&b, c->arena);
+    pl_buf_reserve(&b, 256);
+    json_dump_callback(body, dump_cb, &b, JSON_COMPACT);
+    pl_buf_addc(&b, '\n');
+    send_raw(c, status, ctype, b.ptr, b.len);
+}
+
+static json_t *problem_json(pl_ctx_t *c)
+{
+    const pl_err_t *e = &c->err;
+    const char *code = pl_err_code(e);
+    json_t *p = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s}", "type", "about:blank", "title", pl_status_title(e->status),
+                          "status", pl_status_http(e->status), "detail", e->message[0] ? e->message : code, "code",
+                          code, "request_id", c->request_id);
+    char type[128];
+    snprintf(type, sizeof(type), "urn:plinth:problem:%s", code);
+    json_object_set_new(p, "type", json_string(type));
+    if (e->nfields) {
+        json_t *errs = json_array();
+        int i;
+        for (i = 0; i < e->nfields; i++)
+            json_array_append_new(errs, json_pack("{s:s,s:s}", "field", e->fields[i].field, "message",
+                                                  e->fields[i].message));
+        json_object_set_new(p, "errors", errs);
+    }
+    return p;
+}
+
+static void access_log(pl_ctx_t *c, int status, int64_t t0)
+{
+    pl_buf_t b;
+    char ms[32];
+    pl_buf_init(&b, c->arena);
+    pl_buf_adds(&b, "\"request_id\":\"");
+    pl_buf_adds(&b, c->request_id);
+    pl_buf_adds(&b, "\",\"tenant_id\":");
+    if (c->tenant_id) {
+        pl_buf_addc(&b, '"');
+        pl_buf_adds(&b, c->tenant_id);
+        pl_buf_addc(&b, '"');
+    } else {
+        pl_buf_adds(&b, "null");
+    }
+    pl_buf_adds(&b, ",\"method\":\"");
+    pl_buf_add_json_escaped(&b, c->req->method.base, c->req->method.len);
+    pl_buf_adds(&b, "\",\"route\":\"");
+    if (c->route)
+        pl_buf_adds(&b, c->route->path);
+    pl_buf_adds(&b, "\",\"path\":\"");
+    pl_buf_add_json_escaped(&b, c->req->path.base, c->req->path.len > 256 ? 256 : c->req->path.len);
+    snprintf(ms, sizeof(ms), "%.3f", (double)(h2o_now(c->req->conn->ctx->loop) - (uint64_t)t0));
+    pl_buf_addf(&b, "\",\"status\":%d,\"duration_ms\":%s,\"ip\":\"%s\"", status, ms, c->ip ? c->ip : "");
+    pl_log(PL_LOG_INFO, "request", b.ptr);
+}
+
+/* ---- the pipeline ---- */
+
+int pl_pipeline_handle(pl_worker_t *w, h2o_req_t *req)
+{
+    pl_ctx_t *c = h2o_mem_alloc_pool(&req->pool, sizeof(*c));
+    pl_match_t m;
+    int64_t t0 = (int64_t)h2o_now(req->conn->ctx->loop);
+    int rc = 0, status;
+    bool own_tx, writes;
+    pl_str_t method = {req->method.base, req->method.len};
+    pl_str_t path = {req->path_normalized.base, req->path_normalized.len};
+
+    memset(c, 0, sizeof(*c));
+    c->srv = w->srv;
+    c->worker = w;
+    c->req = req;
+    c->arena = &req->pool;
+    c->db = w->db;
+    pl_err_clear(&c->err);
+
+    stage_request_id(c);                                                   /* 1 */
+    peer_address(c);
+    c->user_agent = header(c, H2O_TOKEN_USER_AGENT);
+
+    if (pl_router_match(w->srv->router, method, path, &m) != 0) {          /* 2 */
+        if (m.path_matched) {
+            pl_header(c, "allow", m.allow);
+            rc = pl_fail(c, PL_EMETHOD, NULL, "%.*s is not allowed here; allowed: %s", (int)method.len,
+                         method.ptr, m.allow);
+        } else {
+            rc = pl_fail(c, PL_ENOTFOUND, NULL, "no route for %.*s %.*s", (int)method.len, method.ptr,
+                         (int)(path.len > 200 ? 200 : path.len), path.ptr);
+        }
+        goto respond;
+    }
+    c->route = m.route;
+    memcpy(c->params, m.params, sizeof(m.params));
+    c->nparams = m.nparams;
+
+    if (req->entity.base && req->entity.len > (size_t)w->srv->cfg.max_body) {    /* 3 */
+        rc = pl_fail(c, PL_ETOOBIG, NULL, "the request body is larger than %ld bytes", w->srv->cfg.max_body);
+        goto respond;
+    }
+    if ((rc = stage_query(c)) != 0)                                        /* 4 */
+        goto respond;
+    if ((rc = stage_auth(c, m.perm)) != 0)                                 /* 5, 6, 7 */
+        goto respond;
+    if ((rc = stage_body(c)) != 0)                                         /* 8 */
+        goto respond;
+
+    own_tx = (c->route->flags & PL_R_OWN_TX) != 0;                          /* 9 */
+    writes = !pl_str_eq_cstr(method, "GET") && !pl_str_eq_cstr(method, "HEAD");
+    if (!own_tx && (rc = pl_tx_begin(c, writes ? PL_TX_WRITE : PL_TX_READ, c->tenant_id)) != 0)
+        goto respond;
+
+    rc = c->route->handler(c);                                             /* 10 */
+    if (pl_db_in_tx(c->db)) {
+        if (rc == 0 && c->status < 400)
+            rc = pl_tx_commit(c);
+        else
+            pl_tx_rollback(c);
+    }
+    if (rc == 0 && c->auth_changed)
+        pl_server_auth_changed(c->srv);
+
+respond:                                                                   /* 11 */
+    if (rc != 0) {
+        if (c->err.status == PL_OK)
+            pl_fail(c, rc, NULL, "%s", pl_status_title(rc));
+        if (c->resp) {
+            json_decref(c->resp);
+            c->resp = NULL;
+        }
+        status = pl_status_http(c->err.status);
+        c->resp = problem_json(c);
+        send_json(c, status, "application/problem+json", c->resp);
+    } else if (c->raw) {
+        status = c->status ? c->status : 200;
+        send_raw(c, status, c->raw_type, c->raw, c->raw_len);
+    } else {
+        status = c->status ? c->status : 200;
+        send_json(c, status, "application/json; charset=utf-8", c->resp);
+    }
+    if (c->resp)
+        json_decref(c->resp);
+    access_log(c, status, t0);
+    return 0;
+}

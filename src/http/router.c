@@ -1,0 +1,152 @@
+/*
+ * router.c — path matching by segments. Routes are few (tens of them), so a lookup is a
+ * linear scan comparing segment slices; no allocation, no regular expressions.
+ */
+#include "http/router.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "platform/rbac.h"
+#include "core/banned.h"
+
+#define MAX_SEGS 8
+
+typedef struct entry {
+    const pl_route_t *route;
+    int perm;
+    int nsegs;
+    pl_str_t segs[MAX_SEGS]; /* a segment "{x}" has ptr == NULL */
+} entry_t;
+
+struct pl_router {
+    entry_t *entries;
+    size_t n;
+};
+
+static int split(const char *path, size_t len, pl_str_t *segs, int max)
+{
+    int n = 0;
+    size_t i = 0;
+    if (len == 0 || path[0] != '/')
+        return -1;
+    i = 1;
+    while (i <= len) {
+        size_t start = i;
+        while (i < len && path[i] != '/')
+            i++;
+        if (n >= max)
+            return -1;
+        segs[n].ptr = path + start;
+        segs[n].len = i - start;
+        n++;
+        i++;
+    }
+    if (n == 1 && segs[0].len == 0)
+        return 0; /* "/" */
+    return n;
+}
+
+pl_router_t *pl_router_create(const pl_module_t *const *modules, size_t nmodules)
+{
+    pl_router_t *r = calloc(1, sizeof(*r));
+    size_t m, t, k, total = 0;
+    int s;
+    if (r == NULL)
+        abort();
+    for (m = 0; m < nmodules; m++)
+        for (t = 0; modules[m]->tables[t]; t++)
+            for (k = 0; modules[m]->tables[t][k].method; k++)
+                total++;
+    r->entries = calloc(total ? total : 1, sizeof(entry_t));
+    if (r->entries == NULL)
+        abort();
+    for (m = 0; m < nmodules; m++) {
+        for (t = 0; modules[m]->tables[t]; t++)
+        for (k = 0; modules[m]->tables[t][k].method; k++) {
+            const pl_route_t *rt = &modules[m]->tables[t][k];
+            entry_t *e = &r->entries[r->n++];
+            e->route = rt;
+            e->perm = -1;
+            if (rt->permission && (e->perm = pl_rbac_perm_index(rt->permission)) < 0) {
+                fprintf(stderr, "route %s %s: unknown permission '%s'\n", rt->method, rt->path, rt->permission);
+                abort();
+            }
+            e->nsegs = split(rt->path, strlen(rt->path), e->segs, MAX_SEGS);
+            if (e->nsegs < 0) {
+                fprintf(stderr, "route %s %s: bad path\n", rt->method, rt->path);
+                abort();
+            }
+            for (s = 0; s < e->nsegs; s++)
+                if (e->segs[s].len >= 2 && e->segs[s].ptr[0] == '{')
+                    e->segs[s].ptr = NULL;
+        }
+    }
+    return r;
+}
+
+void pl_router_destroy(pl_router_t *r)
+{
+    if (r == NULL)
+        return;
+    free(r->entries);
+    free(r);
+}
+
+int pl_router_match(const pl_router_t *r, pl_str_t method, pl_str_t path, pl_match_t *m)
+{
+    pl_str_t segs[MAX_SEGS];
+    int n = split(path.ptr, path.len, segs, MAX_SEGS), s;
+    size_t i, alen = 0;
+    memset(m, 0, sizeof(*m));
+    m->perm = -1;
+    if (n < 0)
+        return -1;
+    for (i = 0; i < r->n; i++) {
+        const entry_t *e = &r->entries[i];
+        int np = 0;
+        if (e->nsegs != n)
+            continue;
+        for (s = 0; s < n; s++) {
+            if (e->segs[s].ptr == NULL) {
+                if (segs[s].len == 0)
+                    break;
+                if (np < PL_MAX_PARAMS)
+                    m->params[np++] = segs[s];
+            } else if (!pl_str_eq(e->segs[s], segs[s])) {
+                break;
+            }
+        }
+        if (s != n)
+            continue;
+        if (!pl_str_eq_cstr(method, e->route->method) &&
+            !(pl_str_eq_cstr(method, "HEAD") && strcmp(e->route->method, "GET") == 0)) {
+            size_t ml = strlen(e->route->method);
+            m->path_matched = true;
+            if (alen + ml + 2 < sizeof(m->allow)) {
+                if (alen) {
+                    memcpy(m->allow + alen, ", ", 2);
+                    alen += 2;
+                }
+                memcpy(m->allow + alen, e->route->method, ml);
+                alen += ml;
+                m->allow[alen] = '\0';
+            }
+            continue;
+        }
+        m->route = e->route;
+        m->perm = e->perm;
+        m->nparams = np;
+        return 0;
+    }
+    return -1;
+}
+
+void pl_router_each(const pl_router_t *r, void (*fn)(const pl_route_t *, void *), void *arg)
+{
+    size_t i;
+    for (i = 0; i < r->n; i++)
+        fn(r->entries[i].route, arg);
+}

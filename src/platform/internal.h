@@ -1,0 +1,40 @@
+/*
+ * internal.h — what the platform module's files share among themselves; not for other
+ * modules (they use platform.h).
+ */
+#ifndef PL_PLATFORM_INTERNAL_H
+#define PL_PLATFORM_INTERNAL_H
+
+#include <jansson.h>
+
+#include "http/ctx.h"
+
+/* Route tables of each file (ending with PL_ROUTES_END), listed by platform.c. */
+extern const pl_route_t pl_auth_routes[];
+extern const pl_route_t pl_apikey_routes[];
+extern const pl_route_t pl_team_routes[];
+extern const pl_route_t pl_tenant_routes[];
+
+/* Starts a session (refresh-token family; family NULL starts a new one) for user in tenant,
+ * inside the current write transaction, and adds access_token, refresh_token, token_type
+ * and expires_in to out. */
+int pl_session_issue(pl_ctx_t *c, const char *user_id, const char *tenant_id, const char *family, json_t *out);
+/* Adds user, tenant, role (and the token fields) — the body of signup/login answers. */
+int pl_session_answer(pl_ctx_t *c, const char *user_id, const char *tenant_id, json_t *out);
+
+/* One-time tokens sent by email (verify_email, password_reset): creates one and returns the
+ * secret; consume marks it used and returns the user id (NULL if invalid, used or expired). */
+const char *pl_user_token_create(pl_ctx_t *c, const char *user_id, const char *purpose, int64_t ttl_ms);
+const char *pl_user_token_consume(pl_ctx_t *c, const char *token, const char *purpose);
+
+/* Sends an email. Until SMTP delivery exists the message is written to the log as a
+ * "mail" line (the tokens in it are real). */
+void pl_mail_send(pl_ctx_t *c, const char *to, const char *subject, const char *body);
+
+/* The external base URL for links in emails (--public-url, else the bound address). */
+const char *pl_public_url(pl_ctx_t *c);
+
+/* The caller's rank (owner 4 … viewer 1) for role-granting rules. */
+int pl_caller_rank(const pl_ctx_t *c);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * platform.c — the platform module's descriptor and start-up.
+ */
+#include "platform/platform.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "http/server.h"
+#include "platform/internal.h"
+#include "platform/tokens.h"
+#include "core/banned.h"
+
+static const pl_route_t *const tables[] = {pl_auth_routes, pl_apikey_routes, pl_team_routes, pl_tenant_routes,
+                                           NULL};
+
+const pl_module_t pl_platform_module = {"platform", tables};
+
+int pl_platform_init(pl_server_t *s, pl_db_t *db, pl_err_t *err)
+{
+    pl_arena_t a;
+    const char *pid;
+    char issuer[300];
+    int rc;
+    pl_arena_init(&a);
+    rc = pl_db_begin(db, PL_TX_WRITE, NULL);
+    if (rc == 0)
+        rc = pl_platform_tenant(db, &a, &pid, err);
+    if (rc == 0)
+        rc = pl_db_commit(db);
+    else
+        pl_db_rollback(db);
+    pl_arena_release(&a);
+    if (rc != 0) {
+        if (err->status == PL_OK)
+            pl_err_set(err, PL_EDB, NULL, "cannot prepare the platform tenant");
+        return rc;
+    }
+    snprintf(issuer, sizeof(issuer), "plinth");
+    s->tokens = pl_tokens_load(db, issuer, err);
+    return s->tokens ? 0 : PL_EINTERNAL;
+}
+
+void pl_platform_shutdown(pl_server_t *s)
+{
+    pl_tokens_destroy(s->tokens);
+    s->tokens = NULL;
+}
+
+const char *pl_public_url(pl_ctx_t *c)
+{
+    if (c->srv->cfg.public_url[0])
+        return c->srv->cfg.public_url;
+    return pl_printf(c->arena, "http://%s", c->srv->bound);
+}

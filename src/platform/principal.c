@@ -1,0 +1,165 @@
+/*
+ * principal.c — credential → principal, with the per-worker cache (see auth.h).
+ *
+ * The cache is a direct-mapped table keyed by a 128-bit BLAKE2b hash of the credential:
+ * a hit costs one hash and one memcmp, so neither the EdDSA signature check nor the
+ * database lookup is paid per request. Entries carry the credential's expiry; the whole
+ * table is dropped when the server's auth generation moves.
+ */
+#include "platform/auth.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/crypto.h"
+#include "http/server.h"
+#include "platform/tokens.h"
+#include "core/banned.h"
+
+#define SLOTS 2048
+#define TOUCH_EVERY_MS 60000
+
+struct slot {
+    bool used;
+    uint8_t key[16];
+    int64_t touched_ms; /* API keys: when last_used_at was last written */
+    pl_principal_t p;
+};
+
+struct pl_authcache {
+    uint64_t gen;
+    struct slot slots[SLOTS];
+};
+
+pl_authcache_t *pl_authcache_create(void)
+{
+    pl_authcache_t *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        abort();
+    return c;
+}
+
+void pl_authcache_destroy(pl_authcache_t *c)
+{
+    free(c);
+}
+
+void pl_auth_changed(pl_ctx_t *c)
+{
+    c->auth_changed = true;
+}
+
+static int unauthorized(pl_ctx_t *c, const char *why)
+{
+    return pl_fail(c, PL_EUNAUTH, NULL, "%s", why);
+}
+
+static void fill_tenant(pl_principal_t *p, const char *role, const char *status, int64_t is_platform)
+{
+    snprintf(p->role, sizeof(p->role), "%s", role);
+    p->suspended = strcmp(status, "active") != 0;
+    p->platform = is_platform != 0;
+    p->perms = pl_rbac_role_perms(role, p->platform);
+}
+
+static int resolve_key(pl_ctx_t *c, pl_str_t cred, pl_principal_t *p)
+{
+    static const char *sql = "SELECT k.id, k.tenant_id, k.role, t.status, t.is_platform FROM api_keys k "
+                             "JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL";
+    char hash[PL_SHA256_HEX];
+    pl_rows_t *r;
+    int rc;
+    pl_sha256_hex(cred.ptr, cred.len, hash);
+    if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(hash))) != 0)
+        return pl_fail(c, PL_EDB, NULL, "the store is unavailable");
+    rc = pl_rows_next(r);
+    if (rc == 1) {
+        p->kind = PL_PRINCIPAL_APIKEY;
+        snprintf(p->key_id, sizeof(p->key_id), "%s", pl_rows_text(r, 0));
+        snprintf(p->tenant_id, sizeof(p->tenant_id), "%s", pl_rows_text(r, 1));
+        fill_tenant(p, pl_rows_text(r, 2), pl_rows_text(r, 3), pl_rows_int(r, 4));
+        p->expires_ms = 0;
+    }
+    pl_rows_close(r);
+    if (rc < 0)
+        return pl_fail(c, PL_EDB, NULL, "the store is unavailable");
+    return rc == 1 ? 0 : unauthorized(c, "the API key is not valid");
+}
+
+static int resolve_jwt(pl_ctx_t *c, pl_str_t cred, pl_principal_t *p)
+{
+    static const char *sql =
+        "SELECT tu.role, t.status, t.is_platform FROM tenant_users tu JOIN tenants t ON t.id = tu.tenant_id "
+        "WHERE tu.tenant_id = $1 AND tu.user_id = $2 "
+        "AND EXISTS (SELECT 1 FROM sessions s WHERE s.family_id = $3 AND s.user_id = $2 AND s.tenant_id = $1) "
+        "AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.family_id = $3 AND s.revoked_at IS NOT NULL)";
+    pl_claims_t cl;
+    const char *why;
+    pl_rows_t *r;
+    int rc;
+    if (pl_tokens_verify(c->srv->tokens, cred.ptr, cred.len, pl_now_ms() / 1000, &cl, &why) != 0)
+        return unauthorized(c, why);
+    if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(cl.tid), PL_TEXT(cl.sub), PL_TEXT(cl.sid))) != 0)
+        return pl_fail(c, PL_EDB, NULL, "the store is unavailable");
+    rc = pl_rows_next(r);
+    if (rc == 1) {
+        p->kind = PL_PRINCIPAL_USER;
+        snprintf(p->user_id, sizeof(p->user_id), "%s", cl.sub);
+        snprintf(p->tenant_id, sizeof(p->tenant_id), "%s", cl.tid);
+        snprintf(p->session_id, sizeof(p->session_id), "%s", cl.sid);
+        fill_tenant(p, pl_rows_text(r, 0), pl_rows_text(r, 1), pl_rows_int(r, 2));
+        p->expires_ms = cl.exp * 1000;
+    }
+    pl_rows_close(r);
+    if (rc < 0)
+        return pl_fail(c, PL_EDB, NULL, "the store is unavailable");
+    return rc == 1 ? 0 : unauthorized(c, "the session has ended or the access was revoked");
+}
+
+static void touch_key(pl_ctx_t *c, const char *key_id, int64_t now)
+{
+    static const char *sql = "UPDATE api_keys SET last_used_at = $1 WHERE id = $2";
+    pl_db_exec(c->db, sql, PL_ARGS(PL_INT(now), PL_TEXT(key_id)));
+}
+
+int pl_auth_resolve(pl_ctx_t *c, pl_str_t cred, const pl_principal_t **out)
+{
+    pl_authcache_t *cache = c->worker->authcache;
+    uint64_t gen = atomic_load(&c->srv->auth_gen);
+    uint8_t key[16];
+    uint64_t h;
+    struct slot *s;
+    pl_principal_t p, *copy;
+    int64_t now = pl_now_ms();
+
+    if (cred.len > 8192)
+        return unauthorized(c, "the credential is too long");
+    if (cache->gen != gen) {
+        size_t i;
+        for (i = 0; i < SLOTS; i++)
+            cache->slots[i].used = false;
+        cache->gen = gen;
+    }
+    crypto_generichash(key, sizeof(key), (const unsigned char *)cred.ptr, cred.len, NULL, 0);
+    memcpy(&h, key, sizeof(h));
+    s = &cache->slots[h % SLOTS];
+    if (!(s->used && memcmp(s->key, key, sizeof(key)) == 0 && (s->p.expires_ms == 0 || s->p.expires_ms > now))) {
+        memset(&p, 0, sizeof(p));
+        if ((cred.len > 3 && memcmp(cred.ptr, "pk_", 3) == 0) ? resolve_key(c, cred, &p) : resolve_jwt(c, cred, &p))
+            return c->err.status;
+        s->used = true;
+        memcpy(s->key, key, sizeof(key));
+        s->p = p;
+        s->touched_ms = 0;
+    }
+    if (s->p.kind == PL_PRINCIPAL_APIKEY && now - s->touched_ms > TOUCH_EVERY_MS) {
+        touch_key(c, s->p.key_id, now);
+        s->touched_ms = now;
+    }
+    copy = pl_alloc(c->arena, sizeof(*copy));
+    *copy = s->p;
+    *out = copy;
+    return 0;
+}

@@ -1,0 +1,348 @@
+/*
+ * tenant.c — an organization's own settings (/v1/tenant) and the operator's view of all
+ * organizations (/v1/admin/tenants): create, read, suspend, reactivate.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/clock.h"
+#include "platform/auth.h"
+#include "platform/internal.h"
+#include "platform/platform.h"
+#include "core/banned.h"
+
+/* Active ISO 4217 codes. */
+static const char currencies[] =
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF "
+    "CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD "
+    "HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD "
+    "MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN "
+    "PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY "
+    "TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL";
+
+static bool currency_ok(const char *s)
+{
+    const char *p;
+    if (strlen(s) != 3)
+        return false;
+    for (p = currencies; (p = strstr(p, s)) != NULL; p++)
+        if ((p == currencies || p[-1] == ' ') && (p[3] == ' ' || p[3] == '\0'))
+            return true;
+    return false;
+}
+
+static bool timezone_ok(const char *tz)
+{
+    char path[512];
+    struct stat st;
+    const char *p;
+    if (strcmp(tz, "UTC") == 0)
+        return true;
+    if (tz[0] == '\0' || tz[0] == '/' || strstr(tz, "..") || strlen(tz) > 64)
+        return false;
+    for (p = tz; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '/' || *p == '_' || *p == '-' || *p == '+'))
+            return false;
+    snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* BCP 47, the common shapes: "en", "en-GB", "pt-BR", "zh-Hant-TW". */
+static bool locale_ok(const char *s)
+{
+    size_t n = strlen(s), i, seg = 0, first = 0;
+    if (n < 2 || n > 35)
+        return false;
+    for (i = 0; i <= n; i++) {
+        if (s[i] == '-' || s[i] == '\0') {
+            if (seg == 0 && (i < 2 || i > 3))
+                return false;
+            if (i - first < 2 || i - first > 8)
+                return false;
+            seg++;
+            first = i + 1;
+        } else if (!isalnum((unsigned char)s[i]) || (seg == 0 && !islower((unsigned char)s[i]))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool color_ok(const char *s)
+{
+    size_t i;
+    if (strlen(s) != 7 || s[0] != '#')
+        return false;
+    for (i = 1; i < 7; i++)
+        if (!isxdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+static bool hostname_ok(const char *s)
+{
+    size_t n = strlen(s), i, label = 0;
+    if (n == 0 || n > 253 || strchr(s, '.') == NULL)
+        return false;
+    for (i = 0; i < n; i++) {
+        char ch = s[i];
+        if (ch == '.') {
+            if (label == 0 || s[i - 1] == '-')
+                return false;
+            label = 0;
+        } else if (isalnum((unsigned char)ch) || (ch == '-' && label > 0)) {
+            if (++label > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return label > 0;
+}
+
+static const pl_field_t branding_fields[] = {
+    {"logo_url", PL_T_STRING, PL_F_NULLABLE, 1, 2048, NULL, NULL, "https URL of the logo"},
+    {"primary_color", PL_T_STRING, PL_F_NULLABLE, 7, 7, NULL, NULL, "#RRGGBB"},
+    {"accent_color", PL_T_STRING, PL_F_NULLABLE, 7, 7, NULL, NULL, "#RRGGBB"},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+static const pl_schema_t branding_schema = {"Branding", branding_fields, false};
+
+static const pl_field_t settings_fields[] = {
+    {"timezone", PL_T_STRING, 0, 1, 64, NULL, NULL, "IANA time zone, e.g. Europe/Berlin"},
+    {"currency", PL_T_STRING, 0, 3, 3, NULL, NULL, "ISO 4217 code, e.g. EUR"},
+    {"locale", PL_T_STRING, 0, 2, 35, NULL, NULL, "BCP 47 tag, e.g. en-GB"},
+    {"branding", PL_T_OBJECT, 0, 0, 0, NULL, &branding_schema, NULL},
+    {"domain", PL_T_STRING, PL_F_NULLABLE, 1, 253, NULL, NULL, "custom domain"},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+static const pl_schema_t settings_schema = {"TenantSettings", settings_fields, false};
+
+static const pl_field_t patch_fields[] = {
+    {"name", PL_T_STRING, 0, 1, 200, NULL, NULL, NULL},
+    {"settings", PL_T_OBJECT, 0, 0, 0, NULL, &settings_schema, "merged into the current settings"},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+static const pl_schema_t patch_schema = {"TenantUpdate", patch_fields, false};
+
+static void check_settings(pl_ctx_t *c, json_t *s)
+{
+    const char *v;
+    json_t *b = json_object_get(s, "branding");
+    if ((v = pl_json_str(s, "timezone")) && !timezone_ok(v))
+        pl_err_field(&c->err, "settings.timezone", "'%s' is not a known IANA time zone", v);
+    if ((v = pl_json_str(s, "currency")) && !currency_ok(v))
+        pl_err_field(&c->err, "settings.currency", "'%s' is not an ISO 4217 currency code", v);
+    if ((v = pl_json_str(s, "locale")) && !locale_ok(v))
+        pl_err_field(&c->err, "settings.locale", "'%s' is not a BCP 47 language tag", v);
+    if ((v = pl_json_str(s, "domain")) && !hostname_ok(v))
+        pl_err_field(&c->err, "settings.domain", "'%s' is not a host name", v);
+    if (b) {
+        if ((v = pl_json_str(b, "logo_url")) && strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
+            pl_err_field(&c->err, "settings.branding.logo_url", "must be an http(s) URL");
+        if ((v = pl_json_str(b, "primary_color")) && !color_ok(v))
+            pl_err_field(&c->err, "settings.branding.primary_color", "must be #RRGGBB");
+        if ((v = pl_json_str(b, "accent_color")) && !color_ok(v))
+            pl_err_field(&c->err, "settings.branding.accent_color", "must be #RRGGBB");
+    }
+}
+
+static int h_get(pl_ctx_t *c)
+{
+    json_t *t = pl_tenant_json(c->db, c->tenant_id);
+    return t ? pl_reply(c, 200, t) : pl_fail_notfound(c, "tenant");
+}
+
+static int h_patch(pl_ctx_t *c)
+{
+    static const char *sql = "UPDATE tenants SET name = COALESCE($1, name), settings = $2, updated_at = $3 "
+                             "WHERE id = $4";
+    json_t *t = pl_tenant_json(c->db, c->tenant_id), *patch = json_object_get(c->body, "settings"), *cur;
+    char *settings;
+    int rc;
+    if (t == NULL)
+        return pl_fail_notfound(c, "tenant");
+    if (patch)
+        check_settings(c, patch);
+    if (c->err.status != PL_OK) {
+        json_decref(t);
+        return c->err.status;
+    }
+    cur = json_object_get(t, "settings");
+    if (patch) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(patch, k, v)
+        {
+            if (strcmp(k, "branding") == 0) {
+                json_t *cb = json_object_get(cur, "branding");
+                if (!json_is_object(cb)) {
+                    cb = json_object();
+                    json_object_set_new(cur, "branding", cb);
+                }
+                json_object_update(cb, v);
+            } else {
+                json_object_set(cur, k, v);
+            }
+        }
+    }
+    settings = json_dumps(cur, JSON_COMPACT);
+    rc = pl_db_exec(c->db, sql,
+                    PL_ARGS(PL_TEXT(pl_json_str(c->body, "name")), PL_TEXT(settings), PL_INT(pl_now_ms()),
+                            PL_TEXT(c->tenant_id)));
+    free(settings);
+    json_decref(t);
+    if (rc < 0)
+        return pl_fail(c, PL_EDB, NULL, "cannot update the tenant");
+    return pl_reply(c, 200, pl_tenant_json(c->db, c->tenant_id));
+}
+
+/* ---- operator ---- */
+
+static int h_admin_list(pl_ctx_t *c)
+{
+    static const char *sql_n = "SELECT COUNT(*) FROM tenants WHERE ($1 IS NULL OR status = $1)";
+    const char *status = pl_query(c, "status");
+    pl_page_t pg;
+    json_t *data;
+    int64_t total = -1;
+    if (status && strcmp(status, "active") && strcmp(status, "suspended"))
+        pl_err_field(&c->err, "status", "must be active or suspended");
+    if (pl_page_parse(c, &pg) != 0)
+        return c->err.status;
+    if ((data = pl_tenant_list(c->db, pg.after, status, pg.limit + 1)) == NULL)
+        return pl_fail(c, PL_EDB, NULL, "cannot list tenants");
+    if (pg.include_total)
+        pl_db_int(c->db, &total, sql_n, PL_ARGS(PL_TEXT(status)));
+    return pl_reply(c, 200, pl_page_envelope(c, &pg, data, "id", total));
+}
+
+static const pl_field_t admin_create_fields[] = {
+    {"name", PL_T_STRING, PL_F_REQUIRED, 1, 200, NULL, NULL, NULL},
+    {"slug", PL_T_STRING, 0, 2, 48, NULL, NULL, "lowercase letters, digits and hyphens"},
+    {"owner_email", PL_T_EMAIL, 0, 0, 0, NULL, NULL, "an existing user becomes owner; anyone else is invited"},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+static const pl_schema_t admin_create_schema = {"TenantCreate", admin_create_fields, false};
+
+static bool slug_ok(const char *s)
+{
+    size_t i, n = strlen(s);
+    for (i = 0; i < n; i++)
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || (s[i] == '-' && i > 0 && i < n - 1)))
+            return false;
+    return n >= 2;
+}
+
+static int h_admin_create(pl_ctx_t *c)
+{
+    const char *slug = pl_json_str(c->body, "slug"), *owner = pl_json_str(c->body, "owner_email");
+    const char *tid, *uid = NULL;
+    json_t *t;
+    if (slug && !slug_ok(slug)) {
+        pl_err_field(&c->err, "slug", "must be lowercase letters, digits and inner hyphens");
+        return PL_EINVAL;
+    }
+    if (pl_tenant_create(c->db, c->arena, pl_json_str(c->body, "name"), slug, &tid, &c->err) != 0)
+        return c->err.status;
+    t = pl_tenant_json(c->db, tid);
+    if (owner) {
+        int found = pl_user_find(c->db, c->arena, owner, &uid);
+        if (found < 0) {
+            json_decref(t);
+            return pl_fail(c, PL_EDB, NULL, "cannot read users");
+        }
+        if (found == 1) {
+            if (pl_membership_add(c->db, tid, uid, "owner", &c->err) != 0) {
+                json_decref(t);
+                return c->err.status;
+            }
+            json_object_set_new(t, "owner", pl_user_json(c->db, uid));
+        } else {
+            json_object_set_new(t, "owner", json_null());
+            json_object_set_new(t, "owner_pending", json_string(owner));
+        }
+    }
+    return pl_reply(c, 201, t);
+}
+
+static json_t *admin_tenant(pl_ctx_t *c, const char *id)
+{
+    static const char *sql_users = "SELECT COUNT(*) FROM tenant_users WHERE tenant_id = $1";
+    static const char *sql_keys = "SELECT COUNT(*) FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL";
+    int64_t users = 0, keys = 0;
+    json_t *t;
+    if (!pl_id_ok(id, "ten") || (t = pl_tenant_json(c->db, id)) == NULL)
+        return NULL;
+    pl_db_int(c->db, &users, sql_users, PL_ARGS(PL_TEXT(id)));
+    pl_db_int(c->db, &keys, sql_keys, PL_ARGS(PL_TEXT(id)));
+    json_object_set_new(t, "stats", json_pack("{s:I,s:I}", "users", (json_int_t)users, "api_keys", (json_int_t)keys));
+    return t;
+}
+
+static int h_admin_get(pl_ctx_t *c)
+{
+    json_t *t = admin_tenant(c, pl_param(c, 0));
+    return t ? pl_reply(c, 200, t) : pl_fail_notfound(c, "tenant");
+}
+
+static const pl_field_t suspend_fields[] = {
+    {"reason", PL_T_STRING, 0, 1, 500, NULL, NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+static const pl_schema_t suspend_schema = {"TenantSuspend", suspend_fields, false};
+
+static int set_status(pl_ctx_t *c, bool suspend)
+{
+    static const char *sql_s = "UPDATE tenants SET status = 'suspended', suspended_at = $1, suspended_reason = $2, "
+                               "updated_at = $1 WHERE id = $3";
+    static const char *sql_r = "UPDATE tenants SET status = 'active', suspended_at = NULL, suspended_reason = NULL, "
+                               "updated_at = $1 WHERE id = $2";
+    const char *id = pl_param(c, 0);
+    json_t *t = admin_tenant(c, id);
+    int rc;
+    if (t == NULL)
+        return pl_fail_notfound(c, "tenant");
+    if (json_is_true(json_object_get(t, "is_platform"))) {
+        json_decref(t);
+        return pl_fail(c, PL_ECONFLICT, NULL, "the platform tenant cannot be suspended");
+    }
+    json_decref(t);
+    rc = suspend ? pl_db_exec(c->db, sql_s,
+                              PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(pl_json_str(c->body, "reason")), PL_TEXT(id)))
+                 : pl_db_exec(c->db, sql_r, PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(id)));
+    if (rc < 0)
+        return pl_fail(c, PL_EDB, NULL, "cannot change the tenant's status");
+    pl_auth_changed(c);
+    return pl_reply(c, 200, admin_tenant(c, id));
+}
+
+static int h_suspend(pl_ctx_t *c)
+{
+    return set_status(c, true);
+}
+
+static int h_reactivate(pl_ctx_t *c)
+{
+    return set_status(c, false);
+}
+
+const pl_route_t pl_tenant_routes[] = {
+    {"GET", "/v1/tenant", h_get, "tenant:read", PL_R_TENANT, NULL, 200, "The caller's organization"},
+    {"PATCH", "/v1/tenant", h_patch, "tenant:manage", PL_R_TENANT, &patch_schema, 200,
+     "Rename the organization or change its settings"},
+    {"GET", "/v1/admin/tenants", h_admin_list, "platform:tenants:read", PL_R_PLATFORM, NULL, 200,
+     "Operator: list organizations"},
+    {"POST", "/v1/admin/tenants", h_admin_create, "platform:tenants:manage", PL_R_PLATFORM, &admin_create_schema,
+     201, "Operator: create an organization"},
+    {"GET", "/v1/admin/tenants/{id}", h_admin_get, "platform:tenants:read", PL_R_PLATFORM, NULL, 200,
+     "Operator: an organization with its figures"},
+    {"POST", "/v1/admin/tenants/{id}/suspend", h_suspend, "platform:tenants:manage", PL_R_PLATFORM,
+     &suspend_schema, 200, "Operator: suspend an organization"},
+    {"POST", "/v1/admin/tenants/{id}/reactivate", h_reactivate, "platform:tenants:manage", PL_R_PLATFORM,
+     &suspend_schema, 200, "Operator: reactivate an organization"},
+    PL_ROUTES_END,
+};

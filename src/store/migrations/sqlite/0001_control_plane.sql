@@ -1,0 +1,106 @@
+-- Control plane: tenants, users, their memberships in tenants, sessions, API keys,
+-- invitations, one-time user tokens and the JWT signing keys.
+-- Timestamps are integer milliseconds since the epoch (UTC).
+
+CREATE TABLE tenants (
+    id              TEXT PRIMARY KEY,          -- ten_…
+    name            TEXT NOT NULL,
+    slug            TEXT NOT NULL UNIQUE,
+    status          TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
+    is_platform     INTEGER NOT NULL DEFAULT 0,
+    settings        TEXT NOT NULL DEFAULT '{}', -- JSON: timezone, currency, locale, branding, domain
+    suspended_at    INTEGER,
+    suspended_reason TEXT,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX tenants_one_platform ON tenants (is_platform) WHERE is_platform = 1;
+
+CREATE TABLE users (
+    id                TEXT PRIMARY KEY,        -- usr_…
+    email             TEXT NOT NULL,
+    email_norm        TEXT NOT NULL UNIQUE,    -- lowercased: unique per platform
+    name              TEXT NOT NULL DEFAULT '',
+    password_hash     TEXT,                    -- argon2id; NULL: cannot log in with a password
+    email_verified_at INTEGER,
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL
+);
+
+CREATE TABLE tenant_users (
+    tenant_id  TEXT NOT NULL REFERENCES tenants (id),
+    user_id    TEXT NOT NULL REFERENCES users (id),
+    role       TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'editor', 'viewer')),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, user_id)
+);
+CREATE INDEX tenant_users_by_user ON tenant_users (user_id, created_at);
+
+-- Refresh tokens: one row per issued token; a family is one login. Presenting a token
+-- whose used_at is set revokes the family (reuse detection).
+CREATE TABLE sessions (
+    id          TEXT PRIMARY KEY,              -- ses_…
+    family_id   TEXT NOT NULL,
+    user_id     TEXT NOT NULL REFERENCES users (id),
+    tenant_id   TEXT NOT NULL REFERENCES tenants (id),
+    token_hash  TEXT NOT NULL UNIQUE,          -- sha256 hex of the refresh token
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    used_at     INTEGER,
+    revoked_at  INTEGER,
+    ip          TEXT,
+    user_agent  TEXT
+);
+CREATE INDEX sessions_by_family ON sessions (family_id);
+CREATE INDEX sessions_by_user ON sessions (user_id);
+
+CREATE TABLE api_keys (
+    id           TEXT PRIMARY KEY,             -- key_…
+    tenant_id    TEXT NOT NULL REFERENCES tenants (id),
+    name         TEXT NOT NULL,
+    role         TEXT NOT NULL CHECK (role IN ('admin', 'editor', 'viewer')),
+    prefix       TEXT NOT NULL,                -- first characters, to recognise a key
+    key_hash     TEXT NOT NULL UNIQUE,         -- sha256 hex
+    created_by   TEXT,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at   INTEGER
+);
+CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, id);
+
+CREATE TABLE invitations (
+    id          TEXT PRIMARY KEY,              -- inv_…
+    tenant_id   TEXT NOT NULL REFERENCES tenants (id),
+    email       TEXT NOT NULL,
+    email_norm  TEXT NOT NULL,
+    role        TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'editor', 'viewer')),
+    token_hash  TEXT NOT NULL UNIQUE,
+    invited_by  TEXT,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    accepted_at INTEGER,
+    revoked_at  INTEGER
+);
+CREATE INDEX invitations_by_tenant ON invitations (tenant_id, id);
+
+-- Single-use tokens sent by email: email verification and password reset.
+CREATE TABLE user_tokens (
+    id         TEXT PRIMARY KEY,               -- utk_…
+    user_id    TEXT NOT NULL REFERENCES users (id),
+    purpose    TEXT NOT NULL CHECK (purpose IN ('verify_email', 'password_reset')),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at    INTEGER
+);
+CREATE INDEX user_tokens_by_user ON user_tokens (user_id, purpose);
+
+CREATE TABLE signing_keys (
+    kid         TEXT PRIMARY KEY,
+    alg         TEXT NOT NULL,
+    private_jwk TEXT NOT NULL,
+    public_jwk  TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    retired_at  INTEGER
+);

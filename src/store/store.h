@@ -1,0 +1,99 @@
+/*
+ * store.h — the one data-access interface of Plinth.
+ *
+ * Owns: the database file(s) and connections. A pl_store_t is process-wide (created by
+ * main, destroyed at exit); a pl_db_t is one connection owned by exactly one thread (each
+ * HTTP worker, each background thread, the CLI) with its prepared statements cached.
+ *
+ * SQL is written once, PostgreSQL-style: `$1, $2 …` placeholders, `RETURNING`, integer
+ * millisecond timestamps, TEXT ids. A driver translates what differs (SQLite: `$N` → `?N`).
+ * Callers always bind parameters — user text never goes into SQL.
+ *
+ * Transactions: pl_db_begin(db, PL_TX_WRITE, tenant_id) opens a write transaction
+ * (SQLite: BEGIN IMMEDIATE, so read-then-write never fails with busy; PostgreSQL:
+ * BEGIN + SET LOCAL app.tenant_id). The tenant id is the transaction's tenant context:
+ * tenant-scoped statements still name tenant_id explicitly, and the PostgreSQL driver
+ * additionally lets row-level security enforce it. NULL means control-plane access.
+ *
+ * Rows: pl_db_query() returns a cursor; column values stay valid until the next
+ * pl_rows_next() or pl_rows_close(). Always close a cursor.
+ */
+#ifndef PL_STORE_H
+#define PL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/err.h"
+
+typedef struct pl_store pl_store_t;
+typedef struct pl_db pl_db_t;
+typedef struct pl_rows pl_rows_t;
+
+typedef enum { PL_V_NULL, PL_V_INT, PL_V_TEXT, PL_V_BLOB } pl_vtype_t;
+
+typedef struct pl_val {
+    pl_vtype_t t;
+    int64_t i;
+    const void *p;
+    size_t n; /* (size_t)-1: NUL-terminated text */
+} pl_val_t;
+
+#define PL_INT(x) ((pl_val_t){.t = PL_V_INT, .i = (int64_t)(x)})
+static inline pl_val_t pl_val_text(const char *s)
+{
+    pl_val_t v = {.t = s ? PL_V_TEXT : PL_V_NULL, .p = s, .n = (size_t)-1};
+    return v;
+}
+#define PL_TEXT(s) pl_val_text(s) /* NULL binds SQL NULL */
+#define PL_TEXTN(s, len) ((pl_val_t){.t = PL_V_TEXT, .p = (s), .n = (len)})
+#define PL_BLOB(b, len) ((pl_val_t){.t = PL_V_BLOB, .p = (b), .n = (len)})
+#define PL_NULLV ((pl_val_t){.t = PL_V_NULL})
+#define PL_ARGS(...)                                                                                               \
+    ((const pl_val_t[]){__VA_ARGS__}), (int)(sizeof((const pl_val_t[]){__VA_ARGS__}) / sizeof(pl_val_t))
+#define PL_NOARGS NULL, 0
+
+typedef enum { PL_TX_READ, PL_TX_WRITE } pl_txmode_t;
+
+/* Opens the store named by the configuration (creates the data directory). */
+int pl_store_open(pl_store_t **out, const pl_config_t *cfg, pl_err_t *err);
+void pl_store_close(pl_store_t *s);
+const char *pl_store_dialect(const pl_store_t *s);
+
+/* Applies pending migrations; *applied receives how many. */
+int pl_store_migrate(pl_store_t *s, int *applied, pl_err_t *err);
+/* Number of known migrations not yet applied on this connection's database (<0: error). */
+int pl_db_pending_migrations(pl_db_t *db);
+
+int pl_db_connect(pl_store_t *s, pl_db_t **out, pl_err_t *err);
+void pl_db_close(pl_db_t *db);
+
+int pl_db_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id);
+int pl_db_commit(pl_db_t *db);
+void pl_db_rollback(pl_db_t *db);
+bool pl_db_in_tx(const pl_db_t *db);
+
+/* Runs a statement; returns the number of changed rows (>= 0), PL_ECONFLICT for a
+ * uniqueness violation, or PL_EDB. */
+int pl_db_exec(pl_db_t *db, const char *sql, const pl_val_t *args, int nargs);
+/* Opens a cursor; returns 0 or PL_EDB. */
+int pl_db_query(pl_db_t *db, pl_rows_t **rows, const char *sql, const pl_val_t *args, int nargs);
+/* 1: a row, 0: no more, <0: error. */
+int pl_rows_next(pl_rows_t *r);
+const char *pl_rows_text(pl_rows_t *r, int col); /* NULL for SQL NULL */
+int64_t pl_rows_int(pl_rows_t *r, int col);
+bool pl_rows_null(pl_rows_t *r, int col);
+const void *pl_rows_blob(pl_rows_t *r, int col, size_t *len);
+void pl_rows_close(pl_rows_t *r);
+
+/* Single-value helper: runs sql and stores the first column of the first row.
+ * Returns 1 (found), 0 (no row) or <0. */
+int pl_db_int(pl_db_t *db, int64_t *out, const char *sql, const pl_val_t *args, int nargs);
+
+const char *pl_db_errmsg(pl_db_t *db);
+/* Driver-private: the raw sqlite3 handle, for backup and tests. */
+void *pl_db_handle(pl_db_t *db);
+
+#endif
