@@ -8,8 +8,9 @@
 #include <stdint.h>
 
 int64_t pl_now_ms(void);
-/* Monotonic milliseconds, for durations only. */
+/* Monotonic milliseconds / microseconds, for durations only. */
 int64_t pl_mono_ms(void);
+int64_t pl_mono_us(void);
 /* Writes "2026-11-25T10:00:00.123Z" into out (at least 32 bytes); returns out. */
 char *pl_rfc3339(int64_t ms, char *out, size_t outlen);
 /* Parses RFC 3339 (Z or ±hh:mm offset, optional fraction); returns 0 or -1. */

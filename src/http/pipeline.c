@@ -324,7 +324,7 @@ static void access_log(pl_ctx_t *c, int status, int64_t t0)
         pl_buf_adds(&b, c->route->path);
     pl_buf_adds(&b, "\",\"path\":\"");
     pl_buf_add_json_escaped(&b, c->req->path.base, c->req->path.len > 256 ? 256 : c->req->path.len);
-    snprintf(ms, sizeof(ms), "%.3f", (double)(h2o_now(c->req->conn->ctx->loop) - (uint64_t)t0));
+    snprintf(ms, sizeof(ms), "%.3f", (double)(pl_mono_us() - t0) / 1000.0);
     pl_buf_addf(&b, "\",\"status\":%d,\"duration_ms\":%s,\"ip\":\"%s\"", status, ms, c->ip ? c->ip : "");
     pl_log(PL_LOG_INFO, "request", b.ptr);
 }
@@ -335,7 +335,7 @@ int pl_pipeline_handle(pl_worker_t *w, h2o_req_t *req)
 {
     pl_ctx_t *c = h2o_mem_alloc_pool(&req->pool, sizeof(*c));
     pl_match_t m;
-    int64_t t0 = (int64_t)h2o_now(req->conn->ctx->loop);
+    int64_t t0 = pl_mono_us();
     int rc = 0, status;
     bool own_tx, writes;
     pl_str_t method = {req->method.base, req->method.len};

@@ -156,9 +156,15 @@ static void *worker_main(void *arg)
     h2o_socket_close(w->listener);
     w->listener = NULL;
     h2o_context_request_shutdown(&w->h2o);
+    /* h2o 2.2 has no shutdown hook for idle HTTP/1 keep-alive connections: expiring the
+     * keep-alive timeout now makes the loop close them on its next turn. */
+    w->h2o.http1.req_timeout.timeout = 0;
     deadline = (int64_t)h2o_now(loop) + 2000;
     while (has_connections(w) && (int64_t)h2o_now(loop) < deadline)
         h2o_evloop_run(loop, 50);
+    /* the HTTP/2 graceful-shutdown timer is armed even with no HTTP/2 connection left */
+    if (h2o_timeout_is_linked(&w->h2o.http2._graceful_shutdown_timeout))
+        h2o_timeout_unlink(&w->h2o.http2._graceful_shutdown_timeout);
     return NULL;
 }
 
@@ -182,6 +188,7 @@ int pl_server_run(pl_server_t *s)
     /* h2o answers bodies above its own limit with a bare 413; ours, lower, answers with
      * problem+json, so h2o's is set well above it. */
     s->h2o_config.max_request_entity_size = (size_t)s->cfg.max_body * 4;
+    s->h2o_config.server_name = h2o_iovec_init(H2O_STRLIT("plinth"));
     host = h2o_config_register_host(&s->h2o_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     path = h2o_config_register_path(host, "/", 0);
     handler = (pl_h2o_handler_t *)h2o_create_handler(path, sizeof(*handler));

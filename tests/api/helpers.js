@@ -1,0 +1,160 @@
+// Test harness: starts the real plinth binary on a free port with a temp data directory,
+// talks to it with fetch, and checks on stop that it exited cleanly with no sanitizer report.
+'use strict';
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const assert = require('node:assert/strict');
+
+const BIN = process.env.PLINTH_BIN || path.resolve(__dirname, '../../build/plinth');
+const SANITIZER = /ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer/;
+
+let counter = 0;
+function unique(prefix = 'u') {
+  counter += 1;
+  return `${prefix}${process.pid}x${Date.now().toString(36)}x${counter}`;
+}
+
+class Server {
+  constructor(opts = {}) {
+    this.dataDir = opts.dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'plinth-test-'));
+    this.env = { ...process.env, ...(opts.env || {}) };
+    this.args = opts.args || [];
+    this.log = '';
+    this.lines = [];
+  }
+
+  start() {
+    return new Promise((resolve, reject) => {
+      const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', this.dataDir, '--workers', '2', ...this.args];
+      this.proc = spawn(BIN, args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let partial = '';
+      const timer = setTimeout(() => reject(new Error(`server did not start:\n${this.log}`)), 20000);
+      const onData = (chunk) => {
+        const text = chunk.toString();
+        this.log += text;
+        partial += text;
+        let nl;
+        while ((nl = partial.indexOf('\n')) >= 0) {
+          const line = partial.slice(0, nl);
+          partial = partial.slice(nl + 1);
+          try {
+            const obj = JSON.parse(line);
+            this.lines.push(obj);
+            if (obj.msg === 'listening') {
+              clearTimeout(timer);
+              this.address = obj.address;
+              this.url = `http://${obj.address}`;
+              resolve(this);
+            }
+          } catch { /* not JSON: sanitizer output or similar, kept in this.log */ }
+        }
+      };
+      this.proc.stderr.on('data', onData);
+      this.proc.stdout.on('data', (c) => { this.log += c.toString(); });
+      this.proc.on('exit', (code, sig) => {
+        this.exit = { code, sig };
+        clearTimeout(timer);
+        if (!this.url) reject(new Error(`server exited (${code}/${sig}) before listening:\n${this.log}`));
+      });
+    });
+  }
+
+  // Stops the server with SIGTERM and asserts a clean exit and a sanitizer-free log.
+  async stop({ keepData = false } = {}) {
+    if (this.proc && !this.exit) {
+      const done = new Promise((r) => this.proc.once('exit', r));
+      this.proc.kill('SIGTERM');
+      await done;
+    }
+    assert.doesNotMatch(this.log, SANITIZER, `sanitizer report in server log:\n${this.log.slice(-8000)}`);
+    assert.equal(this.exit.code, 0, `server exit ${JSON.stringify(this.exit)}:\n${this.log.slice(-4000)}`);
+    if (!keepData) fs.rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  kill9() {
+    this.proc.kill('SIGKILL');
+    return new Promise((r) => this.proc.once('exit', r));
+  }
+
+  // Runs a CLI command on this server's data directory.
+  cli(...args) {
+    const r = spawnSync(BIN, [...args, '--data-dir', this.dataDir], { env: this.env, encoding: 'utf8' });
+    assert.doesNotMatch(r.stderr, SANITIZER, r.stderr);
+    return r;
+  }
+
+  // The newest mail line for an address (mail goes to the log until SMTP exists).
+  mailTo(email) {
+    const m = this.lines.filter((l) => l.msg === 'mail' && l.to.toLowerCase() === email.toLowerCase());
+    return m[m.length - 1];
+  }
+
+  async req(method, p, { token, body, headers = {}, raw } = {}) {
+    const h = { ...headers };
+    if (token) h.authorization = `Bearer ${token}`;
+    let payload;
+    if (raw !== undefined) payload = raw;
+    else if (body !== undefined) {
+      payload = JSON.stringify(body);
+      if (!h['content-type']) h['content-type'] = 'application/json';
+    }
+    const res = await fetch(this.url + p, { method, headers: h, body: payload });
+    const text = await res.text();
+    let json = null;
+    try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+    return { status: res.status, headers: res.headers, body: json, text };
+  }
+
+  get(p, o) { return this.req('GET', p, o); }
+  post(p, body, o = {}) { return this.req('POST', p, { ...o, body }); }
+  patch(p, body, o = {}) { return this.req('PATCH', p, { ...o, body }); }
+  del(p, o) { return this.req('DELETE', p, o); }
+
+  // Signs up a fresh user + organization; returns {token, refresh, user, tenant, email, password}.
+  async signup(extra = {}) {
+    const email = extra.email || `${unique('user')}@example.com`;
+    const password = extra.password || 'a-Long-enough-passphrase-42';
+    const r = await this.post('/v1/auth/signup', {
+      email, password, name: extra.name || 'Test User', organization: extra.organization || `Org ${unique('o')}`,
+    });
+    assert.equal(r.status, 201, r.text);
+    return { token: r.body.access_token, refresh: r.body.refresh_token, user: r.body.user, tenant: r.body.tenant, email, password };
+  }
+
+  async apiKey(token, role = 'admin') {
+    const r = await this.post('/v1/api-keys', { name: `k-${role}`, role }, { token });
+    assert.equal(r.status, 201, r.text);
+    return r.body;
+  }
+}
+
+async function startServer(opts) {
+  const s = new Server(opts);
+  await s.start();
+  return s;
+}
+
+// Asserts an RFC 9457 problem with the given status and code.
+function assertProblem(r, status, code) {
+  assert.equal(r.status, status, `expected ${status}, got ${r.status}: ${r.text}`);
+  assert.match(r.headers.get('content-type') || '', /^application\/problem\+json/);
+  assert.equal(r.body.status, status);
+  if (code) assert.equal(r.body.code, code, r.text);
+  for (const k of ['type', 'title', 'status', 'detail', 'code']) assert.ok(k in r.body, `problem lacks ${k}`);
+  return r.body;
+}
+
+// Creates an operator (platform tenant owner) with the CLI and logs in.
+async function operator(s) {
+  const email = `${unique('op')}@plinth.test`;
+  const password = 'operator-passphrase-77';
+  const r = s.cli('user', 'create', '--email', email, '--password', password, '--operator');
+  assert.equal(r.status, 0, r.stderr);
+  const login = await s.post('/v1/auth/login', { email, password });
+  assert.equal(login.status, 200, login.text);
+  return { token: login.body.access_token, email, password, tenant: login.body.tenant };
+}
+
+module.exports = { startServer, assertProblem, operator, unique, BIN };
