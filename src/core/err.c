@@ -41,6 +41,22 @@ static int find(int status)
     return (int)(sizeof(table) / sizeof(table[0])) - 2; /* internal */
 }
 
+/* snprintf may cut a multi-byte character in half; drop the partial tail so messages stay
+ * valid UTF-8 (they are sent in JSON). */
+static void utf8_trim(char *s)
+{
+    size_t n = strlen(s), i = n, need;
+    unsigned char c;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+        i--;
+    if (i == 0)
+        return;
+    c = (unsigned char)s[i - 1];
+    need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    if (n - (i - 1) < need)
+        s[i - 1] = '\0';
+}
+
 void pl_err_clear(pl_err_t *e)
 {
     e->status = PL_OK;
@@ -57,6 +73,7 @@ int pl_err_set(pl_err_t *e, int status, const char *code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof(e->message), fmt, ap);
     va_end(ap);
+    utf8_trim(e->message);
     return status;
 }
 
@@ -76,6 +93,8 @@ void pl_err_field(pl_err_t *e, const char *field, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(f->message, sizeof(f->message), fmt, ap);
     va_end(ap);
+    utf8_trim(f->field);
+    utf8_trim(f->message);
 }
 
 bool pl_err_is_set(const pl_err_t *e)

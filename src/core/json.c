@@ -222,6 +222,11 @@ static void validate_value(const pl_field_t *f, json_t *v, const char *path, pl_
             pl_err_field(err, path, "must be at least %ld characters", f->min);
         else if (f->max && n > (size_t)f->max)
             pl_err_field(err, path, "must be at most %ld characters", f->max);
+        else if (f->check) {
+            const char *why = f->check(json_string_value(v));
+            if (why)
+                pl_err_field(err, path, "%s", why);
+        }
         return;
     case PL_T_INT:
         if (!json_is_integer(v)) {

@@ -41,6 +41,9 @@ typedef struct pl_field {
     const char *const *values; /* PL_T_ENUM: NULL-terminated */
     const pl_schema_t *sub;
     const char *doc;
+    /* Strings only: a semantic check after the type check; returns NULL when the value is
+     * acceptable, else the message for the field error ("is not a known time zone"). */
+    const char *(*check)(const char *value);
 } pl_field_t;
 
 struct pl_schema {

@@ -45,12 +45,11 @@ void pl_header(pl_ctx_t *c, const char *name, const char *value)
 int pl_fail(pl_ctx_t *c, int status, const char *code, const char *fmt, ...)
 {
     va_list ap;
-    c->err.status = status;
-    c->err.code = code;
+    char msg[sizeof(c->err.message)];
     va_start(ap, fmt);
-    vsnprintf(c->err.message, sizeof(c->err.message), fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return status;
+    return pl_err_set(&c->err, status, code, "%s", msg);
 }
 
 int pl_fail_notfound(pl_ctx_t *c, const char *what)

@@ -289,6 +289,9 @@ static json_t *problem_json(pl_ctx_t *c)
                           "status", pl_status_http(e->status), "detail", e->message[0] ? e->message : code, "code",
                           code, "request_id", c->request_id);
     char type[128];
+    if (p == NULL) /* the message was not valid UTF-8: answer without it */
+        p = json_pack("{s:s,s:s,s:i,s:s,s:s}", "type", "about:blank", "title", pl_status_title(e->status), "status",
+                      pl_status_http(e->status), "detail", code, "code", code);
     snprintf(type, sizeof(type), "urn:plinth:problem:%s", code);
     json_object_set_new(p, "type", json_string(type));
     if (e->nfields) {

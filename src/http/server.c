@@ -243,6 +243,7 @@ void pl_server_destroy(pl_server_t *s)
         if (w->h2o.loop) {
             h2o_evloop_t *loop = w->h2o.loop;
             h2o_context_dispose(&w->h2o);
+            h2o_evloop_run(loop, 0); /* completes the deferred close of the context's queue socket */
             h2o_evloop_destroy(loop);
         }
         pl_authcache_destroy(w->authcache);

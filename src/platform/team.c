@@ -81,10 +81,10 @@ static int target(pl_ctx_t *c, const char *user_id, json_t **member)
         return pl_fail_notfound(c, "team member");
     role = pl_json_str(*member, "role");
     if (pl_rbac_rank(role) > pl_caller_rank(c)) {
+        pl_fail(c, PL_EFORBIDDEN, NULL, "a %s cannot change a member whose role is %s", c->principal->role, role);
         json_decref(*member);
         *member = NULL;
-        return pl_fail(c, PL_EFORBIDDEN, NULL, "a %s cannot change a member whose role is %s", c->principal->role,
-                       role);
+        return c->err.status;
     }
     return 0;
 }

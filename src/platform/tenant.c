@@ -103,20 +103,50 @@ static bool hostname_ok(const char *s)
     return label > 0;
 }
 
+static const char *check_timezone(const char *v)
+{
+    return timezone_ok(v) ? NULL : "is not a known IANA time zone";
+}
+
+static const char *check_currency(const char *v)
+{
+    return currency_ok(v) ? NULL : "is not an ISO 4217 currency code";
+}
+
+static const char *check_locale(const char *v)
+{
+    return locale_ok(v) ? NULL : "is not a BCP 47 language tag";
+}
+
+static const char *check_color(const char *v)
+{
+    return color_ok(v) ? NULL : "must be a colour as #RRGGBB";
+}
+
+static const char *check_url(const char *v)
+{
+    return strncmp(v, "https://", 8) == 0 || strncmp(v, "http://", 7) == 0 ? NULL : "must be an http(s) URL";
+}
+
+static const char *check_host(const char *v)
+{
+    return hostname_ok(v) ? NULL : "is not a host name";
+}
+
 static const pl_field_t branding_fields[] = {
-    {"logo_url", PL_T_STRING, PL_F_NULLABLE, 1, 2048, NULL, NULL, "https URL of the logo"},
-    {"primary_color", PL_T_STRING, PL_F_NULLABLE, 7, 7, NULL, NULL, "#RRGGBB"},
-    {"accent_color", PL_T_STRING, PL_F_NULLABLE, 7, 7, NULL, NULL, "#RRGGBB"},
+    {"logo_url", PL_T_STRING, PL_F_NULLABLE, 1, 2048, NULL, NULL, "https URL of the logo", check_url},
+    {"primary_color", PL_T_STRING, PL_F_NULLABLE, 1, 7, NULL, NULL, "#RRGGBB", check_color},
+    {"accent_color", PL_T_STRING, PL_F_NULLABLE, 1, 7, NULL, NULL, "#RRGGBB", check_color},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 static const pl_schema_t branding_schema = {"Branding", branding_fields, false};
 
 static const pl_field_t settings_fields[] = {
-    {"timezone", PL_T_STRING, 0, 1, 64, NULL, NULL, "IANA time zone, e.g. Europe/Berlin"},
-    {"currency", PL_T_STRING, 0, 3, 3, NULL, NULL, "ISO 4217 code, e.g. EUR"},
-    {"locale", PL_T_STRING, 0, 2, 35, NULL, NULL, "BCP 47 tag, e.g. en-GB"},
-    {"branding", PL_T_OBJECT, 0, 0, 0, NULL, &branding_schema, NULL},
-    {"domain", PL_T_STRING, PL_F_NULLABLE, 1, 253, NULL, NULL, "custom domain"},
+    {"timezone", PL_T_STRING, 0, 1, 64, NULL, NULL, "IANA time zone, e.g. Europe/Berlin", check_timezone},
+    {"currency", PL_T_STRING, 0, 1, 3, NULL, NULL, "ISO 4217 code, e.g. EUR", check_currency},
+    {"locale", PL_T_STRING, 0, 1, 35, NULL, NULL, "BCP 47 tag, e.g. en-GB", check_locale},
+    {"branding", PL_T_OBJECT, 0, 0, 0, NULL, &branding_schema, NULL, NULL},
+    {"domain", PL_T_STRING, PL_F_NULLABLE, 1, 253, NULL, NULL, "custom domain", check_host},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 static const pl_schema_t settings_schema = {"TenantSettings", settings_fields, false};
@@ -127,28 +157,6 @@ static const pl_field_t patch_fields[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 static const pl_schema_t patch_schema = {"TenantUpdate", patch_fields, false};
-
-static void check_settings(pl_ctx_t *c, json_t *s)
-{
-    const char *v;
-    json_t *b = json_object_get(s, "branding");
-    if ((v = pl_json_str(s, "timezone")) && !timezone_ok(v))
-        pl_err_field(&c->err, "settings.timezone", "'%s' is not a known IANA time zone", v);
-    if ((v = pl_json_str(s, "currency")) && !currency_ok(v))
-        pl_err_field(&c->err, "settings.currency", "'%s' is not an ISO 4217 currency code", v);
-    if ((v = pl_json_str(s, "locale")) && !locale_ok(v))
-        pl_err_field(&c->err, "settings.locale", "'%s' is not a BCP 47 language tag", v);
-    if ((v = pl_json_str(s, "domain")) && !hostname_ok(v))
-        pl_err_field(&c->err, "settings.domain", "'%s' is not a host name", v);
-    if (b) {
-        if ((v = pl_json_str(b, "logo_url")) && strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
-            pl_err_field(&c->err, "settings.branding.logo_url", "must be an http(s) URL");
-        if ((v = pl_json_str(b, "primary_color")) && !color_ok(v))
-            pl_err_field(&c->err, "settings.branding.primary_color", "must be #RRGGBB");
-        if ((v = pl_json_str(b, "accent_color")) && !color_ok(v))
-            pl_err_field(&c->err, "settings.branding.accent_color", "must be #RRGGBB");
-    }
-}
 
 static int h_get(pl_ctx_t *c)
 {
@@ -165,12 +173,6 @@ static int h_patch(pl_ctx_t *c)
     int rc;
     if (t == NULL)
         return pl_fail_notfound(c, "tenant");
-    if (patch)
-        check_settings(c, patch);
-    if (c->err.status != PL_OK) {
-        json_decref(t);
-        return c->err.status;
-    }
     cur = json_object_get(t, "settings");
     if (patch) {
         const char *k;
@@ -220,14 +222,6 @@ static int h_admin_list(pl_ctx_t *c)
     return pl_reply(c, 200, pl_page_envelope(c, &pg, data, "id", total));
 }
 
-static const pl_field_t admin_create_fields[] = {
-    {"name", PL_T_STRING, PL_F_REQUIRED, 1, 200, NULL, NULL, NULL},
-    {"slug", PL_T_STRING, 0, 2, 48, NULL, NULL, "lowercase letters, digits and hyphens"},
-    {"owner_email", PL_T_EMAIL, 0, 0, 0, NULL, NULL, "an existing user becomes owner; anyone else is invited"},
-    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
-};
-static const pl_schema_t admin_create_schema = {"TenantCreate", admin_create_fields, false};
-
 static bool slug_ok(const char *s)
 {
     size_t i, n = strlen(s);
@@ -237,15 +231,24 @@ static bool slug_ok(const char *s)
     return n >= 2;
 }
 
+static const char *check_slug(const char *v)
+{
+    return slug_ok(v) ? NULL : "must be lowercase letters, digits and inner hyphens";
+}
+
+static const pl_field_t admin_create_fields[] = {
+    {"name", PL_T_STRING, PL_F_REQUIRED, 1, 200, NULL, NULL, NULL},
+    {"slug", PL_T_STRING, 0, 2, 48, NULL, NULL, "lowercase letters, digits and hyphens", check_slug},
+    {"owner_email", PL_T_EMAIL, 0, 0, 0, NULL, NULL, "an existing user becomes owner; anyone else is invited"},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+static const pl_schema_t admin_create_schema = {"TenantCreate", admin_create_fields, false};
+
 static int h_admin_create(pl_ctx_t *c)
 {
     const char *slug = pl_json_str(c->body, "slug"), *owner = pl_json_str(c->body, "owner_email");
     const char *tid, *uid = NULL;
     json_t *t;
-    if (slug && !slug_ok(slug)) {
-        pl_err_field(&c->err, "slug", "must be lowercase letters, digits and inner hyphens");
-        return PL_EINVAL;
-    }
     if (pl_tenant_create(c->db, c->arena, pl_json_str(c->body, "name"), slug, &tid, &c->err) != 0)
         return c->err.status;
     t = pl_tenant_json(c->db, tid);

@@ -1,0 +1,137 @@
+'use strict';
+// The isolation matrix: with every credential of tenant B, nothing of tenant A can be read or
+// changed, on every route. The route list comes from /openapi.json (which is rendered from the
+// router), so a new route that is not placed in this matrix fails the test.
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { startServer, assertProblem, unique } = require('./helpers');
+
+let s;
+let A;
+let B;
+before(async () => {
+  s = await startServer();
+  A = await s.signup();
+  B = await s.signup();
+  A.key = await s.apiKey(A.token, 'admin');
+  B.key = await s.apiKey(B.token, 'admin');
+  const inv = await s.post('/v1/invitations', { email: `${unique('inv')}@example.com`, role: 'editor' }, { token: A.token });
+  assert.equal(inv.status, 201, inv.text);
+  A.invitation = inv.body;
+});
+after(async () => { await s.stop(); });
+
+// For every path with a parameter: the id of tenant A's resource, and the status B must get.
+function foreignTargets() {
+  return {
+    '/v1/api-keys/{id}': { id: A.key.id, status: 404 },
+    '/v1/invitations/{id}': { id: A.invitation.id, status: 404 },
+    '/v1/team/{user_id}': { id: A.user.id, status: 404 },
+    // operator routes: a tenant credential is not an operator, whatever the id
+    '/v1/admin/tenants/{id}': { id: A.tenant.id, status: 403 },
+    '/v1/admin/tenants/{id}/suspend': { id: A.tenant.id, status: 403 },
+    '/v1/admin/tenants/{id}/reactivate': { id: A.tenant.id, status: 403 },
+  };
+}
+
+// Bodies that would be valid for the route, so that a refusal is about ownership, not input.
+const validBodies = {
+  'PATCH /v1/team/{user_id}': { role: 'viewer' },
+  'POST /v1/admin/tenants/{id}/suspend': { reason: 'x' },
+  'POST /v1/admin/tenants/{id}/reactivate': {},
+};
+
+async function routes() {
+  const doc = (await s.get('/openapi.json')).body;
+  const out = [];
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) out.push({ path, method: method.toUpperCase(), op });
+  }
+  return out;
+}
+
+test('every route with an id answers 404 (or 403 for operator routes) to each credential of another tenant', async () => {
+  const targets = foreignTargets();
+  for (const { path, method } of await routes()) {
+    if (!path.includes('{')) continue;
+    const t = targets[path];
+    assert.ok(t, `route ${method} ${path} is not in the isolation matrix: add it to foreignTargets()`);
+    const url = path.replace(/\{[^}]+\}/, t.id);
+    for (const cred of [B.token, B.key.key]) {
+      const body = validBodies[`${method} ${path}`];
+      const r = await s.req(method, url, { token: cred, body: method === 'GET' || method === 'DELETE' ? undefined : (body || {}) });
+      assertProblem(r, t.status);
+    }
+  }
+  // A's resources are intact and still work
+  assert.equal((await s.get('/v1/me', { token: A.key.key })).status, 200);
+  assert.equal((await s.get(`/v1/api-keys/${A.key.id}`, { token: A.token })).status, 200);
+  const team = await s.get('/v1/team', { token: A.token });
+  assert.equal(team.body.data.find((m) => m.user_id === A.user.id).role, 'owner');
+  const invs = await s.get('/v1/invitations', { token: A.token });
+  assert.equal(invs.body.data.find((i) => i.id === A.invitation.id).status, 'pending');
+});
+
+test('no list or read route of tenant B shows anything of tenant A', async () => {
+  const secrets = [A.tenant.id, A.user.id, A.key.id, A.invitation.id, A.email];
+  for (const { path, method, op } of await routes()) {
+    if (method !== 'GET' || path.includes('{') || !op['x-tenant-scoped']) continue;
+    for (const cred of [B.token, B.key.key]) {
+      const r = await s.get(`${path}?include_total=true`, { token: cred });
+      assert.ok(r.status < 500, `${path}: ${r.status}`);
+      for (const sec of secrets) assert.ok(!r.text.includes(sec), `${path} leaks ${sec} of another tenant`);
+    }
+  }
+});
+
+test('a forged X-Tenant-Id header changes nothing: the tenant is the credential\'s', async () => {
+  for (const cred of [B.token, B.key.key]) {
+    const headers = { 'x-tenant-id': A.tenant.id, 'x-tenant': A.tenant.id, tenant: A.tenant.slug };
+    const t = await s.get('/v1/tenant', { token: cred, headers });
+    assert.equal(t.body.id, B.tenant.id);
+    const team = await s.get('/v1/team', { token: cred, headers });
+    assert.ok(!team.text.includes(A.user.id));
+    const patch = await s.patch('/v1/tenant', { name: 'Hijacked' }, { token: cred, headers });
+    assert.equal(patch.body.id, B.tenant.id);
+  }
+  assert.notEqual((await s.get('/v1/tenant', { token: A.token })).body.name, 'Hijacked');
+});
+
+test('query-string tenant ids and filters cannot widen a list', async () => {
+  const r = await s.get(`/v1/team?tenant_id=${A.tenant.id}&tenant=${A.tenant.id}`, { token: B.token });
+  assert.equal(r.status, 200);
+  assert.ok(!r.text.includes(A.user.id));
+  const k = await s.get(`/v1/api-keys?tenant_id=${A.tenant.id}`, { token: B.key.key });
+  assert.ok(!k.text.includes(A.key.id));
+});
+
+test('tampered, re-signed, alg:none and cross-tenant tokens are refused on every protected route', async () => {
+  const [h, p] = B.token.split('.');
+  const claims = JSON.parse(Buffer.from(p, 'base64url'));
+  claims.tid = A.tenant.id;
+  const tampered = `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${B.token.split('.')[2]}`;
+  const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`;
+  for (const { path, method, op } of await routes()) {
+    if ((op.security && op.security.length === 0)) continue; // public routes
+    const url = path.replace(/\{[^}]+\}/g, A.tenant.id);
+    for (const tok of [tampered, none, `${A.key.key}x`, A.key.key.slice(0, -1)]) {
+      const r = await s.req(method, url, { token: tok, body: method === 'GET' ? undefined : {} });
+      assertProblem(r, 401);
+    }
+  }
+});
+
+test('another tenant\'s refresh token cannot be used to end or take over a session', async () => {
+  const r = await s.post('/v1/auth/logout', { refresh_token: A.refresh }, { token: B.token });
+  assert.equal(r.status, 204);
+  // A's session (access and refresh) still works: B's logout could not touch it
+  assert.equal((await s.get('/v1/me', { token: A.token })).status, 200);
+  const ref = await s.post('/v1/auth/refresh', { refresh_token: A.refresh });
+  assert.equal(ref.status, 200);
+  assert.equal(ref.body.access_token.split('.').length, 3);
+  // and a refreshed A token is A's, never B's
+  const me = await s.get('/v1/me', { token: ref.body.access_token });
+  assert.equal(me.body.tenant.id, A.tenant.id);
+  A.token = ref.body.access_token;
+  A.refresh = ref.body.refresh_token;
+});
