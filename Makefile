@@ -27,7 +27,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all run test test-asan unit api deps clean asan bench fmt
+.PHONY: all run test test-asan unit api deps deps-build clean asan bench fmt
 
 all: deps-build $(BUILD)/plinth
 
@@ -38,11 +38,11 @@ $(BUILD)/libplinth.a: $(OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/obj/%.o: src/%.c
+$(BUILD)/obj/%.o: src/%.c | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
-$(BUILD)/gen/migrations_sqlite.c: $(MIGRATIONS_SQLITE) tools/embed-migrations
+$(BUILD)/gen/migrations_sqlite.c: $(MIGRATIONS_SQLITE) tools/embed-migrations | deps-build
 	@mkdir -p $(dir $@)
 	tools/embed-migrations sqlite src/store/migrations/sqlite $@
 

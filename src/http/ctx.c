@@ -164,6 +164,29 @@ json_t *pl_page_envelope(pl_ctx_t *c, const pl_page_t *p, json_t *data, const ch
     return env;
 }
 
+int pl_reply_list(pl_ctx_t *c, const char *sql, const char *count_sql, json_t *(*row)(pl_rows_t *),
+                  const char *key_field)
+{
+    pl_page_t pg;
+    pl_rows_t *r;
+    json_t *data;
+    int64_t total = -1;
+    int rc;
+    if (pl_page_parse(c, &pg) != 0)
+        return c->err.status;
+    if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(pg.after), PL_INT(pg.limit + 1))) != 0)
+        return pl_fail(c, PL_EDB, NULL, "the list could not be read");
+    data = json_array();
+    while ((rc = pl_rows_next(r)) == 1)
+        json_array_append_new(data, row(r));
+    pl_rows_close(r);
+    if (rc < 0 || (pg.include_total && pl_db_int(c->db, &total, count_sql, PL_ARGS(PL_TEXT(c->tenant_id))) < 0)) {
+        json_decref(data);
+        return pl_fail(c, PL_EDB, NULL, "the list could not be read");
+    }
+    return pl_reply(c, 200, pl_page_envelope(c, &pg, data, key_field, total));
+}
+
 /* ---- values ---- */
 
 json_t *pl_json_time(int64_t ms)

@@ -117,6 +117,11 @@ int pl_page_parse(pl_ctx_t *c, pl_page_t *p);
  * kept. total < 0 when not counted. */
 json_t *pl_page_envelope(pl_ctx_t *c, const pl_page_t *p, json_t *data, const char *key_field, long long total);
 char *pl_cursor_encode(pl_ctx_t *c, const char *key);
+/* The common tenant-scoped keyset list: parses the page, runs sql with ($1 tenant id,
+ * $2 cursor key or NULL, $3 limit + 1), renders each row with row(), counts with count_sql
+ * ($1 tenant id) when include_total is asked, and replies with the envelope. */
+int pl_reply_list(pl_ctx_t *c, const char *sql, const char *count_sql, json_t *(*row)(pl_rows_t *),
+                  const char *key_field);
 
 /* ---- values ---- */
 /* RFC 3339 string, or JSON null for 0 / NULL timestamps when nullable. */

@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/typeid.h"
 #include "http/openapi.h"
 #include "http/pipeline.h"
 #include "platform/auth.h"
@@ -37,6 +38,55 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     (void)self;
     return pl_pipeline_handle((pl_worker_t *)req->conn->ctx, req);
+}
+
+/*
+ * h2o answers some malformed requests itself before any handler runs (a body above its
+ * entity limit, broken chunked encoding). Those responses are bound to the host's fallback
+ * path; this filter, registered there, replaces their plain-text body with problem+json so
+ * that every error a client sees has the same shape.
+ */
+typedef struct {
+    h2o_ostream_t super;
+    h2o_iovec_t body;
+} problem_ostream_t;
+
+static void problem_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t n, h2o_send_state_t state)
+{
+    problem_ostream_t *p = (problem_ostream_t *)self;
+    (void)bufs;
+    (void)n;
+    if (h2o_send_state_is_in_progress(state)) {
+        h2o_ostream_send_next(self, req, NULL, 0, state);
+        return;
+    }
+    h2o_ostream_send_next(self, req, &p->body, 1, state);
+}
+
+static void on_setup_problem(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    (void)self;
+    if (req->res.status >= 400) {
+        int st = req->res.status;
+        const char *code = st == 413 ? "payload_too_large" : st == 400 ? "validation_failed" : "error";
+        const char *detail = st == 413 ? "the request body is too large" : "the HTTP request is malformed";
+        char rid[PL_TYPEID_MAX];
+        problem_ostream_t *p;
+        char *body = h2o_mem_alloc_pool(&req->pool, 512);
+        int len;
+        pl_typeid_new("req", rid);
+        len = snprintf(body, 512,
+                       "{\"type\":\"urn:plinth:problem:%s\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\","
+                       "\"code\":\"%s\",\"request_id\":\"%s\"}\n",
+                       code, st == 413 ? "Payload too large" : "Bad request", st, detail, code, rid);
+        h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/problem+json"), 1);
+        req->res.content_length = (size_t)len;
+        p = (problem_ostream_t *)h2o_add_ostream(req, sizeof(*p), slot);
+        p->super.do_send = problem_send;
+        p->body = h2o_iovec_init(body, (size_t)len);
+        slot = &p->super.next;
+    }
+    h2o_setup_next_ostream(req, slot);
 }
 
 pl_server_t *pl_server_create(const pl_config_t *cfg, const pl_module_t *const *modules, size_t nmodules,
@@ -193,6 +243,7 @@ int pl_server_run(pl_server_t *s)
     path = h2o_config_register_path(host, "/", 0);
     handler = (pl_h2o_handler_t *)h2o_create_handler(path, sizeof(*handler));
     handler->super.on_req = on_req;
+    h2o_create_filter(&host->fallback_path, sizeof(h2o_filter_t))->on_setup_ostream = on_setup_problem;
 
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(&set);

@@ -80,21 +80,7 @@ static int h_list(pl_ctx_t *c)
     static const char *sql = "SELECT " COLS " FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL "
                              "AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3";
     static const char *sql_n = "SELECT COUNT(*) FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL";
-    pl_page_t pg;
-    pl_rows_t *r;
-    json_t *data;
-    int64_t total = -1;
-    if (pl_page_parse(c, &pg) != 0)
-        return c->err.status;
-    if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(pg.after), PL_INT(pg.limit + 1))) != 0)
-        return pl_fail(c, PL_EDB, NULL, "cannot list API keys");
-    data = json_array();
-    while (pl_rows_next(r) == 1)
-        json_array_append_new(data, key_json(r));
-    pl_rows_close(r);
-    if (pg.include_total)
-        pl_db_int(c->db, &total, sql_n, PL_ARGS(PL_TEXT(c->tenant_id)));
-    return pl_reply(c, 200, pl_page_envelope(c, &pg, data, "id", total));
+    return pl_reply_list(c, sql, sql_n, key_json, "id");
 }
 
 static int h_get(pl_ctx_t *c)

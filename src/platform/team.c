@@ -55,21 +55,7 @@ static int h_team_list(pl_ctx_t *c)
     static const char *sql = MEMBER_SQL "WHERE tu.tenant_id = $1 AND ($2 IS NULL OR tu.user_id > $2) "
                                         "ORDER BY tu.user_id LIMIT $3";
     static const char *sql_n = "SELECT COUNT(*) FROM tenant_users WHERE tenant_id = $1";
-    pl_page_t pg;
-    pl_rows_t *r;
-    json_t *data;
-    int64_t total = -1;
-    if (pl_page_parse(c, &pg) != 0)
-        return c->err.status;
-    if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(pg.after), PL_INT(pg.limit + 1))) != 0)
-        return pl_fail(c, PL_EDB, NULL, "cannot list the team");
-    data = json_array();
-    while (pl_rows_next(r) == 1)
-        json_array_append_new(data, member_json(r));
-    pl_rows_close(r);
-    if (pg.include_total)
-        pl_db_int(c->db, &total, sql_n, PL_ARGS(PL_TEXT(c->tenant_id)));
-    return pl_reply(c, 200, pl_page_envelope(c, &pg, data, "user_id", total));
+    return pl_reply_list(c, sql, sql_n, member_json, "user_id");
 }
 
 /* Loads the target member and checks the caller may act on them. */
@@ -224,21 +210,7 @@ static int h_invite_list(pl_ctx_t *c)
     static const char *sql = "SELECT " INV_COLS " FROM invitations WHERE tenant_id = $1 AND ($2 IS NULL OR id < $2) "
                              "ORDER BY id DESC LIMIT $3";
     static const char *sql_n = "SELECT COUNT(*) FROM invitations WHERE tenant_id = $1";
-    pl_page_t pg;
-    pl_rows_t *r;
-    json_t *data;
-    int64_t total = -1;
-    if (pl_page_parse(c, &pg) != 0)
-        return c->err.status;
-    if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(pg.after), PL_INT(pg.limit + 1))) != 0)
-        return pl_fail(c, PL_EDB, NULL, "cannot list invitations");
-    data = json_array();
-    while (pl_rows_next(r) == 1)
-        json_array_append_new(data, invitation_json(r));
-    pl_rows_close(r);
-    if (pg.include_total)
-        pl_db_int(c->db, &total, sql_n, PL_ARGS(PL_TEXT(c->tenant_id)));
-    return pl_reply(c, 200, pl_page_envelope(c, &pg, data, "id", total));
+    return pl_reply_list(c, sql, sql_n, invitation_json, "id");
 }
 
 static int h_invite_revoke(pl_ctx_t *c)

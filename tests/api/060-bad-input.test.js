@@ -53,6 +53,24 @@ test('a body over the limit is 413 payload_too_large', async () => {
   assertProblem(await s.req('POST', '/v1/api-keys', { token: O.token, headers: json, raw: big }), 413, 'payload_too_large');
 });
 
+test('a body far over the limit (refused by the HTTP layer before any handler) is still problem+json', async () => {
+  // announce 6 MiB and send none of it: the server must answer without waiting for the body
+  const net = require('node:net');
+  const [host, port] = s.address.split(':');
+  const text = await new Promise((resolve, reject) => {
+    const sock = net.connect(Number(port), host, () => {
+      sock.write(`POST /v1/api-keys HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${6 * 1024 * 1024}\r\n\r\n`);
+    });
+    let buf = '';
+    sock.on('data', (d) => { buf += d; });
+    sock.on('end', () => resolve(buf));
+    sock.on('error', reject);
+  });
+  assert.match(text, /^HTTP\/1\.1 413/);
+  assert.match(text, /content-type: application\/problem\+json/i);
+  assert.equal(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)).code, 'payload_too_large');
+});
+
 test('a body that is not JSON is 415', async () => {
   const r = await s.req('POST', '/v1/api-keys', { token: O.token, headers: { 'content-type': 'text/plain' }, raw: 'name=x' });
   assertProblem(r, 415, 'unsupported_media_type');
