@@ -11,7 +11,7 @@ WARN      := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-ini
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 BASE_CFLAGS = -std=gnu11 $(WARN) -Isrc -DH2O_USE_LIBUV=0 -DPLINTH_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -MMD -MP
-LIBS      = $(PKG_LIBS) -lpthread -lm
+LIBS      = $(PKG_LIBS) -lcsv -lpthread -lm
 
 BUILD     ?= build
 OPT       ?= -O2 -g

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "http/ops.h"
 #include "http/server.h"
+#include "modules/members/members.h"
 #include "platform/platform.h"
 #include "core/banned.h"
 
@@ -22,6 +23,7 @@
 static const pl_module_t *const modules[] = {
     &pl_ops_module,
     &pl_platform_module,
+    &pl_members_module,
 };
 
 static void usage(FILE *out)
@@ -35,7 +37,9 @@ static void usage(FILE *out)
                  "  demo                       create demo data and print how to log in\n"
                  "  tenant create --name N [--slug S] | tenant list\n"
                  "  user create --email E --password P [--name N] [--tenant ID --role R] [--operator]\n"
-                 "  apikey create --tenant ID [--name N] [--role admin|editor|viewer]\n\n",
+                 "  apikey create --tenant ID [--name N] [--role admin|editor|viewer]\n"
+                 "  members seed --tenant ID --count N [--activities N]\n"
+                 "  demo [--members N]          (default 10000 members, 10 activities each)\n\n",
             PLINTH_VERSION);
     pl_config_usage(out);
 }
@@ -95,6 +99,8 @@ int main(int argc, char **argv)
         return pl_cli_user(&cfg, argc - 1, argv + 1);
     if (!strcmp(cmd, "apikey"))
         return pl_cli_apikey(&cfg, argc - 1, argv + 1);
+    if (!strcmp(cmd, "members"))
+        return pl_cli_members(&cfg, argc - 1, argv + 1);
     usage(stderr);
     return 2;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "modules/members/members.h"
 #include "platform/platform.h"
 #include "platform/rbac.h"
 #include "store/store.h"
@@ -209,6 +210,49 @@ int pl_cli_apikey(const pl_config_t *cfg, int argc, char **argv)
         rc = cli_fail(&c);
     } else {
         print_json(out);
+    }
+    cli_close(&c);
+    return rc;
+}
+
+static void seed_progress(long done, long total, void *arg)
+{
+    (void)arg;
+    fprintf(stderr, "\rseeding %ld / %ld", done, total);
+    if (done == total)
+        fprintf(stderr, "\n");
+}
+
+int pl_cli_members(const pl_config_t *cfg, int argc, char **argv)
+{
+    cli_t c;
+    const char *tenant = opt(argc, argv, "--tenant"), *n = opt(argc, argv, "--count");
+    const char *acts = opt(argc, argv, "--activities");
+    pl_members_seed_t seed = {5, 0, 0, seed_progress, NULL};
+    json_t *t;
+    int rc = 0;
+    if (argc < 2 || strcmp(argv[1], "seed") != 0 || !tenant || !n) {
+        fprintf(stderr, "usage: plinth members seed --tenant ID --count N [--activities N]\n");
+        return 2;
+    }
+    seed.members = strtol(n, NULL, 10);
+    seed.activities = acts ? strtol(acts, NULL, 10) : 0;
+    if (seed.members < 0 || seed.members > 100000000 || seed.activities < 0) {
+        fprintf(stderr, "plinth members seed: --count and --activities must be positive\n");
+        return 2;
+    }
+    if (cli_open(&c, cfg) != 0)
+        return 1;
+    if ((t = pl_tenant_json(c.db, tenant)) == NULL) {
+        fprintf(stderr, "plinth members seed: no tenant %s\n", tenant);
+        rc = 1;
+    } else {
+        json_decref(t);
+        if (pl_members_seed(c.db, tenant, &seed, &c.err) != 0)
+            rc = cli_fail(&c);
+        else
+            printf("{\"tenant\":\"%s\",\"members\":%ld,\"activities\":%ld}\n", tenant, seed.members,
+                   seed.activities);
     }
     cli_close(&c);
     return rc;

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "core/crypto.h"
+#include "modules/members/members.h"
 #include "platform/platform.h"
 #include "store/store.h"
 #include "core/banned.h"
@@ -53,6 +54,20 @@ static int ensure_user(pl_db_t *db, pl_arena_t *a, const char *email, const char
     return 0;
 }
 
+static void progress(long done, long total, void *arg)
+{
+    (void)arg;
+    fprintf(stderr, "\rdemo: members and activities %ld / %ld", done, total);
+    if (done == total)
+        fprintf(stderr, "\n");
+}
+
+static int member_count(pl_db_t *db, const char *tid, int64_t *n)
+{
+    static const char *sql = "SELECT COUNT(*) FROM members WHERE tenant_id = $1";
+    return pl_db_int(db, n, sql, PL_ARGS(PL_TEXT(tid)));
+}
+
 int pl_cli_demo(const pl_config_t *cfg, int argc, char **argv)
 {
     pl_store_t *store = NULL;
@@ -64,8 +79,16 @@ int pl_cli_demo(const pl_config_t *cfg, int argc, char **argv)
     json_t *key = NULL;
     size_t i;
     int applied, rc = 1;
-    (void)argc;
-    (void)argv;
+    long members = 10000;
+    int64_t have = 0;
+    pl_members_seed_t seed = {5, 0, 0, progress, NULL};
+    for (i = 1; i + 1 < (size_t)argc; i++)
+        if (strcmp(argv[i], "--members") == 0)
+            members = strtol(argv[i + 1], NULL, 10);
+    if (members < 0 || members > 10000000) {
+        fprintf(stderr, "plinth demo: --members must be 0 to 10000000\n");
+        return 2;
+    }
 
     pl_arena_init(&a);
     pl_err_clear(&err);
@@ -90,6 +113,15 @@ int pl_cli_demo(const pl_config_t *cfg, int argc, char **argv)
         goto out;
     if (pl_db_commit(db) != 0)
         goto out;
+    if (member_count(db, tid, &have) < 0)
+        goto out;
+    if (have == 0 && members > 0) {
+        seed.members = members;
+        seed.activities = members * 10;
+        if (pl_members_seed(db, tid, &seed, &err) != 0)
+            goto out;
+        have = members;
+    }
 
     printf("Demo data is ready in %s.\n\n", cfg->data_dir);
     printf("Organization: Acme Fitness (%s, slug %s)\n", tid, DEMO_SLUG);
@@ -97,6 +129,7 @@ int pl_cli_demo(const pl_config_t *cfg, int argc, char **argv)
     for (i = 0; i < sizeof(people) / sizeof(people[0]); i++)
         printf("  %-20s %s\n", people[i].email, people[i].role);
     printf("Operator (platform tenant): operator@plinth.test\n");
+    printf("Members: %lld, with membership types and a year of activities\n", (long long)have);
     printf("API key (admin, shown once): %s\n\n", json_string_value(json_object_get(key, "key")));
     printf("Try:\n  curl -s http://%s/v1/auth/login -H 'content-type: application/json' \\\n"
            "       -d '{\"email\":\"owner@acme.test\",\"password\":\"%s\"}'\n",

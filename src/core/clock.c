@@ -67,6 +67,22 @@ static int64_t days_from_civil(int y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
+int64_t pl_utc_ms(int year, int month, int day)
+{
+    year += (month - 1) / 12;
+    month = (month - 1) % 12 + 1;
+    return days_from_civil(year, month, day) * 86400000LL;
+}
+
+void pl_utc_month(int64_t ms, int *year, int *month)
+{
+    time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    *year = tm.tm_year + 1900;
+    *month = tm.tm_mon + 1;
+}
+
 int pl_rfc3339_parse(const char *s, int64_t *ms_out)
 {
     int y, mo, d, h, mi, sec, ms = 0, oh = 0, om = 0, sign = 0;

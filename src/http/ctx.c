@@ -37,6 +37,15 @@ int pl_reply_raw(pl_ctx_t *c, int status, const char *content_type, const char *
     return 0;
 }
 
+int pl_reply_stream(pl_ctx_t *c, int status, const char *content_type, pl_stream_fn fill, void *state)
+{
+    c->status = status;
+    c->raw_type = content_type;
+    c->stream = fill;
+    c->stream_state = state;
+    return 0;
+}
+
 void pl_header(pl_ctx_t *c, const char *name, const char *value)
 {
     h2o_add_header_by_str(&c->req->pool, &c->req->res.headers, name, strlen(name), 0, NULL, value, strlen(value));

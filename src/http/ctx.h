@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/str.h"
 #include "core/typeid.h"
@@ -54,7 +55,12 @@ typedef struct pl_qparam {
     const char *value;
 } pl_qparam_t;
 
-typedef struct pl_ctx {
+typedef struct pl_ctx pl_ctx_t;
+/* Produces the next chunk of a streamed response into out: returns 1 (more follows), 0 (that
+ * was the last chunk) or <0 (failure: the response ends early and the error is logged). */
+typedef int (*pl_stream_fn)(pl_ctx_t *c, void *state, pl_buf_t *out);
+
+struct pl_ctx {
     pl_server_t *srv;
     pl_worker_t *worker;
     h2o_req_t *req;
@@ -78,12 +84,18 @@ typedef struct pl_ctx {
     size_t raw_len;
     const char *raw_type;
     bool auth_changed;               /* see pl_auth_changed() */
-} pl_ctx_t;
+    pl_stream_fn stream;             /* see pl_reply_stream() */
+    void *stream_state;
+};
 
 /* ---- replying ---- */
 /* Sends body (ownership taken) with status. Returns 0. */
 int pl_reply(pl_ctx_t *c, int status, json_t *body);
 int pl_reply_empty(pl_ctx_t *c, int status);
+/* Streams the body chunk by chunk (exports). fill runs after the handler returns, outside its
+ * transaction, on the worker's connection, interleaved with other requests: it must not keep
+ * a cursor open between chunks. state lives in the request arena. */
+int pl_reply_stream(pl_ctx_t *c, int status, const char *content_type, pl_stream_fn fill, void *state);
 /* Sends bytes that outlive the request (e.g. the cached OpenAPI document). */
 int pl_reply_raw(pl_ctx_t *c, int status, const char *content_type, const char *data, size_t len);
 void pl_header(pl_ctx_t *c, const char *name, const char *value);

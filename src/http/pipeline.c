@@ -281,6 +281,57 @@ static void send_json(pl_ctx_t *c, int status, const char *ctype, json_t *body)
     send_raw(c, status, ctype, b.ptr, b.len);
 }
 
+/* Streamed responses: h2o calls proceed when the previous chunk is on its way. */
+typedef struct {
+    h2o_generator_t super;
+    pl_ctx_t *c;
+    pl_buf_t buf;
+} stream_gen_t;
+
+static void stream_next(stream_gen_t *g)
+{
+    pl_ctx_t *c = g->c;
+    h2o_iovec_t v;
+    int rc;
+    pl_buf_reset(&g->buf);
+    rc = c->stream(c, c->stream_state, &g->buf);
+    if (rc < 0)
+        pl_logf(PL_LOG_ERROR, "stream failed", "request %s: the response was cut short", c->request_id);
+    v = h2o_iovec_init(g->buf.ptr, g->buf.len);
+    h2o_send(c->req, &v, g->buf.len ? 1 : 0, rc == 1 ? H2O_SEND_STATE_IN_PROGRESS
+                                                   : (rc == 0 ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_ERROR));
+}
+
+static void stream_proceed(h2o_generator_t *self, h2o_req_t *req)
+{
+    (void)req;
+    stream_next((stream_gen_t *)self);
+}
+
+static void release_buf(void *p)
+{
+    pl_buf_release(p);
+}
+
+static void send_stream(pl_ctx_t *c, int status)
+{
+    h2o_req_t *req = c->req;
+    stream_gen_t *g = h2o_mem_alloc_pool(&req->pool, sizeof(*g));
+    g->super.proceed = stream_proceed;
+    g->super.stop = NULL;
+    g->c = c;
+    pl_buf_init(&g->buf, NULL);
+    pl_arena_defer(c->arena, release_buf, &g->buf);
+    req->res.status = status;
+    req->res.reason = "";
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, c->request_id,
+                          strlen(c->request_id));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, c->raw_type, strlen(c->raw_type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_start_response(req, &g->super);
+    stream_next(g);
+}
+
 static json_t *problem_json(pl_ctx_t *c)
 {
     const pl_err_t *e = &c->err;
@@ -408,6 +459,9 @@ respond:                                                                   /* 11
         status = pl_status_http(c->err.status);
         c->resp = problem_json(c);
         send_json(c, status, "application/problem+json", c->resp);
+    } else if (c->stream) {
+        status = c->status ? c->status : 200;
+        send_stream(c, status);
     } else if (c->raw) {
         status = c->status ? c->status : 200;
         send_raw(c, status, c->raw_type, c->raw, c->raw_len);

@@ -97,13 +97,14 @@ void pl_router_destroy(pl_router_t *r)
 
 int pl_router_match(const pl_router_t *r, pl_str_t method, pl_str_t path, pl_match_t *m)
 {
-    pl_str_t segs[MAX_SEGS];
-    int n = split(path.ptr, path.len, segs, MAX_SEGS), s;
+    pl_str_t segs[MAX_SEGS], params[PL_MAX_PARAMS];
+    int n = split(path.ptr, path.len, segs, MAX_SEGS), s, best = -1, best_np = 0;
     size_t i, alen = 0;
     memset(m, 0, sizeof(*m));
     m->perm = -1;
     if (n < 0)
         return -1;
+    /* A literal segment beats a parameter: /v1/members/export is not /v1/members/{id}. */
     for (i = 0; i < r->n; i++) {
         const entry_t *e = &r->entries[i];
         int np = 0;
@@ -114,18 +115,19 @@ int pl_router_match(const pl_router_t *r, pl_str_t method, pl_str_t path, pl_mat
                 if (segs[s].len == 0)
                     break;
                 if (np < PL_MAX_PARAMS)
-                    m->params[np++] = segs[s];
+                    params[np] = segs[s];
+                np++;
             } else if (!pl_str_eq(e->segs[s], segs[s])) {
                 break;
             }
         }
-        if (s != n)
+        if (s != n || (best >= 0 && np >= best_np))
             continue;
         if (!pl_str_eq_cstr(method, e->route->method) &&
             !(pl_str_eq_cstr(method, "HEAD") && strcmp(e->route->method, "GET") == 0)) {
             size_t ml = strlen(e->route->method);
             m->path_matched = true;
-            if (alen + ml + 2 < sizeof(m->allow)) {
+            if (alen + ml + 2 < sizeof(m->allow) && strstr(m->allow, e->route->method) == NULL) {
                 if (alen) {
                     memcpy(m->allow + alen, ", ", 2);
                     alen += 2;
@@ -136,12 +138,18 @@ int pl_router_match(const pl_router_t *r, pl_str_t method, pl_str_t path, pl_mat
             }
             continue;
         }
-        m->route = e->route;
-        m->perm = e->perm;
-        m->nparams = np;
-        return 0;
+        best = (int)i;
+        best_np = np;
+        m->nparams = np < PL_MAX_PARAMS ? np : PL_MAX_PARAMS;
+        memcpy(m->params, params, sizeof(pl_str_t) * (size_t)m->nparams);
+        if (np == 0)
+            break;
     }
-    return -1;
+    if (best < 0)
+        return -1;
+    m->route = r->entries[best].route;
+    m->perm = r->entries[best].perm;
+    return 0;
 }
 
 void pl_router_each(const pl_router_t *r, void (*fn)(const pl_route_t *, void *), void *arg)

@@ -9,30 +9,11 @@
 #include <sys/stat.h>
 
 #include "core/clock.h"
+#include "core/money.h"
 #include "platform/auth.h"
 #include "platform/internal.h"
 #include "platform/platform.h"
 #include "core/banned.h"
-
-/* Active ISO 4217 codes. */
-static const char currencies[] =
-    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF "
-    "CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD "
-    "HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD "
-    "MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN "
-    "PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY "
-    "TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL";
-
-static bool currency_ok(const char *s)
-{
-    const char *p;
-    if (strlen(s) != 3)
-        return false;
-    for (p = currencies; (p = strstr(p, s)) != NULL; p++)
-        if ((p == currencies || p[-1] == ' ') && (p[3] == ' ' || p[3] == '\0'))
-            return true;
-    return false;
-}
 
 static bool timezone_ok(const char *tz)
 {
@@ -108,11 +89,6 @@ static const char *check_timezone(const char *v)
     return timezone_ok(v) ? NULL : "is not a known IANA time zone";
 }
 
-static const char *check_currency(const char *v)
-{
-    return currency_ok(v) ? NULL : "is not an ISO 4217 currency code";
-}
-
 static const char *check_locale(const char *v)
 {
     return locale_ok(v) ? NULL : "is not a BCP 47 language tag";
@@ -143,7 +119,7 @@ static const pl_schema_t branding_schema = {"Branding", branding_fields, false};
 
 static const pl_field_t settings_fields[] = {
     {"timezone", PL_T_STRING, 0, 1, 64, NULL, NULL, "IANA time zone, e.g. Europe/Berlin", check_timezone},
-    {"currency", PL_T_STRING, 0, 1, 3, NULL, NULL, "ISO 4217 code, e.g. EUR", check_currency},
+    {"currency", PL_T_STRING, 0, 1, 3, NULL, NULL, "ISO 4217 code, e.g. EUR", pl_currency_check},
     {"locale", PL_T_STRING, 0, 1, 35, NULL, NULL, "BCP 47 tag, e.g. en-GB", check_locale},
     {"branding", PL_T_OBJECT, 0, 0, 0, NULL, &branding_schema, NULL, NULL},
     {"domain", PL_T_STRING, PL_F_NULLABLE, 1, 253, NULL, NULL, "custom domain", check_host},

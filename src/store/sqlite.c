@@ -5,7 +5,9 @@
  * that returned survives a crash of the process (kill -9). Each connection keeps its
  * prepared statements in a small hash table keyed by the SQL text's address (statements
  * are string literals owned by the module that runs them), so the hot path never parses
- * SQL. `$N` placeholders are rewritten to SQLite's `?N` once, at prepare time.
+ * SQL. The cache is keyed by a hash of the SQL text (verified against a stored copy), so
+ * statements assembled at run time from fixed fragments (a list with optional filters) are
+ * cached like literals. `$N` placeholders are rewritten to SQLite's `?N` once, at prepare time.
  */
 #include "store/store.h"
 
@@ -29,7 +31,8 @@ struct pl_store {
 
 struct pl_rows {
     sqlite3_stmt *stmt;
-    const char *key; /* the SQL literal, or NULL for an uncached statement */
+    char *key;       /* a copy of the SQL text, or NULL for an uncached statement */
+    uint64_t hash;
     bool in_use;
     pl_db_t *db;
 };
@@ -123,8 +126,10 @@ void pl_db_close(pl_db_t *db)
     if (db->in_tx)
         pl_db_rollback(db);
     for (i = 0; i < STMT_SLOTS; i++)
-        if (db->slots[i].stmt)
+        if (db->slots[i].stmt) {
             sqlite3_finalize(db->slots[i].stmt);
+            free(db->slots[i].key);
+        }
     sqlite3_close(db->h);
     free(db);
 }
@@ -184,16 +189,24 @@ static int prepare(pl_db_t *db, const char *sql, sqlite3_stmt **st)
     return rc;
 }
 
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
 static pl_rows_t *get_stmt(pl_db_t *db, const char *sql)
 {
-    size_t h = ((uintptr_t)sql >> 3) * 2654435761u;
+    uint64_t h = fnv1a(sql);
     size_t i, k;
     sqlite3_stmt *st;
     pl_rows_t *r;
     for (k = 0; k < STMT_SLOTS; k++) {
-        i = (h + k) % STMT_SLOTS;
+        i = (size_t)((h + k) % STMT_SLOTS);
         r = &db->slots[i];
-        if (r->key == sql && r->stmt) {
+        if (r->stmt && r->hash == h && strcmp(r->key, sql) == 0) {
             if (r->in_use)
                 break; /* nested use of the same statement: use a private one */
             r->in_use = true;
@@ -207,7 +220,10 @@ static pl_rows_t *get_stmt(pl_db_t *db, const char *sql)
                 return NULL;
             }
             r->stmt = st;
-            r->key = sql;
+            r->key = strdup(sql);
+            if (r->key == NULL)
+                abort();
+            r->hash = h;
             r->in_use = true;
             r->db = db;
             db->cached++;

@@ -18,6 +18,12 @@ before(async () => {
   const inv = await s.post('/v1/invitations', { email: `${unique('inv')}@example.com`, role: 'editor' }, { token: A.token });
   assert.equal(inv.status, 201, inv.text);
   A.invitation = inv.body;
+  const mt = await s.post('/v1/membership-types', { name: 'A tier', price: { amount: 100, currency: 'EUR' }, interval: 'month' }, { token: A.token });
+  A.tier = mt.body;
+  const m = await s.post('/v1/members', { first_name: 'Alice', last_name: 'Secret', email: `${unique('am')}@example.com`, membership_type_id: A.tier.id }, { token: A.token });
+  assert.equal(m.status, 201, m.text);
+  A.member = m.body;
+  await s.post(`/v1/members/${A.member.id}/activities`, { type: 'check_in' }, { token: A.token });
 });
 after(async () => { await s.stop(); });
 
@@ -27,6 +33,9 @@ function foreignTargets() {
     '/v1/api-keys/{id}': { id: A.key.id, status: 404 },
     '/v1/invitations/{id}': { id: A.invitation.id, status: 404 },
     '/v1/team/{user_id}': { id: A.user.id, status: 404 },
+    '/v1/members/{id}': { id: A.member.id, status: 404 },
+    '/v1/members/{id}/activities': { id: A.member.id, status: 404 },
+    '/v1/membership-types/{id}': { id: A.tier.id, status: 404 },
     // operator routes: a tenant credential is not an operator, whatever the id
     '/v1/admin/tenants/{id}': { id: A.tenant.id, status: 403 },
     '/v1/admin/tenants/{id}/suspend': { id: A.tenant.id, status: 403 },
@@ -37,6 +46,9 @@ function foreignTargets() {
 // Bodies that would be valid for the route, so that a refusal is about ownership, not input.
 const validBodies = {
   'PATCH /v1/team/{user_id}': { role: 'viewer' },
+  'PATCH /v1/members/{id}': { status: 'suspended' },
+  'POST /v1/members/{id}/activities': { type: 'check_in' },
+  'PATCH /v1/membership-types/{id}': { description: 'stolen' },
   'POST /v1/admin/tenants/{id}/suspend': { reason: 'x' },
   'POST /v1/admin/tenants/{id}/reactivate': {},
 };
@@ -70,10 +82,36 @@ test('every route with an id answers 404 (or 403 for operator routes) to each cr
   assert.equal(team.body.data.find((m) => m.user_id === A.user.id).role, 'owner');
   const invs = await s.get('/v1/invitations', { token: A.token });
   assert.equal(invs.body.data.find((i) => i.id === A.invitation.id).status, 'pending');
+  const m = await s.get(`/v1/members/${A.member.id}`, { token: A.token });
+  assert.equal(m.body.status, 'active');
+  assert.equal((await s.get(`/v1/members/${A.member.id}/activities?include_total=true`, { token: A.token })).body.total, 1);
+  assert.equal((await s.get(`/v1/membership-types/${A.tier.id}`, { token: A.token })).body.description, '');
+});
+
+test('bulk actions, filters and imports cannot reach another tenant\'s members', async () => {
+  for (const cred of [B.token, B.key.key]) {
+    for (const action of ['suspend', 'delete']) {
+      assertProblem(await s.post('/v1/members/bulk', { action, ids: [A.member.id] }, { token: cred }), 404);
+    }
+    assertProblem(await s.post('/v1/members/bulk', { action: 'set_membership_type', ids: [A.member.id], membership_type_id: null }, { token: cred }), 404);
+    const own = await s.post('/v1/members', { first_name: 'Bob', last_name: 'B', email: `${unique('bm')}@example.com` }, { token: cred });
+    assertProblem(await s.post('/v1/members/bulk', { action: 'set_membership_type', ids: [own.body.id], membership_type_id: A.tier.id }, { token: cred }), 422);
+    assertProblem(await s.post('/v1/members', { first_name: 'X', last_name: 'Y', email: `${unique('x')}@example.com`, membership_type_id: A.tier.id }, { token: cred }), 422);
+    const filtered = await s.get(`/v1/members?membership_type_id=${A.tier.id}&search=Secret`, { token: cred });
+    assert.equal(filtered.body.data.length, 0);
+    // importing A's member's email into B creates B's own member; A's is untouched
+    const csv = `first_name,last_name,email,status\nMallory,Evil,${A.member.email},suspended\n`;
+    const imp = await s.req('POST', '/v1/members/import', { token: cred, headers: { 'content-type': 'text/csv' }, raw: csv });
+    assert.equal(imp.status, 200, imp.text);
+  }
+  const m = await s.get(`/v1/members/${A.member.id}`, { token: A.token });
+  assert.equal(m.body.status, 'active');
+  assert.equal(m.body.first_name, 'Alice');
+  assert.equal(m.body.membership_type_id, A.tier.id);
 });
 
 test('no list or read route of tenant B shows anything of tenant A', async () => {
-  const secrets = [A.tenant.id, A.user.id, A.key.id, A.invitation.id, A.email];
+  const secrets = [A.tenant.id, A.user.id, A.key.id, A.invitation.id, A.email, A.member.id, A.tier.id, 'Secret'];
   for (const { path, method, op } of await routes()) {
     if (method !== 'GET' || path.includes('{') || !op['x-tenant-scoped']) continue;
     for (const cred of [B.token, B.key.key]) {

@@ -18,7 +18,7 @@ test('an invitation by email is accepted by a new user, who joins with the invit
   const inv = await invite(O.token, 'editor');
   assert.match(inv.id, /^inv_/);
   assert.equal(inv.status, 'pending');
-  const mail = s.mailTo(inv.email);
+  const mail = await s.mailTo(inv.email);
   assert.ok(mail && mail.body.includes(inv.token), 'invitation mail with the token');
   assertProblem(await s.post('/v1/invitations/accept', { token: inv.token }), 422, 'validation_failed');
   const acc = await s.post('/v1/invitations/accept', { token: inv.token, password: 'joining-passphrase-1', name: 'Newbie' });

@@ -55,9 +55,10 @@ test('tenant create/list, user create, apikey create — and the server sees the
 });
 
 test('demo fills the store and prints how to log in; it can run twice', async () => {
-  const d = s.cli('demo');
+  const d = s.cli('demo', '--members', '300');
   assert.equal(d.status, 0, d.stderr);
   assert.match(d.stdout, /owner@acme\.test/);
+  assert.match(d.stdout, /Members: 300/);
   const key = d.stdout.match(/API key \(admin, shown once\): (pk_live_\S+)/)[1];
   assert.equal((await s.get('/v1/team?include_total=true', { token: key })).body.total, 4);
   for (const [email, role] of [['owner@acme.test', 'owner'], ['admin@acme.test', 'admin'], ['editor@acme.test', 'editor'], ['viewer@acme.test', 'viewer']]) {
@@ -67,6 +68,12 @@ test('demo fills the store and prints how to log in; it can run twice', async ()
   }
   const op = await s.post('/v1/auth/login', { email: 'operator@plinth.test', password: 'plinth-demo-2026' });
   assert.equal((await s.get('/v1/admin/tenants', { token: op.body.access_token })).status, 200);
-  const again = s.cli('demo');
+  const types = await s.get('/v1/membership-types', { token: key });
+  assert.equal(types.body.data.length, 5);
+  const members = await s.get('/v1/members?include_total=true', { token: key });
+  assert.equal(members.body.total, 300);
+  const e = await s.get('/v1/analytics/engagement?timeframe=366d', { token: key });
+  assert.equal(e.body.totals.activities, 3000);
+  const again = s.cli('demo', '--members', '300');
   assert.equal(again.status, 0, again.stderr);
 });

@@ -85,10 +85,19 @@ class Server {
     return r;
   }
 
-  // The newest mail line for an address (mail goes to the log until SMTP exists).
-  mailTo(email) {
-    const m = this.lines.filter((l) => l.msg === 'mail' && l.to.toLowerCase() === email.toLowerCase());
-    return m[m.length - 1];
+  // The newest mail line for an address (mail goes to the log until SMTP exists). The log
+  // arrives on another pipe than the HTTP answer, so wait for it a little.
+  async mailTo(email, { after = 0 } = {}) {
+    for (let i = 0; i < 100; i++) {
+      const m = this.lines.filter((l) => l.msg === 'mail' && l.to.toLowerCase() === email.toLowerCase());
+      if (m.length > after) return m[m.length - 1];
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return undefined;
+  }
+
+  mailCount(email) {
+    return this.lines.filter((l) => l.msg === 'mail' && l.to.toLowerCase() === email.toLowerCase()).length;
   }
 
   async req(method, p, { token, body, headers = {}, raw } = {}) {

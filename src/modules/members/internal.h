@@ -1,0 +1,52 @@
+/*
+ * internal.h — shared by the files of the members module only.
+ */
+#ifndef PL_MEMBERS_INTERNAL_H
+#define PL_MEMBERS_INTERNAL_H
+
+#include <jansson.h>
+
+#include "http/ctx.h"
+
+#define PL_MEMBER_COLS                                                                                             \
+    "id, first_name, last_name, email, phone, status, membership_type_id, joined_at, last_activity_at, "          \
+    "attributes, created_at, updated_at, deleted_at"
+
+extern const char *const pl_member_statuses[];
+extern const pl_schema_t pl_member_create_schema;
+extern const pl_route_t pl_member_routes[];
+extern const pl_route_t pl_member_type_routes[];
+extern const pl_route_t pl_member_bulk_routes[];
+extern const pl_route_t pl_member_activity_routes[];
+extern const pl_route_t pl_member_csv_routes[];
+extern const pl_route_t pl_member_analytics_routes[];
+
+/* A member row (PL_MEMBER_COLS) as the API shows it; deleted_at only when with_deleted. */
+json_t *pl_member_json(pl_rows_t *r, bool with_deleted);
+/* The member, or NULL (absent, deleted unless include_deleted, or another tenant's). */
+json_t *pl_member_get(pl_ctx_t *c, const char *id, bool include_deleted);
+/* 1 if the membership type exists in the request's tenant, 0 if not, <0 on error. */
+int pl_member_type_exists(pl_ctx_t *c, const char *id);
+/* Validates and writes one member from a JSON object (create when id is NULL, else update).
+ * Field errors go to c->err with the given prefix ("" or "row 3: "). Returns 0 or <0;
+ * *out_id receives the id of a created member. */
+int pl_member_write(pl_ctx_t *c, const char *id, json_t *in, const char **out_id);
+/* Filters of list and export, parsed from the query string. */
+typedef struct pl_member_filter {
+    const char *search;
+    const char *status;
+    const char *type_id;
+    int64_t joined_after, joined_before; /* 0: none */
+    bool include_deleted;
+    const char *sort_col;                /* id, last_name, joined_at, last_activity_at */
+    bool desc;
+    bool text_key;                       /* the sort column is text */
+} pl_member_filter_t;
+int pl_member_filter_parse(pl_ctx_t *c, pl_member_filter_t *f);
+/* Builds "SELECT <cols> FROM members WHERE … [AND keyset] ORDER BY … LIMIT $n" into sql and
+ * its arguments into args (at most 16); after_key/after_id: the keyset position or NULL. */
+int pl_member_select(pl_ctx_t *c, const pl_member_filter_t *f, const char *cols, bool count, const char *after_key,
+                     const char *after_id, int limit, pl_buf_t *sql, pl_val_t *args);
+bool pl_is_admin(const pl_ctx_t *c);
+
+#endif

@@ -1,0 +1,471 @@
+/*
+ * members.c — members: create, read, update, soft delete, and the list with filters, search,
+ * sort and keyset pagination.
+ *
+ * Search: three or more characters are a substring match through the trigram FTS5 index;
+ * one or two characters are a prefix match on first name, last name or email through
+ * expression indexes. Sorting is by one indexed column plus id, so every page is an index
+ * range scan that starts where the previous page ended (no OFFSET), and a walk over the
+ * whole list sees every row once even while rows are inserted.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/json.h"
+#include "modules/members/internal.h"
+#include "core/banned.h"
+
+const char *const pl_member_statuses[] = {"pending", "active", "inactive", "suspended", NULL};
+
+bool pl_is_admin(const pl_ctx_t *c)
+{
+    return pl_rbac_rank(c->principal->role) >= 3;
+}
+
+json_t *pl_member_json(pl_rows_t *r, bool with_deleted)
+{
+    json_t *attrs = json_loads(pl_rows_text(r, 9), 0, NULL);
+    json_t *m = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "id", pl_rows_text(r, 0), "first_name",
+                          pl_rows_text(r, 1), "last_name", pl_rows_text(r, 2), "email", pl_rows_text(r, 3), "phone",
+                          pl_json_str_or_null(pl_rows_text(r, 4)), "status", pl_rows_text(r, 5), "membership_type_id",
+                          pl_json_str_or_null(pl_rows_text(r, 6)), "joined_at", pl_json_time(pl_rows_int(r, 7)),
+                          "last_activity_at", pl_rows_int(r, 8) ? pl_json_time(pl_rows_int(r, 8)) : json_null(),
+                          "attributes", attrs ? attrs : json_object(), "created_at", pl_json_time(pl_rows_int(r, 10)),
+                          "updated_at", pl_json_time(pl_rows_int(r, 11)));
+    if (with_deleted)
+        json_object_set_new(m, "deleted_at", pl_json_time_or_null(r, 12));
+    return m;
+}
+
+json_t *pl_member_get(pl_ctx_t *c, const char *id, bool include_deleted)
+{
+    static const char *sql = "SELECT " PL_MEMBER_COLS " FROM members WHERE id = $1 AND tenant_id = $2 "
+                             "AND ($3 = 1 OR deleted_at IS NULL)";
+    pl_rows_t *r;
+    json_t *m = NULL;
+    if (!pl_id_ok(id, "mem"))
+        return NULL;
+    if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_INT(include_deleted))) != 0)
+        return NULL;
+    if (pl_rows_next(r) == 1)
+        m = pl_member_json(r, include_deleted);
+    pl_rows_close(r);
+    return m;
+}
+
+int pl_member_type_exists(pl_ctx_t *c, const char *id)
+{
+    static const char *sql = "SELECT 1 FROM membership_types WHERE id = $1 AND tenant_id = $2";
+    int64_t one;
+    if (!pl_id_ok(id, "mt"))
+        return 0;
+    return pl_db_int(c->db, &one, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id)));
+}
+
+/* ---- create / update ---- */
+
+static const char *check_phone(const char *v)
+{
+    const char *p;
+    int digits = 0;
+    for (p = v; *p; p++) {
+        if (isdigit((unsigned char)*p))
+            digits++;
+        else if (!strchr("+-() .", *p))
+            return "may contain only digits, spaces and + - ( ) .";
+    }
+    return digits >= 3 ? NULL : "must contain at least 3 digits";
+}
+
+static const char *check_time(const char *v)
+{
+    int64_t ms;
+    return pl_rfc3339_parse(v, &ms) == 0 ? NULL : "must be an RFC 3339 timestamp";
+}
+
+static const char *check_mt(const char *v)
+{
+    return pl_id_ok(v, "mt") ? NULL : "is not a membership type id";
+}
+
+#define MEMBER_FIELDS(REQ)                                                                                         \
+    {"first_name", PL_T_STRING, REQ, 1, 100, NULL, NULL, NULL, NULL},                                              \
+        {"last_name", PL_T_STRING, REQ, 1, 100, NULL, NULL, NULL, NULL},                                           \
+        {"email", PL_T_EMAIL, REQ, 0, 0, NULL, NULL, "unique in the organization, case-insensitively", NULL},     \
+        {"phone", PL_T_STRING, PL_F_NULLABLE, 1, 32, NULL, NULL, NULL, check_phone},                               \
+        {"status", PL_T_ENUM, 0, 0, 0, pl_member_statuses, NULL, "default active", NULL},                         \
+        {"membership_type_id", PL_T_STRING, PL_F_NULLABLE, 1, 40, NULL, NULL, NULL, check_mt},                     \
+        {"joined_at", PL_T_STRING, 0, 1, 40, NULL, NULL, "RFC 3339; default now", check_time},                     \
+        {"attributes", PL_T_OBJECT, 0, 0, 16384, NULL, NULL, "custom attributes, at most 16 KiB as JSON", NULL},   \
+    {                                                                                                              \
+        NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL                                                                   \
+    }
+
+static const pl_field_t create_fields[] = {MEMBER_FIELDS(PL_F_REQUIRED)};
+const pl_schema_t pl_member_create_schema = {"MemberCreate", create_fields, false};
+static const pl_field_t update_fields[] = {MEMBER_FIELDS(0)};
+static const pl_schema_t update_schema = {"MemberUpdate", update_fields, false};
+
+static void lower_ascii(char *s)
+{
+    for (; *s; s++)
+        *s = (char)tolower((unsigned char)*s);
+}
+
+int pl_member_write(pl_ctx_t *c, const char *id, json_t *in, const char **out_id)
+{
+    static const char *cols[] = {"first_name", "last_name", "phone", "status", "membership_type_id", NULL};
+    json_t *mt = json_object_get(in, "membership_type_id"), *attrs = json_object_get(in, "attributes");
+    const char *email = pl_json_str(in, "email"), *joined = pl_json_str(in, "joined_at");
+    int64_t now = pl_now_ms(), joined_ms = now;
+    char *norm = NULL, *attrs_s = NULL;
+    pl_val_t args[16];
+    pl_buf_t sql;
+    int n = 0, rc, i;
+
+    if (json_is_string(mt) && pl_member_type_exists(c, json_string_value(mt)) != 1)
+        pl_err_field(&c->err, "membership_type_id", "does not exist");
+    if (joined)
+        pl_rfc3339_parse(joined, &joined_ms);
+    if (c->err.status != PL_OK)
+        return c->err.status;
+    if (email) {
+        norm = pl_strdup(c->arena, email);
+        lower_ascii(norm);
+    }
+    if (attrs) {
+        attrs_s = json_dumps(attrs, JSON_COMPACT);
+        pl_arena_defer(c->arena, free, attrs_s);
+    }
+    pl_buf_init(&sql, c->arena);
+    if (id == NULL) {
+        static const char *ins = "INSERT INTO members (id, tenant_id, first_name, last_name, email, email_norm, phone, "
+                                 "status, membership_type_id, joined_at, attributes, created_at, updated_at) "
+                                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
+        const char *nid = pl_new_id(c, "mem");
+        const char *status = pl_json_str(in, "status");
+        rc = pl_db_exec(c->db, ins,
+                        PL_ARGS(PL_TEXT(nid), PL_TEXT(c->tenant_id), PL_TEXT(pl_json_str(in, "first_name")),
+                                PL_TEXT(pl_json_str(in, "last_name")), PL_TEXT(email), PL_TEXT(norm),
+                                PL_TEXT(pl_json_str(in, "phone")), PL_TEXT(status ? status : "active"),
+                                PL_TEXT(pl_json_str(in, "membership_type_id")), PL_INT(joined_ms),
+                                PL_TEXT(attrs_s ? attrs_s : "{}"), PL_INT(now)));
+        if (out_id)
+            *out_id = nid;
+    } else {
+        pl_buf_adds(&sql, "UPDATE members SET updated_at = $3");
+        args[n++] = PL_TEXT(id);
+        args[n++] = PL_TEXT(c->tenant_id);
+        args[n++] = PL_INT(now);
+        for (i = 0; cols[i]; i++) {
+            json_t *v = json_object_get(in, cols[i]);
+            if (v == NULL)
+                continue;
+            pl_buf_addf(&sql, ", %s = $%d", cols[i], n + 1);
+            args[n++] = PL_TEXT(json_is_string(v) ? json_string_value(v) : NULL);
+        }
+        if (email) {
+            pl_buf_addf(&sql, ", email = $%d, email_norm = $%d", n + 1, n + 2);
+            args[n++] = PL_TEXT(email);
+            args[n++] = PL_TEXT(norm);
+        }
+        if (joined) {
+            pl_buf_addf(&sql, ", joined_at = $%d", n + 1);
+            args[n++] = PL_INT(joined_ms);
+        }
+        if (attrs_s) {
+            pl_buf_addf(&sql, ", attributes = $%d", n + 1);
+            args[n++] = PL_TEXT(attrs_s);
+        }
+        pl_buf_adds(&sql, " WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL");
+        rc = pl_db_exec(c->db, pl_buf_cstr(&sql), args, n);
+        if (rc == 0)
+            return pl_fail_notfound(c, "member");
+    }
+    if (rc == PL_ECONFLICT)
+        return pl_fail(c, PL_ECONFLICT, NULL, "a member with the email '%s' already exists", email ? email : "");
+    if (rc < 0)
+        return pl_fail(c, PL_EDB, NULL, "the member could not be saved");
+    return 0;
+}
+
+static int h_create(pl_ctx_t *c)
+{
+    const char *id;
+    if (pl_member_write(c, NULL, c->body, &id) != 0)
+        return c->err.status;
+    return pl_reply(c, 201, pl_member_get(c, id, false));
+}
+
+static bool want_deleted(pl_ctx_t *c)
+{
+    const char *v = pl_query(c, "include_deleted");
+    return v && (!strcmp(v, "true") || !strcmp(v, "1"));
+}
+
+static int h_get(pl_ctx_t *c)
+{
+    bool del = want_deleted(c);
+    json_t *m;
+    if (del && !pl_is_admin(c))
+        return pl_fail(c, PL_EFORBIDDEN, NULL, "include_deleted is for admins");
+    m = pl_member_get(c, pl_param(c, 0), del);
+    return m ? pl_reply(c, 200, m) : pl_fail_notfound(c, "member");
+}
+
+static int h_patch(pl_ctx_t *c)
+{
+    const char *id = pl_param(c, 0);
+    if (!pl_id_ok(id, "mem"))
+        return pl_fail_notfound(c, "member");
+    if (pl_member_write(c, id, c->body, NULL) != 0)
+        return c->err.status;
+    return pl_reply(c, 200, pl_member_get(c, id, false));
+}
+
+static int h_delete(pl_ctx_t *c)
+{
+    static const char *sql = "UPDATE members SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND tenant_id = $3 "
+                             "AND deleted_at IS NULL";
+    const char *id = pl_param(c, 0);
+    int n;
+    if (!pl_id_ok(id, "mem"))
+        return pl_fail_notfound(c, "member");
+    n = pl_db_exec(c->db, sql, PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(id), PL_TEXT(c->tenant_id)));
+    if (n < 0)
+        return pl_fail(c, PL_EDB, NULL, "the member could not be deleted");
+    return n ? pl_reply_empty(c, 204) : pl_fail_notfound(c, "member");
+}
+
+/* ---- list ---- */
+
+static const struct {
+    const char *name, *col;
+    bool text;
+} sorts[] = {
+    {"created_at", "id", true}, {"last_name", "last_name", true}, {"joined_at", "joined_at", false},
+    {"last_activity_at", "last_activity_at", false}, {NULL, NULL, false},
+};
+
+int pl_member_filter_parse(pl_ctx_t *c, pl_member_filter_t *f)
+{
+    const char *v;
+    const char *const *st;
+    int i;
+    memset(f, 0, sizeof(*f));
+    f->sort_col = "id";
+    f->text_key = true;
+    if ((v = pl_query(c, "search")) && *v) {
+        if (pl_utf8_chars(v, strlen(v)) > 100)
+            pl_err_field(&c->err, "search", "must be at most 100 characters");
+        f->search = v;
+    }
+    if ((v = pl_query(c, "status"))) {
+        for (st = pl_member_statuses; *st && strcmp(*st, v); st++)
+            ;
+        if (*st == NULL)
+            pl_err_field(&c->err, "status", "must be pending, active, inactive or suspended");
+        f->status = v;
+    }
+    if ((v = pl_query(c, "membership_type_id"))) {
+        if (!pl_id_ok(v, "mt"))
+            pl_err_field(&c->err, "membership_type_id", "is not a membership type id");
+        f->type_id = v;
+    }
+    if ((v = pl_query(c, "joined_after")) && pl_rfc3339_parse(v, &f->joined_after) != 0)
+        pl_err_field(&c->err, "joined_after", "must be an RFC 3339 timestamp");
+    if ((v = pl_query(c, "joined_before")) && pl_rfc3339_parse(v, &f->joined_before) != 0)
+        pl_err_field(&c->err, "joined_before", "must be an RFC 3339 timestamp");
+    if ((v = pl_query(c, "sort"))) {
+        const char *name = v[0] == '-' ? v + 1 : v;
+        for (i = 0; sorts[i].name && strcmp(sorts[i].name, name); i++)
+            ;
+        if (sorts[i].name == NULL) {
+            pl_err_field(&c->err, "sort",
+                         "must be one of created_at, last_name, joined_at, last_activity_at, with an optional '-'");
+        } else {
+            f->sort_col = sorts[i].col;
+            f->text_key = sorts[i].text;
+            f->desc = v[0] == '-';
+        }
+    }
+    if ((f->include_deleted = want_deleted(c)) && !pl_is_admin(c))
+        return pl_fail(c, PL_EFORBIDDEN, NULL, "include_deleted is for admins");
+    return c->err.status == PL_OK ? 0 : c->err.status;
+}
+
+int pl_member_select(pl_ctx_t *c, const pl_member_filter_t *f, const char *cols, bool count, const char *after_key,
+                     const char *after_id, int limit, pl_buf_t *sql, pl_val_t *args)
+{
+    int n = 0;
+    const char *dir = f->desc ? "DESC" : "ASC";
+    pl_buf_addf(sql, "SELECT %s FROM members WHERE tenant_id = $1", count ? "COUNT(*)" : cols);
+    args[n++] = PL_TEXT(c->tenant_id);
+    if (!f->include_deleted)
+        pl_buf_adds(sql, " AND deleted_at IS NULL");
+    if (f->status) {
+        pl_buf_addf(sql, " AND status = $%d", n + 1);
+        args[n++] = PL_TEXT(f->status);
+    }
+    if (f->type_id) {
+        pl_buf_addf(sql, " AND membership_type_id = $%d", n + 1);
+        args[n++] = PL_TEXT(f->type_id);
+    }
+    if (f->joined_after) {
+        pl_buf_addf(sql, " AND joined_at >= $%d", n + 1);
+        args[n++] = PL_INT(f->joined_after);
+    }
+    if (f->joined_before) {
+        pl_buf_addf(sql, " AND joined_at < $%d", n + 1);
+        args[n++] = PL_INT(f->joined_before);
+    }
+    if (f->search && pl_utf8_chars(f->search, strlen(f->search)) >= 3) {
+        /* one FTS5 phrase: quotes doubled, so the text is matched literally */
+        pl_buf_t q;
+        const char *p;
+        pl_buf_init(&q, c->arena);
+        pl_buf_addc(&q, '"');
+        for (p = f->search; *p; p++) {
+            if (*p == '"')
+                pl_buf_addc(&q, '"');
+            pl_buf_addc(&q, *p);
+        }
+        pl_buf_addc(&q, '"');
+        pl_buf_addf(sql, " AND rowid IN (SELECT rowid FROM members_fts WHERE members_fts MATCH $%d)", n + 1);
+        args[n++] = PL_TEXT(q.ptr);
+    } else if (f->search) {
+        char *lo = pl_strdup(c->arena, f->search);
+        lower_ascii(lo);
+        pl_buf_addf(sql,
+                    " AND ((lower(first_name) >= $%d AND lower(first_name) < $%d) OR (lower(last_name) >= $%d AND "
+                    "lower(last_name) < $%d) OR (email_norm >= $%d AND email_norm < $%d))",
+                    n + 1, n + 2, n + 1, n + 2, n + 1, n + 2);
+        args[n++] = PL_TEXT(lo);
+        args[n++] = PL_TEXT(pl_printf(c->arena, "%s\xf4\x8f\xbf\xbf", lo)); /* just above every continuation */
+    }
+    if (count)
+        return n;
+    if (after_id) {
+        const char *cmp = f->desc ? "<" : ">";
+        if (strcmp(f->sort_col, "id") == 0) {
+            pl_buf_addf(sql, " AND id %s $%d", cmp, n + 1);
+            args[n++] = PL_TEXT(after_id);
+        } else {
+            pl_buf_addf(sql, " AND (%s, id) %s ($%d, $%d)", f->sort_col, cmp, n + 1, n + 2);
+            args[n++] = f->text_key ? PL_TEXT(after_key) : PL_INT(strtoll(after_key, NULL, 10));
+            args[n++] = PL_TEXT(after_id);
+        }
+    }
+    if (strcmp(f->sort_col, "id") == 0)
+        pl_buf_addf(sql, " ORDER BY id %s", dir);
+    else
+        pl_buf_addf(sql, " ORDER BY %s %s, id %s", f->sort_col, dir, dir);
+    pl_buf_addf(sql, " LIMIT $%d", n + 1);
+    args[n++] = PL_INT(limit);
+    return n;
+}
+
+/* The cursor is "<sort>|<key>|<id>" of the last row of a page. */
+static const char *sort_name(const pl_member_filter_t *f)
+{
+    return strcmp(f->sort_col, "id") == 0 ? "created_at" : f->sort_col;
+}
+
+static int parse_cursor(pl_ctx_t *c, const pl_member_filter_t *f, const char *after, const char **key,
+                        const char **id)
+{
+    const char *s = sort_name(f);
+    size_t n = strlen(s);
+    const char *bar;
+    *key = *id = NULL;
+    if (after == NULL)
+        return 0;
+    if (strncmp(after, s, n) != 0 || after[n] != '|' || (bar = strrchr(after + n + 1, '|')) == NULL) {
+        pl_err_field(&c->err, "cursor", "does not belong to this sort order");
+        return PL_EINVAL;
+    }
+    *key = pl_strndup(c->arena, after + n + 1, (size_t)(bar - after - n - 1));
+    *id = bar + 1;
+    if (!pl_id_ok(*id, "mem")) {
+        pl_err_field(&c->err, "cursor", "is not a valid cursor");
+        return PL_EINVAL;
+    }
+    return 0;
+}
+
+static int h_list(pl_ctx_t *c)
+{
+    pl_member_filter_t f;
+    pl_page_t pg;
+    pl_val_t args[16];
+    pl_buf_t sql;
+    pl_rows_t *r;
+    json_t *data, *env, *last;
+    const char *key, *id;
+    int n, rc;
+    int64_t total = -1;
+    bool has_more;
+
+    if (pl_page_parse(c, &pg) != 0 || pl_member_filter_parse(c, &f) != 0 ||
+        parse_cursor(c, &f, pg.after, &key, &id) != 0)
+        return c->err.status;
+    pl_buf_init(&sql, c->arena);
+    n = pl_member_select(c, &f, PL_MEMBER_COLS, false, key, id, pg.limit + 1, &sql, args);
+    if (pl_db_query(c->db, &r, pl_buf_cstr(&sql), args, n) != 0)
+        return pl_fail(c, PL_EDB, NULL, "the members could not be listed");
+    data = json_array();
+    while ((rc = pl_rows_next(r)) == 1)
+        json_array_append_new(data, pl_member_json(r, f.include_deleted));
+    pl_rows_close(r);
+    if (rc < 0) {
+        json_decref(data);
+        return pl_fail(c, PL_EDB, NULL, "the members could not be listed");
+    }
+    if (pg.include_total) {
+        pl_buf_init(&sql, c->arena);
+        n = pl_member_select(c, &f, NULL, true, NULL, NULL, 0, &sql, args);
+        if (pl_db_int(c->db, &total, pl_buf_cstr(&sql), args, n) < 0) {
+            json_decref(data);
+            return pl_fail(c, PL_EDB, NULL, "the members could not be counted");
+        }
+    }
+    has_more = json_array_size(data) > (size_t)pg.limit;
+    if (has_more)
+        json_array_remove(data, (size_t)pg.limit);
+    last = json_array_get(data, json_array_size(data) - 1);
+    env = json_pack("{s:o,s:b,s:o}", "data", data, "has_more", has_more, "next_cursor", json_null());
+    if (has_more) {
+        const char *k;
+        if (strcmp(f.sort_col, "id") == 0)
+            k = pl_json_str(last, "id");
+        else if (f.text_key)
+            k = pl_json_str(last, f.sort_col);
+        else {
+            json_t *t = json_object_get(last, f.sort_col);
+            int64_t ms = 0;
+            if (json_is_string(t))
+                pl_rfc3339_parse(json_string_value(t), &ms);
+            k = pl_printf(c->arena, "%lld", (long long)ms);
+        }
+        json_object_set_new(env, "next_cursor",
+                            json_string(pl_cursor_encode(
+                                c, pl_printf(c->arena, "%s|%s|%s", sort_name(&f), k, pl_json_str(last, "id")))));
+    }
+    if (pg.include_total)
+        json_object_set_new(env, "total", json_integer(total));
+    return pl_reply(c, 200, env);
+}
+
+const pl_route_t pl_member_routes[] = {
+    {"GET", "/v1/members", h_list, "members:read", PL_R_TENANT, NULL, 200,
+     "List members (search, status, membership_type_id, joined_after, joined_before, sort)"},
+    {"POST", "/v1/members", h_create, "members:write", PL_R_TENANT, &pl_member_create_schema, 201, "Create a member"},
+    {"GET", "/v1/members/{id}", h_get, "members:read", PL_R_TENANT, NULL, 200, "Get a member"},
+    {"PATCH", "/v1/members/{id}", h_patch, "members:write", PL_R_TENANT, &update_schema, 200, "Update a member"},
+    {"DELETE", "/v1/members/{id}", h_delete, "members:write", PL_R_TENANT, NULL, 204, "Soft-delete a member"},
+    PL_ROUTES_END,
+};

@@ -1,0 +1,76 @@
+-- Memberships module: membership types (tiers), members, member activities.
+-- Tenant data: every row carries tenant_id and every statement names it.
+
+CREATE TABLE membership_types (
+    id             TEXT PRIMARY KEY,           -- mt_…
+    tenant_id      TEXT NOT NULL REFERENCES tenants (id),
+    name           TEXT NOT NULL,
+    description    TEXT NOT NULL DEFAULT '',
+    features       TEXT NOT NULL DEFAULT '[]', -- JSON array of strings
+    price_amount   INTEGER NOT NULL CHECK (price_amount >= 0),
+    price_currency TEXT NOT NULL,
+    interval       TEXT NOT NULL CHECK (interval IN ('month', 'year')),
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL
+);
+CREATE INDEX membership_types_by_tenant ON membership_types (tenant_id, id);
+CREATE UNIQUE INDEX membership_types_name ON membership_types (tenant_id, name);
+
+CREATE TABLE members (
+    id                 TEXT PRIMARY KEY,       -- mem_… (UUIDv7: id order is creation order)
+    tenant_id          TEXT NOT NULL REFERENCES tenants (id),
+    first_name         TEXT NOT NULL,
+    last_name          TEXT NOT NULL,
+    email              TEXT NOT NULL,
+    email_norm         TEXT NOT NULL,          -- lowercased
+    phone              TEXT,
+    status             TEXT NOT NULL CHECK (status IN ('pending', 'active', 'inactive', 'suspended')),
+    membership_type_id TEXT REFERENCES membership_types (id),
+    joined_at          INTEGER NOT NULL,
+    last_activity_at   INTEGER NOT NULL DEFAULT 0, -- 0: never (rendered as null)
+    attributes         TEXT NOT NULL DEFAULT '{}',
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL,
+    deleted_at         INTEGER
+);
+CREATE UNIQUE INDEX members_email ON members (tenant_id, email_norm) WHERE deleted_at IS NULL;
+-- one index per sort order, each ending with id so keyset pagination is exact
+CREATE INDEX members_by_id ON members (tenant_id, id);
+CREATE INDEX members_by_last_name ON members (tenant_id, last_name, id);
+CREATE INDEX members_by_joined ON members (tenant_id, joined_at, id);
+CREATE INDEX members_by_activity ON members (tenant_id, last_activity_at, id);
+CREATE INDEX members_by_status ON members (tenant_id, status, id);
+CREATE INDEX members_by_type ON members (tenant_id, membership_type_id, id);
+-- short searches (1–2 characters) use prefix ranges on these
+CREATE INDEX members_by_first_lower ON members (tenant_id, lower(first_name));
+CREATE INDEX members_by_last_lower ON members (tenant_id, lower(last_name));
+CREATE INDEX members_by_email_norm ON members (tenant_id, email_norm);
+
+-- Substring search (3+ characters): a trigram full-text index over names and email.
+CREATE VIRTUAL TABLE members_fts USING fts5 (
+    first_name, last_name, email, content = 'members', content_rowid = 'rowid', tokenize = 'trigram'
+);
+CREATE TRIGGER members_fts_insert AFTER INSERT ON members BEGIN
+    INSERT INTO members_fts (rowid, first_name, last_name, email) VALUES (new.rowid, new.first_name, new.last_name, new.email);
+END;
+CREATE TRIGGER members_fts_delete AFTER DELETE ON members BEGIN
+    INSERT INTO members_fts (members_fts, rowid, first_name, last_name, email)
+    VALUES ('delete', old.rowid, old.first_name, old.last_name, old.email);
+END;
+CREATE TRIGGER members_fts_update AFTER UPDATE OF first_name, last_name, email ON members BEGIN
+    INSERT INTO members_fts (members_fts, rowid, first_name, last_name, email)
+    VALUES ('delete', old.rowid, old.first_name, old.last_name, old.email);
+    INSERT INTO members_fts (rowid, first_name, last_name, email) VALUES (new.rowid, new.first_name, new.last_name, new.email);
+END;
+
+CREATE TABLE member_activities (
+    id          TEXT PRIMARY KEY,              -- act_…
+    tenant_id   TEXT NOT NULL REFERENCES tenants (id),
+    member_id   TEXT NOT NULL REFERENCES members (id),
+    type        TEXT NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    properties  TEXT NOT NULL DEFAULT '{}',
+    created_at  INTEGER NOT NULL
+);
+CREATE INDEX member_activities_by_member ON member_activities (tenant_id, member_id, id);
+CREATE INDEX member_activities_by_time ON member_activities (tenant_id, occurred_at, member_id);
