@@ -21,6 +21,11 @@ void pl_log_init(pl_loglevel level)
     min_level = level;
 }
 
+bool pl_log_enabled(pl_loglevel level)
+{
+    return level >= min_level;
+}
+
 int pl_log_level_parse(const char *s, pl_loglevel *out)
 {
     int i;

@@ -9,9 +9,13 @@
 #ifndef PL_LOG_H
 #define PL_LOG_H
 
+#include <stdbool.h>
+
 typedef enum { PL_LOG_DEBUG = 0, PL_LOG_INFO = 1, PL_LOG_WARN = 2, PL_LOG_ERROR = 3 } pl_loglevel;
 
 void pl_log_init(pl_loglevel level);
+/* true when a line of this level would be written (to skip building it otherwise) */
+bool pl_log_enabled(pl_loglevel level);
 int pl_log_level_parse(const char *s, pl_loglevel *out);
 /* fields: a JSON object body without braces, or NULL. */
 void pl_log(pl_loglevel level, const char *msg, const char *fields);

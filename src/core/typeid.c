@@ -97,6 +97,25 @@ int pl_typeid_decode(const char *s, size_t len, char *prefix_out, uint8_t uuid_o
     return 0;
 }
 
+/* Random bytes come from libsodium in blocks, so that an id does not cost a getrandom(2)
+ * system call (each thread refills its own block). */
+static void random_bytes(uint8_t *out, size_t n)
+{
+    static __thread uint8_t pool[4096];
+    static __thread size_t left;
+    if (n > sizeof(pool)) {
+        randombytes_buf(out, n);
+        return;
+    }
+    if (left < n) {
+        randombytes_buf(pool, sizeof(pool));
+        left = sizeof(pool);
+    }
+    memcpy(out, pool + sizeof(pool) - left, n);
+    sodium_memzero(pool + sizeof(pool) - left, n);
+    left -= n;
+}
+
 void pl_uuid_v7(uint8_t u[16])
 {
     /* Per-thread monotonic state: within one millisecond the 12-bit rand_a field counts up,
@@ -112,9 +131,11 @@ void pl_uuid_v7(uint8_t u[16])
         }
     } else {
         last_ms = ms;
-        seq = (uint16_t)(randombytes_uniform(0x0800));
+        uint8_t r[2];
+        random_bytes(r, sizeof(r));
+        seq = (uint16_t)(((r[0] << 8) | r[1]) & 0x07ff);
     }
-    randombytes_buf(u + 8, 8);
+    random_bytes(u + 8, 8);
     u[0] = (uint8_t)(ms >> 40);
     u[1] = (uint8_t)(ms >> 32);
     u[2] = (uint8_t)(ms >> 24);

@@ -360,6 +360,8 @@ static void access_log(pl_ctx_t *c, int status, int64_t t0)
 {
     pl_buf_t b;
     char ms[32];
+    if (!pl_log_enabled(PL_LOG_INFO))
+        return;
     pl_buf_init(&b, c->arena);
     pl_buf_adds(&b, "\"request_id\":\"");
     pl_buf_adds(&b, c->request_id);

@@ -76,6 +76,11 @@ int pl_store_open(pl_store_t **out, const pl_config_t *cfg, pl_err_t *err)
     if (mkdir_p(cfg->data_dir) != 0)
         return pl_err_set(err, PL_EDB, NULL, "cannot create data directory '%s': %s", cfg->data_dir,
                           strerror(errno));
+    /* Memory statistics take a global mutex on every allocation; connections are never shared
+     * between threads, so the library's own serialisation is not needed either. Both must be
+     * set before SQLite initialises (they fail harmlessly afterwards). */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         abort();
@@ -106,7 +111,7 @@ int pl_db_connect(pl_store_t *s, pl_db_t **out, pl_err_t *err)
     sqlite3_busy_timeout(db->h, 10000);
     if (sqlite3_exec(db->h,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-                     "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-8000;",
+                     "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-8000; PRAGMA mmap_size=268435456;",
                      NULL, NULL, &emsg) != SQLITE_OK) {
         pl_err_set(err, PL_EDB, NULL, "cannot configure '%s': %s", s->path, emsg ? emsg : "?");
         sqlite3_free(emsg);

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "core/jsonw.h"
 #include "http/ctx.h"
 
 #define PL_MEMBER_COLS                                                                                             \
@@ -21,8 +22,10 @@ extern const pl_route_t pl_member_activity_routes[];
 extern const pl_route_t pl_member_csv_routes[];
 extern const pl_route_t pl_member_analytics_routes[];
 
-/* A member row (PL_MEMBER_COLS) as the API shows it; deleted_at only when with_deleted. */
+/* A member row (PL_MEMBER_COLS) as the API shows it; deleted_at only when with_deleted.
+ * pl_member_render writes the same object straight into a JSON writer (hot paths). */
 json_t *pl_member_json(pl_rows_t *r, bool with_deleted);
+void pl_member_render(pl_jw_t *w, pl_rows_t *r, bool with_deleted);
 /* The member, or NULL (absent, deleted unless include_deleted, or another tenant's). */
 json_t *pl_member_get(pl_ctx_t *c, const char *id, bool include_deleted);
 /* 1 if the membership type exists in the request's tenant, 0 if not, <0 on error. */

@@ -16,6 +16,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/json.h"
+#include "core/jsonw.h"
 #include "modules/members/internal.h"
 #include "core/banned.h"
 
@@ -39,6 +40,43 @@ json_t *pl_member_json(pl_rows_t *r, bool with_deleted)
     if (with_deleted)
         json_object_set_new(m, "deleted_at", pl_json_time_or_null(r, 12));
     return m;
+}
+
+void pl_member_render(pl_jw_t *w, pl_rows_t *r, bool with_deleted)
+{
+    pl_jw_obj(w);
+    pl_jw_key(w, "id");
+    pl_jw_str(w, pl_rows_text(r, 0));
+    pl_jw_key(w, "first_name");
+    pl_jw_str(w, pl_rows_text(r, 1));
+    pl_jw_key(w, "last_name");
+    pl_jw_str(w, pl_rows_text(r, 2));
+    pl_jw_key(w, "email");
+    pl_jw_str(w, pl_rows_text(r, 3));
+    pl_jw_key(w, "phone");
+    pl_jw_str(w, pl_rows_text(r, 4));
+    pl_jw_key(w, "status");
+    pl_jw_str(w, pl_rows_text(r, 5));
+    pl_jw_key(w, "membership_type_id");
+    pl_jw_str(w, pl_rows_text(r, 6));
+    pl_jw_key(w, "joined_at");
+    pl_jw_time(w, pl_rows_int(r, 7), false);
+    pl_jw_key(w, "last_activity_at");
+    pl_jw_time(w, pl_rows_int(r, 8), true);
+    pl_jw_key(w, "attributes");
+    pl_jw_raw(w, pl_rows_text(r, 9)); /* stored as compact JSON by jansson */
+    pl_jw_key(w, "created_at");
+    pl_jw_time(w, pl_rows_int(r, 10), false);
+    pl_jw_key(w, "updated_at");
+    pl_jw_time(w, pl_rows_int(r, 11), false);
+    if (with_deleted) {
+        pl_jw_key(w, "deleted_at");
+        if (pl_rows_null(r, 12))
+            pl_jw_null(w);
+        else
+            pl_jw_time(w, pl_rows_int(r, 12), false);
+    }
+    pl_jw_end_obj(w);
 }
 
 json_t *pl_member_get(pl_ctx_t *c, const char *id, bool include_deleted)
@@ -209,12 +247,30 @@ static bool want_deleted(pl_ctx_t *c)
 
 static int h_get(pl_ctx_t *c)
 {
-    bool del = want_deleted(c);
-    json_t *m;
+    static const char *sql = "SELECT " PL_MEMBER_COLS " FROM members WHERE id = $1 AND tenant_id = $2 "
+                             "AND ($3 = 1 OR deleted_at IS NULL)";
+    const char *id = pl_param(c, 0);
+    bool del = want_deleted(c), found = false;
+    pl_rows_t *r;
+    pl_buf_t b;
+    pl_jw_t w;
     if (del && !pl_is_admin(c))
         return pl_fail(c, PL_EFORBIDDEN, NULL, "include_deleted is for admins");
-    m = pl_member_get(c, pl_param(c, 0), del);
-    return m ? pl_reply(c, 200, m) : pl_fail_notfound(c, "member");
+    if (!pl_id_ok(id, "mem"))
+        return pl_fail_notfound(c, "member");
+    if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_INT(del))) != 0)
+        return pl_fail(c, PL_EDB, NULL, "the member could not be read");
+    pl_buf_init(&b, c->arena);
+    pl_buf_reserve(&b, 512);
+    pl_jw_init(&w, &b);
+    if (pl_rows_next(r) == 1) {
+        pl_member_render(&w, r, del);
+        found = true;
+    }
+    pl_rows_close(r);
+    if (!found)
+        return pl_fail_notfound(c, "member");
+    return pl_reply_raw(c, 200, "application/json; charset=utf-8", b.ptr, b.len);
 }
 
 static int h_patch(pl_ctx_t *c)
@@ -397,67 +453,73 @@ static int parse_cursor(pl_ctx_t *c, const pl_member_filter_t *f, const char *af
     return 0;
 }
 
+/* The cursor key of a row for the filter's sort column. */
+static const char *row_key(pl_ctx_t *c, const pl_member_filter_t *f, pl_rows_t *r)
+{
+    if (strcmp(f->sort_col, "id") == 0)
+        return pl_strdup(c->arena, pl_rows_text(r, 0));
+    if (strcmp(f->sort_col, "last_name") == 0)
+        return pl_strdup(c->arena, pl_rows_text(r, 2));
+    return pl_printf(c->arena, "%lld", (long long)pl_rows_int(r, strcmp(f->sort_col, "joined_at") == 0 ? 7 : 8));
+}
+
 static int h_list(pl_ctx_t *c)
 {
     pl_member_filter_t f;
     pl_page_t pg;
     pl_val_t args[16];
-    pl_buf_t sql;
+    pl_buf_t sql, b;
+    pl_jw_t w;
     pl_rows_t *r;
-    json_t *data, *env, *last;
-    const char *key, *id;
-    int n, rc;
+    const char *key, *id, *last_key = NULL, *last_id = NULL;
+    int n, rc, rows = 0;
     int64_t total = -1;
-    bool has_more;
+    bool has_more = false;
 
     if (pl_page_parse(c, &pg) != 0 || pl_member_filter_parse(c, &f) != 0 ||
         parse_cursor(c, &f, pg.after, &key, &id) != 0)
         return c->err.status;
+    if (pg.include_total) {
+        pl_buf_init(&sql, c->arena);
+        n = pl_member_select(c, &f, NULL, true, NULL, NULL, 0, &sql, args);
+        if (pl_db_int(c->db, &total, pl_buf_cstr(&sql), args, n) < 0)
+            return pl_fail(c, PL_EDB, NULL, "the members could not be counted");
+    }
     pl_buf_init(&sql, c->arena);
     n = pl_member_select(c, &f, PL_MEMBER_COLS, false, key, id, pg.limit + 1, &sql, args);
     if (pl_db_query(c->db, &r, pl_buf_cstr(&sql), args, n) != 0)
         return pl_fail(c, PL_EDB, NULL, "the members could not be listed");
-    data = json_array();
-    while ((rc = pl_rows_next(r)) == 1)
-        json_array_append_new(data, pl_member_json(r, f.include_deleted));
+    pl_buf_init(&b, c->arena);
+    pl_buf_reserve(&b, 512 * (size_t)(pg.limit + 1));
+    pl_jw_init(&w, &b);
+    pl_jw_obj(&w);
+    pl_jw_key(&w, "data");
+    pl_jw_arr(&w);
+    while ((rc = pl_rows_next(r)) == 1) {
+        if (rows == pg.limit) {
+            has_more = true;
+            break;
+        }
+        pl_member_render(&w, r, f.include_deleted);
+        last_key = row_key(c, &f, r);
+        last_id = pl_strdup(c->arena, pl_rows_text(r, 0));
+        rows++;
+    }
     pl_rows_close(r);
-    if (rc < 0) {
-        json_decref(data);
+    if (rc < 0)
         return pl_fail(c, PL_EDB, NULL, "the members could not be listed");
-    }
+    pl_jw_end_arr(&w);
+    pl_jw_key(&w, "has_more");
+    pl_jw_bool(&w, has_more);
+    pl_jw_key(&w, "next_cursor");
+    pl_jw_str(&w, has_more ? pl_cursor_encode(c, pl_printf(c->arena, "%s|%s|%s", sort_name(&f), last_key, last_id))
+                           : NULL);
     if (pg.include_total) {
-        pl_buf_init(&sql, c->arena);
-        n = pl_member_select(c, &f, NULL, true, NULL, NULL, 0, &sql, args);
-        if (pl_db_int(c->db, &total, pl_buf_cstr(&sql), args, n) < 0) {
-            json_decref(data);
-            return pl_fail(c, PL_EDB, NULL, "the members could not be counted");
-        }
+        pl_jw_key(&w, "total");
+        pl_jw_int(&w, total);
     }
-    has_more = json_array_size(data) > (size_t)pg.limit;
-    if (has_more)
-        json_array_remove(data, (size_t)pg.limit);
-    last = json_array_get(data, json_array_size(data) - 1);
-    env = json_pack("{s:o,s:b,s:o}", "data", data, "has_more", has_more, "next_cursor", json_null());
-    if (has_more) {
-        const char *k;
-        if (strcmp(f.sort_col, "id") == 0)
-            k = pl_json_str(last, "id");
-        else if (f.text_key)
-            k = pl_json_str(last, f.sort_col);
-        else {
-            json_t *t = json_object_get(last, f.sort_col);
-            int64_t ms = 0;
-            if (json_is_string(t))
-                pl_rfc3339_parse(json_string_value(t), &ms);
-            k = pl_printf(c->arena, "%lld", (long long)ms);
-        }
-        json_object_set_new(env, "next_cursor",
-                            json_string(pl_cursor_encode(
-                                c, pl_printf(c->arena, "%s|%s|%s", sort_name(&f), k, pl_json_str(last, "id")))));
-    }
-    if (pg.include_total)
-        json_object_set_new(env, "total", json_integer(total));
-    return pl_reply(c, 200, env);
+    pl_jw_end_obj(&w);
+    return pl_reply_raw(c, 200, "application/json; charset=utf-8", b.ptr, b.len);
 }
 
 const pl_route_t pl_member_routes[] = {
