@@ -99,8 +99,8 @@ static int slug_taken(pl_db_t *db, const char *slug)
 static int insert_tenant(pl_db_t *db, pl_arena_t *a, const char *name, const char *slug, bool platform,
                          const char **id, pl_err_t *err)
 {
-    static const char *sql = "INSERT INTO tenants (id, name, slug, is_platform, settings, created_at, updated_at) "
-                             "VALUES ($1, $2, $3, $4, $5, $6, $6)";
+    static const char *sql = "INSERT INTO tenants (id, num, name, slug, is_platform, settings, created_at, updated_at) "
+                             "VALUES ($1, (SELECT COALESCE(MAX(num), 0) + 1 FROM tenants), $2, $3, $4, $5, $6, $6)";
     static const char *defaults = "{\"timezone\":\"UTC\",\"currency\":\"USD\",\"locale\":\"en\",\"branding\":{},"
                                   "\"domain\":null}";
     char *tid = pl_alloc(a, PL_TYPEID_MAX);

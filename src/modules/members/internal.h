@@ -22,6 +22,10 @@ extern const pl_route_t pl_member_activity_routes[];
 extern const pl_route_t pl_member_csv_routes[];
 extern const pl_route_t pl_member_analytics_routes[];
 
+/* The tenant's range of member row keys (seq), and the next free one; run inside the write
+ * transaction that inserts, so two writers never take the same key. */
+int pl_member_seq_range(pl_db_t *db, const char *tenant_id, int64_t *lo, int64_t *hi);
+int pl_member_next_seq(pl_db_t *db, const char *tenant_id, int64_t *seq);
 /* A member row (PL_MEMBER_COLS) as the API shows it; deleted_at only when with_deleted.
  * pl_member_render writes the same object straight into a JSON writer (hot paths). */
 json_t *pl_member_json(pl_rows_t *r, bool with_deleted);

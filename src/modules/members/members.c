@@ -95,6 +95,29 @@ json_t *pl_member_get(pl_ctx_t *c, const char *id, bool include_deleted)
     return m;
 }
 
+int pl_member_seq_range(pl_db_t *db, const char *tenant_id, int64_t *lo, int64_t *hi)
+{
+    static const char *sql = "SELECT num FROM tenants WHERE id = $1";
+    int64_t num = 0;
+    if (pl_db_int(db, &num, sql, PL_ARGS(PL_TEXT(tenant_id))) != 1)
+        return PL_EDB;
+    *lo = num << 32;
+    *hi = *lo + 0xffffffffLL;
+    return 0;
+}
+
+int pl_member_next_seq(pl_db_t *db, const char *tenant_id, int64_t *seq)
+{
+    static const char *sql = "SELECT COALESCE(MAX(seq), $1) FROM members WHERE seq BETWEEN $1 AND $2";
+    int64_t lo, hi, max = 0;
+    if (pl_member_seq_range(db, tenant_id, &lo, &hi) != 0 || pl_db_int(db, &max, sql, PL_ARGS(PL_INT(lo), PL_INT(hi))) != 1)
+        return PL_EDB;
+    if (max >= hi)
+        return PL_ELIMIT;
+    *seq = max + 1;
+    return 0;
+}
+
 int pl_member_type_exists(pl_ctx_t *c, const char *id)
 {
     static const char *sql = "SELECT 1 FROM membership_types WHERE id = $1 AND tenant_id = $2";
@@ -182,16 +205,19 @@ int pl_member_write(pl_ctx_t *c, const char *id, json_t *in, const char **out_id
     pl_buf_init(&sql, c->arena);
     if (id == NULL) {
         static const char *ins = "INSERT INTO members (id, tenant_id, first_name, last_name, email, email_norm, phone, "
-                                 "status, membership_type_id, joined_at, attributes, created_at, updated_at) "
-                                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
+                                 "status, membership_type_id, joined_at, attributes, created_at, updated_at, seq) "
+                                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)";
         const char *nid = pl_new_id(c, "mem");
         const char *status = pl_json_str(in, "status");
+        int64_t seq;
+        if (pl_member_next_seq(c->db, c->tenant_id, &seq) != 0)
+            return pl_fail(c, PL_EDB, NULL, "the member could not be saved");
         rc = pl_db_exec(c->db, ins,
                         PL_ARGS(PL_TEXT(nid), PL_TEXT(c->tenant_id), PL_TEXT(pl_json_str(in, "first_name")),
                                 PL_TEXT(pl_json_str(in, "last_name")), PL_TEXT(email), PL_TEXT(norm),
                                 PL_TEXT(pl_json_str(in, "phone")), PL_TEXT(status ? status : "active"),
                                 PL_TEXT(pl_json_str(in, "membership_type_id")), PL_INT(joined_ms),
-                                PL_TEXT(attrs_s ? attrs_s : "{}"), PL_INT(now)));
+                                PL_TEXT(attrs_s ? attrs_s : "{}"), PL_INT(now), PL_INT(seq)));
         if (out_id)
             *out_id = nid;
     } else {
@@ -391,8 +417,14 @@ int pl_member_select(pl_ctx_t *c, const pl_member_filter_t *f, const char *cols,
             pl_buf_addc(&q, *p);
         }
         pl_buf_addc(&q, '"');
-        pl_buf_addf(sql, " AND rowid IN (SELECT rowid FROM members_fts WHERE members_fts MATCH $%d)", n + 1);
+        int64_t lo = 0, hi = 0;
+        pl_member_seq_range(c->db, c->tenant_id, &lo, &hi);
+        /* the rowid range keeps the full-text lookup inside this tenant's part of the index */
+        pl_buf_addf(sql, " AND seq IN (SELECT rowid FROM members_fts WHERE members_fts MATCH $%d AND rowid BETWEEN $%d AND $%d)",
+                    n + 1, n + 2, n + 3);
         args[n++] = PL_TEXT(q.ptr);
+        args[n++] = PL_INT(lo);
+        args[n++] = PL_INT(hi);
     } else if (f->search) {
         char *lo = pl_strdup(c->arena, f->search);
         lower_ascii(lo);

@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/typeid.h"
+#include "modules/members/internal.h"
 #include "modules/members/members.h"
 #include "core/banned.h"
 
@@ -62,8 +63,8 @@ int pl_members_seed(pl_db_t *db, const char *tenant_id, const pl_members_seed_t 
                                   "VALUES ($1, $2, $3, $4, $5, $6, 'EUR', $7, $8, $8) ON CONFLICT DO NOTHING";
     static const char *sql_types = "SELECT id FROM membership_types WHERE tenant_id = $1 ORDER BY id";
     static const char *sql_member = "INSERT INTO members (id, tenant_id, first_name, last_name, email, email_norm, "
-                                    "phone, status, membership_type_id, joined_at, attributes, created_at, updated_at) "
-                                    "VALUES ($1, $2, $3, $4, $5, lower($5), $6, $7, $8, $9, $10, $11, $11)";
+                                    "phone, status, membership_type_id, joined_at, attributes, created_at, updated_at, seq) "
+                                    "VALUES ($1, $2, $3, $4, $5, lower($5), $6, $7, $8, $9, $10, $11, $11, $12)";
     static const char *sql_pick = "SELECT id FROM members WHERE tenant_id = $1 AND deleted_at IS NULL "
                                   "ORDER BY id DESC LIMIT $2";
     static const char *sql_act = "INSERT INTO member_activities (id, tenant_id, member_id, type, occurred_at, "
@@ -77,6 +78,7 @@ int pl_members_seed(pl_db_t *db, const char *tenant_id, const pl_members_seed_t 
     char (*mids)[PL_TYPEID_MAX] = NULL;
     int ntypes = 0, t;
     long i, total = o->members + o->activities, nmids = 0;
+    int64_t seq = 0;
     pl_rows_t *r;
     int rc = 0;
 
@@ -96,6 +98,8 @@ int pl_members_seed(pl_db_t *db, const char *tenant_id, const pl_members_seed_t 
         snprintf(type_ids[ntypes++], PL_TYPEID_MAX, "%s", pl_rows_text(r, 0));
     pl_rows_close(r);
 
+    if (o->members > 0 && pl_member_next_seq(db, tenant_id, &seq) != 0)
+        goto db_fail;
     for (i = 0; i < o->members; i++) {
         const char *fn = first[next(&rnd) % 32], *ln = last[next(&rnd) % 32];
         char email[160], phone[32], attrs[96];
@@ -111,7 +115,7 @@ int pl_members_seed(pl_db_t *db, const char *tenant_id, const pl_members_seed_t 
                        PL_ARGS(PL_TEXT(id), PL_TEXT(tenant_id), PL_TEXT(fn), PL_TEXT(ln), PL_TEXT(email),
                                PL_TEXT(phone), PL_TEXT(status),
                                ntypes ? PL_TEXT(type_ids[next(&rnd) % (uint64_t)ntypes]) : PL_NULLV, PL_INT(joined),
-                               PL_TEXT(attrs), PL_INT(now))) < 0)
+                               PL_TEXT(attrs), PL_INT(now), PL_INT(seq++))) < 0)
             goto db_fail;
         if ((i + 1) % BATCH == 0 &&
             (batch_end(db, i + 1, total, o, err) != 0 || pl_db_begin(db, PL_TX_WRITE, tenant_id) != 0))

@@ -4,6 +4,7 @@
 
 CREATE TABLE tenants (
     id              TEXT PRIMARY KEY,          -- ten_…
+    num             INTEGER NOT NULL UNIQUE,   -- 1, 2, 3 …: the high half of the tenant's row keys (seq) in data tables
     name            TEXT NOT NULL,
     slug            TEXT NOT NULL UNIQUE,
     status          TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),

@@ -16,8 +16,11 @@ CREATE TABLE membership_types (
 CREATE INDEX membership_types_by_tenant ON membership_types (tenant_id, id);
 CREATE UNIQUE INDEX membership_types_name ON membership_types (tenant_id, name);
 
+-- seq = tenant num × 2^32 + a counter: each tenant's members are one contiguous range of row
+-- keys, so the full-text index below can be searched within one tenant's range only.
 CREATE TABLE members (
-    id                 TEXT PRIMARY KEY,       -- mem_… (UUIDv7: id order is creation order)
+    seq                INTEGER PRIMARY KEY,
+    id                 TEXT NOT NULL UNIQUE,   -- mem_… (UUIDv7: id order is creation order)
     tenant_id          TEXT NOT NULL REFERENCES tenants (id),
     first_name         TEXT NOT NULL,
     last_name          TEXT NOT NULL,
@@ -48,19 +51,19 @@ CREATE INDEX members_by_email_norm ON members (tenant_id, email_norm);
 
 -- Substring search (3+ characters): a trigram full-text index over names and email.
 CREATE VIRTUAL TABLE members_fts USING fts5 (
-    first_name, last_name, email, content = 'members', content_rowid = 'rowid', tokenize = 'trigram'
+    first_name, last_name, email, content = 'members', content_rowid = 'seq', tokenize = 'trigram'
 );
 CREATE TRIGGER members_fts_insert AFTER INSERT ON members BEGIN
-    INSERT INTO members_fts (rowid, first_name, last_name, email) VALUES (new.rowid, new.first_name, new.last_name, new.email);
+    INSERT INTO members_fts (rowid, first_name, last_name, email) VALUES (new.seq, new.first_name, new.last_name, new.email);
 END;
 CREATE TRIGGER members_fts_delete AFTER DELETE ON members BEGIN
     INSERT INTO members_fts (members_fts, rowid, first_name, last_name, email)
-    VALUES ('delete', old.rowid, old.first_name, old.last_name, old.email);
+    VALUES ('delete', old.seq, old.first_name, old.last_name, old.email);
 END;
 CREATE TRIGGER members_fts_update AFTER UPDATE OF first_name, last_name, email ON members BEGIN
     INSERT INTO members_fts (members_fts, rowid, first_name, last_name, email)
-    VALUES ('delete', old.rowid, old.first_name, old.last_name, old.email);
-    INSERT INTO members_fts (rowid, first_name, last_name, email) VALUES (new.rowid, new.first_name, new.last_name, new.email);
+    VALUES ('delete', old.seq, old.first_name, old.last_name, old.email);
+    INSERT INTO members_fts (rowid, first_name, last_name, email) VALUES (new.seq, new.first_name, new.last_name, new.email);
 END;
 
 CREATE TABLE member_activities (
