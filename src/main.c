@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "events/audit.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "http/ops.h"
@@ -24,6 +25,7 @@ static const pl_module_t *const modules[] = {
     &pl_ops_module,
     &pl_platform_module,
     &pl_members_module,
+    &pl_audit_module,
 };
 
 static void usage(FILE *out)
@@ -39,6 +41,7 @@ static void usage(FILE *out)
                  "  user create --email E --password P [--name N] [--tenant ID --role R] [--operator]\n"
                  "  apikey create --tenant ID [--name N] [--role admin|editor|viewer]\n"
                  "  members seed --tenant ID --count N [--activities N]\n"
+                 "  audit verify [--tenant ID]  recompute the audit hash chains; exit 1 if one is broken\n"
                  "  demo [--members N]          (default 10000 members, 10 activities each)\n\n",
             PLINTH_VERSION);
     pl_config_usage(out);
@@ -101,6 +104,8 @@ int main(int argc, char **argv)
         return pl_cli_apikey(&cfg, argc - 1, argv + 1);
     if (!strcmp(cmd, "members"))
         return pl_cli_members(&cfg, argc - 1, argv + 1);
+    if (!strcmp(cmd, "audit"))
+        return pl_cli_audit(&cfg, argc - 1, argv + 1);
     usage(stderr);
     return 2;
 }

@@ -15,5 +15,6 @@ int pl_cli_tenant(const pl_config_t *cfg, int argc, char **argv);
 int pl_cli_user(const pl_config_t *cfg, int argc, char **argv);
 int pl_cli_apikey(const pl_config_t *cfg, int argc, char **argv);
 int pl_cli_members(const pl_config_t *cfg, int argc, char **argv);
+int pl_cli_audit(const pl_config_t *cfg, int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "events/audit.h"
 #include "modules/members/members.h"
 #include "platform/platform.h"
 #include "platform/rbac.h"
@@ -256,4 +257,24 @@ int pl_cli_members(const pl_config_t *cfg, int argc, char **argv)
     }
     cli_close(&c);
     return rc;
+}
+
+int pl_cli_audit(const pl_config_t *cfg, int argc, char **argv)
+{
+    cli_t c;
+    const char *tenant = opt(argc, argv, "--tenant");
+    int rc;
+    if (argc < 2 || strcmp(argv[1], "verify") != 0) {
+        fprintf(stderr, "usage: plinth audit verify [--tenant ID]\n");
+        return 2;
+    }
+    if (cli_open(&c, cfg) != 0)
+        return 1;
+    rc = pl_audit_verify(c.db, tenant && *tenant ? tenant : NULL, stdout);
+    cli_close(&c);
+    if (rc < 0) {
+        fprintf(stderr, "plinth audit verify: the audit log could not be read\n");
+        return 2;
+    }
+    return rc == 0 ? 0 : 1;
 }

@@ -38,6 +38,12 @@ static const struct opt {
      "debug|info|warn|error (default info)"},
     {"--public-url", "PLINTH_PUBLIC_URL", K_STR, offsetof(pl_config_t, public_url), 256, 0, 0,
      "external base URL used in links sent by email (default http://LISTEN)"},
+    {"--rate-limit-tenant", "PLINTH_RATE_LIMIT_TENANT", K_STR, offsetof(pl_config_t, rate_limit[0]), 32, 0, 0,
+     "default bucket per tenant, RATE:BURST requests/s, 0 = off (default 100:200; plans may set their own)"},
+    {"--rate-limit-key", "PLINTH_RATE_LIMIT_KEY", K_STR, offsetof(pl_config_t, rate_limit[1]), 32, 0, 0,
+     "default bucket per API key (default 100:200)"},
+    {"--rate-limit-ip", "PLINTH_RATE_LIMIT_IP", K_STR, offsetof(pl_config_t, rate_limit[2]), 32, 0, 0,
+     "default bucket per client IP (default 300:600)"},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -53,6 +59,9 @@ void pl_config_defaults(pl_config_t *c)
     c->access_ttl = 900;
     c->refresh_ttl = 30L * 86400;
     snprintf(c->log_level, sizeof(c->log_level), "info");
+    snprintf(c->rate_limit[0], sizeof(c->rate_limit[0]), "100:200");
+    snprintf(c->rate_limit[1], sizeof(c->rate_limit[1]), "100:200");
+    snprintf(c->rate_limit[2], sizeof(c->rate_limit[2]), "300:600");
 }
 
 static int set(pl_config_t *c, const struct opt *o, const char *v, const char *src, char *errbuf, size_t errlen)

@@ -25,6 +25,7 @@ typedef struct pl_config {
     long refresh_ttl;     /* seconds */
     char log_level[16];
     char public_url[256]; /* base of links in emails; default http://LISTEN */
+    char rate_limit[3][32]; /* tenant, key, ip: "RATE:BURST" requests per second, or "0" (off) */
 } pl_config_t;
 
 void pl_config_defaults(pl_config_t *c);

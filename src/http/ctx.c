@@ -48,7 +48,10 @@ int pl_reply_stream(pl_ctx_t *c, int status, const char *content_type, pl_stream
 
 void pl_header(pl_ctx_t *c, const char *name, const char *value)
 {
-    h2o_add_header_by_str(&c->req->pool, &c->req->res.headers, name, strlen(name), 0, NULL, value, strlen(value));
+    /* h2o keeps the pointer: the value is copied into the request's pool */
+    size_t n = strlen(value);
+    h2o_add_header_by_str(&c->req->pool, &c->req->res.headers, name, strlen(name), 0, NULL,
+                          pl_strndup(c->arena, value, n), n);
 }
 
 int pl_fail(pl_ctx_t *c, int status, const char *code, const char *fmt, ...)

@@ -48,6 +48,11 @@ typedef struct pl_principal {
     bool suspended;             /* the tenant is suspended */
     pl_perms_t perms;
     int64_t expires_ms;         /* the credential's expiry (0: none) */
+    /* the tenant's effective plan, resolved with the credential (platform/plans.c) */
+    char plan[32];
+    int64_t quota_day, quota_month; /* API calls; -1 unlimited */
+    double rate[3], burst[3];       /* tenant, API key, IP buckets; 0: the configured default */
+    char features[512];             /* ",flag,flag," enabled feature flags */
 } pl_principal_t;
 
 typedef struct pl_qparam {
@@ -86,6 +91,12 @@ struct pl_ctx {
     bool auth_changed;               /* see pl_auth_changed() */
     pl_stream_fn stream;             /* see pl_reply_stream() */
     void *stream_state;
+    json_t *problem_extra;           /* members added to a problem answer (limit, value, usage …) */
+    json_t *audit_before;            /* state before a change, for the audit entry (owned) */
+    bool audited;                    /* the handler wrote its own audit entry */
+    const char *audit_tenant;        /* public routes: the tenant the audit entry belongs to */
+    const char *audit_resource;      /* the resource id, when the path has none */
+    const char *idem_key;            /* Idempotency-Key of this POST, once claimed */
 };
 
 /* ---- replying ---- */
@@ -98,6 +109,7 @@ int pl_reply_empty(pl_ctx_t *c, int status);
 int pl_reply_stream(pl_ctx_t *c, int status, const char *content_type, pl_stream_fn fill, void *state);
 /* Sends bytes that outlive the request (e.g. the cached OpenAPI document). */
 int pl_reply_raw(pl_ctx_t *c, int status, const char *content_type, const char *data, size_t len);
+/* Adds a response header; name must be a literal (or outlive the request), value is copied. */
 void pl_header(pl_ctx_t *c, const char *name, const char *value);
 /* Fills c->err and returns status. */
 int pl_fail(pl_ctx_t *c, int status, const char *code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -45,4 +45,4 @@ static const pl_route_t routes[] = {
 
 static const pl_route_t *const tables[] = {routes, NULL};
 
-const pl_module_t pl_ops_module = {"ops", tables};
+const pl_module_t pl_ops_module = {"ops", tables, NULL};

@@ -7,17 +7,25 @@
  *   4. query string    decoded, valid UTF-8
  *   5. auth            Bearer access token (JWT) or API key → principal (cached per worker)
  *   6. tenant          the principal's tenant; suspended tenants get 403 tenant_suspended
- *   7. permission      the route's permission in the principal's role (403 forbidden)
- *   8. body            JSON parsed (depth, UTF-8, duplicates) and validated by the route schema
- *   9. transaction     opened in the tenant's context (unless the route manages its own)
- *  10. handler         the module's code; commit on success, rollback on failure
- *  11. response        JSON or problem+json, X-Request-Id, then one JSON access-log line
+ *   7. permission      the route's permission in the principal's role (403 forbidden), and the
+ *                      feature flag the route needs (403 feature_not_enabled)
+ *   8. limits          token buckets per IP, tenant and API key (429 rate_limited, RateLimit-*
+ *                      headers) and the plan's daily / monthly API-call quotas (429 quota_exceeded)
+ *   9. body            JSON parsed (depth, UTF-8, duplicates) and validated by the route schema
+ *  10. idempotency     a POST with Idempotency-Key is claimed, or answered from its first response
+ *  11. transaction     opened in the tenant's context (unless the route manages its own)
+ *  12. handler         the module's code
+ *  13. audit           every successful mutation leaves an audit entry in the same transaction,
+ *                      and the response of an idempotent POST is stored with it; then commit
+ *                      (on any failure: rollback, and the idempotency claim is released)
+ *  14. response        JSON or problem+json, X-Request-Id, then one JSON access-log line
  *
  * No handler re-implements any of these stages.
  */
 #include "http/pipeline.h"
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,8 +34,14 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/json.h"
+#include "core/crypto.h"
 #include "core/log.h"
+#include "events/audit.h"
 #include "http/ctx.h"
+#include "http/idempotency.h"
+#include "http/quota.h"
+#include "http/ratelimit.h"
+#include "platform/platform.h"
 #include "platform/auth.h"
 #include "core/banned.h"
 
@@ -188,10 +202,81 @@ static int stage_auth(pl_ctx_t *c, int perm)
     if ((r->flags & PL_R_PLATFORM) && !c->principal->platform)
         return pl_fail(c, PL_EFORBIDDEN, NULL, "this route is for platform operators");
 
-    /* 7. permission */
+    /* 7. permission and feature */
     if (!pl_rbac_has(c->principal->perms, perm))
         return pl_fail(c, PL_EFORBIDDEN, NULL, "the role '%s' lacks the permission '%s'", c->principal->role,
                        r->permission);
+    if (r->feature && !pl_feature_enabled(c->principal, r->feature))
+        return pl_fail(c, PL_EFORBIDDEN, "feature_not_enabled", "the feature '%s' is not enabled for this organization",
+                       r->feature);
+    return 0;
+}
+
+/* ---- 8. rate limits and quotas ---- */
+
+static int stage_limits(pl_ctx_t *c)
+{
+    static const char *names[] = {"tenant", "key", "ip"};
+    const pl_principal_t *p = c->principal;
+    pl_server_t *srv = c->srv;
+    pl_rl_result_t res[3], *worst = NULL, *refused = NULL;
+    const char *keys[3] = {NULL, NULL, NULL};
+    double rate[3], burst[3];
+    int64_t now = pl_now_ms();
+    bool tenant_scoped = c->tenant_id && p;
+    char policy[256] = "", tmp[96];
+    int i, worst_i = -1, refused_i = -1;
+
+    if (tenant_scoped) {
+        keys[0] = pl_printf(c->arena, "t:%s", c->tenant_id);
+        if (p->kind == PL_PRINCIPAL_APIKEY)
+            keys[1] = pl_printf(c->arena, "k:%s", p->key_id);
+    }
+    keys[2] = pl_printf(c->arena, "i:%s", c->ip ? c->ip : "");
+    for (i = 0; i < 3; i++) {
+        if (keys[i] == NULL)
+            continue;
+        rate[i] = p && p->rate[i] > 0 ? p->rate[i] : srv->rl_rate[i];
+        burst[i] = p && p->rate[i] > 0 ? p->burst[i] : srv->rl_burst[i];
+        if (rate[i] <= 0)
+            continue;
+        srv->ratelimit->take(srv->ratelimit, keys[i], rate[i], burst[i], now, &res[i]);
+        if (worst == NULL || res[i].remaining / res[i].limit < worst->remaining / worst->limit) {
+            worst = &res[i];
+            worst_i = i;
+        }
+        if (!res[i].allowed && (refused == NULL || res[i].retry_after_s > refused->retry_after_s)) {
+            refused = &res[i];
+            refused_i = i;
+        }
+        snprintf(tmp, sizeof(tmp), "%s\"%s\";q=%.0f;w=%.0f", policy[0] ? ", " : "", names[i], burst[i],
+                 ceil(burst[i] / rate[i]));
+        if (strlen(policy) + strlen(tmp) < sizeof(policy))
+            memcpy(policy + strlen(policy), tmp, strlen(tmp) + 1);
+    }
+    if (tenant_scoped && worst) {
+        pl_rl_result_t *h = refused ? refused : worst;
+        int hi = refused ? refused_i : worst_i;
+        pl_header(c, "ratelimit-limit", pl_printf(c->arena, "%.0f", h->limit));
+        pl_header(c, "ratelimit-remaining", pl_printf(c->arena, "%.0f", h->remaining));
+        pl_header(c, "ratelimit-reset", pl_printf(c->arena, "%.0f", ceil(h->reset_s)));
+        pl_header(c, "ratelimit-policy", policy);
+        pl_header(c, "ratelimit", pl_printf(c->arena, "\"%s\";r=%.0f;t=%.0f", names[hi], h->remaining, ceil(h->reset_s)));
+    }
+    if (refused) {
+        pl_header(c, "retry-after", pl_printf(c->arena, "%.0f", ceil(refused->retry_after_s) < 1 ? 1 : ceil(refused->retry_after_s)));
+        return pl_fail(c, PL_ERATE, NULL, "too many requests for this %s; retry in %.0f s", names[refused_i],
+                       ceil(refused->retry_after_s) < 1 ? 1 : ceil(refused->retry_after_s));
+    }
+    if (tenant_scoped) {
+        bool monthly = false;
+        int64_t retry = 0;
+        if (pl_quota_take(srv->quota, c->db, c->tenant_id, p->quota_day, p->quota_month, now, &monthly, &retry)) {
+            pl_header(c, "retry-after", pl_printf(c->arena, "%lld", (long long)retry));
+            return pl_fail(c, PL_ERATE, "quota_exceeded", "the plan's %s API-call quota (%lld) is used up",
+                           monthly ? "monthly" : "daily", (long long)(monthly ? p->quota_month : p->quota_day));
+        }
+    }
     return 0;
 }
 
@@ -231,13 +316,117 @@ static int stage_body(pl_ctx_t *c)
     return pl_schema_validate(r->input, c->body, &c->err);
 }
 
-/* ---- 11. response ---- */
-
 static int dump_cb(const char *buffer, size_t size, void *data)
 {
     pl_buf_add(data, buffer, size);
     return 0;
 }
+
+/* ---- 10. idempotency ---- */
+
+/* 0: go on (c->idem_key set when claimed); 1: answered from the stored response; <0: refused. */
+static int stage_idempotency(pl_ctx_t *c)
+{
+    ssize_t i = h2o_find_header_by_str(&c->req->headers, H2O_STRLIT("idempotency-key"), -1);
+    h2o_iovec_t v, e = c->req->entity;
+    pl_idem_stored_t st;
+    pl_buf_t b;
+    char hash[PL_SHA256_HEX];
+    const char *key;
+    if (i < 0 || !h2o_memis(c->req->method.base, c->req->method.len, H2O_STRLIT("POST")) || c->tenant_id == NULL)
+        return 0;
+    v = c->req->headers.entries[i].value;
+    if (!pl_idempotency_key_valid(v.base, v.len)) {
+        pl_err_set(&c->err, PL_EBADREQ, NULL, "the Idempotency-Key header must be 1 to 255 printable characters");
+        pl_err_field(&c->err, "Idempotency-Key", "must be 1 to 255 printable ASCII characters");
+        return PL_EBADREQ;
+    }
+    key = pl_strndup(c->arena, v.base, v.len);
+    pl_buf_init(&b, c->arena);
+    pl_buf_add(&b, c->req->method.base, c->req->method.len);
+    pl_buf_addc(&b, '\n');
+    pl_buf_add(&b, c->req->path.base, c->req->path.len);
+    pl_buf_addc(&b, '\n');
+    if (e.base)
+        pl_buf_add(&b, e.base, e.len);
+    pl_sha256_hex(b.ptr, b.len, hash);
+    switch (pl_idempotency_claim(c->db, c->arena, c->tenant_id, key, hash, &st)) {
+    case PL_IDEM_NEW:
+        c->idem_key = key;
+        return 0;
+    case PL_IDEM_REPLAY:
+        pl_header(c, "idempotent-replayed", "true");
+        pl_reply_raw(c, st.status, st.content_type, st.body, st.len);
+        return 1;
+    case PL_IDEM_MISMATCH:
+        return pl_fail(c, PL_EINVAL, "idempotency_key_reused",
+                       "this Idempotency-Key was used with another request; use a new key");
+    case PL_IDEM_RUNNING:
+        return pl_fail(c, PL_ECONFLICT, "idempotency_key_in_use",
+                       "a request with this Idempotency-Key is still running; retry later");
+    default:
+        return pl_fail(c, PL_EDB, NULL, "the idempotency key could not be recorded");
+    }
+}
+
+/* ---- 13. audit ---- */
+
+static int stage_audit(pl_ctx_t *c, bool own_tx)
+{
+    const char *action = c->route->audit, *dot = strchr(action, '.'), *tenant = c->tenant_id, *rid = NULL;
+    char rtype[64];
+    int rc;
+    if (c->audited)
+        return 0;
+    if (tenant == NULL)
+        tenant = c->audit_tenant;
+    if (tenant == NULL && c->resp)
+        tenant = pl_json_str(json_object_get(c->resp, "tenant"), "id");
+    if (tenant == NULL)
+        tenant = c->srv->platform_tenant;
+    if (c->nparams)
+        rid = pl_param(c, 0);
+    else if (c->audit_resource)
+        rid = c->audit_resource;
+    else if (c->resp && pl_json_str(c->resp, "id"))
+        rid = pl_json_str(c->resp, "id");
+    else if (c->resp && json_object_get(c->resp, "user"))
+        rid = pl_json_str(json_object_get(c->resp, "user"), "id");
+    snprintf(rtype, sizeof(rtype), "%.*s", dot ? (int)(dot - action) : (int)strlen(action), action);
+    if (own_tx && pl_db_begin(c->db, PL_TX_WRITE, tenant) != 0)
+        return pl_fail(c, PL_EDB, NULL, "the audit entry could not be written");
+    rc = pl_audit_write(c, tenant, action, rtype, rid, c->audit_before, c->resp);
+    if (own_tx) {
+        if (rc == 0)
+            rc = pl_db_commit(c->db);
+        else
+            pl_db_rollback(c->db);
+    }
+    return rc == 0 ? 0 : pl_fail(c, PL_EDB, NULL, "the audit entry could not be written");
+}
+
+/* Turns a JSON reply into bytes (so an idempotent POST can store exactly what is sent). */
+static void render_reply(pl_ctx_t *c)
+{
+    pl_buf_t b;
+    if (c->raw || c->stream)
+        return;
+    if (c->resp == NULL) {
+        c->raw = "";
+        c->raw_len = 0;
+        c->raw_type = "application/json; charset=utf-8";
+        return;
+    }
+    pl_buf_init(&b, c->arena);
+    pl_buf_reserve(&b, 256);
+    json_dump_callback(c->resp, dump_cb, &b, JSON_COMPACT);
+    pl_buf_addc(&b, '\n');
+    c->raw = b.ptr;
+    c->raw_len = b.len;
+    c->raw_type = "application/json; charset=utf-8";
+}
+
+/* ---- 14. response ---- */
 
 static void send_raw(pl_ctx_t *c, int status, const char *ctype, const char *data, size_t len)
 {
@@ -345,6 +534,8 @@ static json_t *problem_json(pl_ctx_t *c)
                       pl_status_http(e->status), "detail", code, "code", code);
     snprintf(type, sizeof(type), "urn:plinth:problem:%s", code);
     json_object_set_new(p, "type", json_string(type));
+    if (c->problem_extra)
+        json_object_update(p, c->problem_extra);
     if (e->nfields) {
         json_t *errs = json_array();
         int i;
@@ -393,7 +584,7 @@ int pl_pipeline_handle(pl_worker_t *w, h2o_req_t *req)
     pl_match_t m;
     int64_t t0 = pl_mono_us();
     int rc = 0, status;
-    bool own_tx, writes;
+    bool own_tx, writes, ok = false;
     pl_str_t method = {req->method.base, req->method.len};
     pl_str_t path = {req->path_normalized.base, req->path_normalized.len};
 
@@ -432,15 +623,37 @@ int pl_pipeline_handle(pl_worker_t *w, h2o_req_t *req)
         goto respond;
     if ((rc = stage_auth(c, m.perm)) != 0)                                 /* 5, 6, 7 */
         goto respond;
-    if ((rc = stage_body(c)) != 0)                                         /* 8 */
+    if ((rc = stage_limits(c)) != 0)                                       /* 8 */
         goto respond;
+    if ((rc = stage_body(c)) != 0)                                         /* 9 */
+        goto respond;
+    if ((rc = stage_idempotency(c)) != 0) {                                /* 10 */
+        if (rc == 1)
+            rc = 0; /* replayed */
+        goto respond;
+    }
 
-    own_tx = (c->route->flags & PL_R_OWN_TX) != 0;                          /* 9 */
+    own_tx = (c->route->flags & PL_R_OWN_TX) != 0;                          /* 11 */
     writes = !pl_str_eq_cstr(method, "GET") && !pl_str_eq_cstr(method, "HEAD");
     if (!own_tx && (rc = pl_tx_begin(c, writes ? PL_TX_WRITE : PL_TX_READ, c->tenant_id)) != 0)
-        goto respond;
+        goto release;
 
-    rc = c->route->handler(c);                                             /* 10 */
+    rc = c->route->handler(c);                                             /* 12 */
+
+    ok = rc == 0 && c->status < 400;                                       /* 13 */
+    if (ok && writes)
+        rc = stage_audit(c, !pl_db_in_tx(c->db));
+    if (rc == 0 && ok && c->idem_key) {
+        bool own = !pl_db_in_tx(c->db);
+        render_reply(c);
+        if (own && pl_db_begin(c->db, PL_TX_WRITE, c->tenant_id) != 0)
+            rc = pl_fail(c, PL_EDB, NULL, "the store is unavailable");
+        else if (pl_idempotency_store(c->db, c->tenant_id, c->idem_key, c->status ? c->status : 200, c->raw_type,
+                                      c->raw, c->raw_len) != 0)
+            rc = pl_fail(c, PL_EDB, NULL, "the response could not be stored for the idempotency key");
+        else if (own)
+            rc = pl_tx_commit(c);
+    }
     if (pl_db_in_tx(c->db)) {
         if (rc == 0 && c->status < 400)
             rc = pl_tx_commit(c);
@@ -449,8 +662,11 @@ int pl_pipeline_handle(pl_worker_t *w, h2o_req_t *req)
     }
     if (rc == 0 && c->auth_changed)
         pl_server_auth_changed(c->srv);
+release:
+    if (c->idem_key && !(rc == 0 && ok))
+        pl_idempotency_release(c->db, c->tenant_id, c->idem_key);
 
-respond:                                                                   /* 11 */
+respond:                                                                   /* 14 */
     if (rc != 0) {
         if (c->err.status == PL_OK)
             pl_fail(c, rc, NULL, "%s", pl_status_title(rc));
@@ -473,6 +689,8 @@ respond:                                                                   /* 11
     }
     if (c->resp)
         json_decref(c->resp);
+    json_decref(c->problem_extra);
+    json_decref(c->audit_before);
     access_log(c, status, t0);
     return 0;
 }

@@ -74,6 +74,10 @@ pl_router_t *pl_router_create(const pl_module_t *const *modules, size_t nmodules
                 fprintf(stderr, "route %s %s: unknown permission '%s'\n", rt->method, rt->path, rt->permission);
                 abort();
             }
+            if (strcmp(rt->method, "GET") != 0 && rt->audit == NULL) {
+                fprintf(stderr, "route %s %s: a mutation needs an audit action\n", rt->method, rt->path);
+                abort();
+            }
             e->nsegs = split(rt->path, strlen(rt->path), e->segs, MAX_SEGS);
             if (e->nsegs < 0) {
                 fprintf(stderr, "route %s %s: bad path\n", rt->method, rt->path);

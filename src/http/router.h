@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/json.h"
 #include "core/str.h"
@@ -38,14 +39,25 @@ typedef struct pl_route {
     const pl_schema_t *input;
     int status;             /* success status, for the OpenAPI document */
     const char *summary;
+    const char *audit;      /* audit action of a mutation ("member.created"); required for non-GET routes */
+    const char *feature;    /* a feature flag the tenant must have (403 feature_not_enabled), or NULL */
 } pl_route_t;
 
 /* A route table ends with PL_ROUTES_END. */
-#define PL_ROUTES_END {NULL, NULL, NULL, NULL, 0, NULL, 0, NULL}
+#define PL_ROUTES_END {NULL, NULL, NULL, NULL, 0, NULL, 0, NULL, NULL, NULL}
+
+/* How much of a plan limit ("members", "api_keys" …) a tenant uses now; the module that owns
+ * the counted table provides it. */
+typedef struct pl_db pl_db_t;
+typedef struct pl_usage {
+    const char *limit;
+    int64_t (*count)(pl_db_t *db, const char *tenant_id);
+} pl_usage_t;
 
 typedef struct pl_module {
     const char *name;
     const pl_route_t *const *tables; /* NULL-terminated list of route tables */
+    const pl_usage_t *usage;         /* usage meters for plan limits, ending with {NULL}; or NULL */
 } pl_module_t;
 
 typedef struct pl_router pl_router_t;

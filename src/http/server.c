@@ -24,7 +24,10 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/typeid.h"
+#include "http/idempotency.h"
 #include "http/openapi.h"
+#include "http/quota.h"
+#include "http/ratelimit.h"
 #include "http/pipeline.h"
 #include "platform/auth.h"
 #include "platform/platform.h"
@@ -107,18 +110,42 @@ pl_server_t *pl_server_create(const pl_config_t *cfg, const pl_module_t *const *
         snprintf(errbuf, errlen, "libsodium failed to initialise");
         goto fail;
     }
+    {
+        static const char *names[] = {"--rate-limit-tenant", "--rate-limit-key", "--rate-limit-ip"};
+        int i;
+        for (i = 0; i < 3; i++)
+            if (pl_ratelimit_parse(cfg->rate_limit[i], &s->rl_rate[i], &s->rl_burst[i]) != 0) {
+                snprintf(errbuf, errlen, "%s: '%s' is not RATE:BURST or 0", names[i], cfg->rate_limit[i]);
+                goto fail;
+            }
+    }
+    s->ratelimit = pl_ratelimit_memory();
+    s->quota = pl_quota_create();
     if (pl_store_open(&s->store, cfg, &err) != 0 || pl_store_migrate(s->store, &applied, &err) != 0 ||
         pl_db_connect(s->store, &db, &err) != 0 || pl_platform_init(s, db, &err) != 0) {
         snprintf(errbuf, errlen, "%s", err.message);
         goto fail;
     }
     pl_db_close(db);
+    s->modules = modules;
+    s->nmodules = nmodules;
     s->router = pl_router_create(modules, nmodules);
     s->openapi = pl_openapi_render(s->router, &s->openapi_len);
     return s;
 fail:
     pl_db_close(db);
     pl_server_destroy(s);
+    return NULL;
+}
+
+int64_t (*pl_server_usage(const pl_server_t *s, const char *limit))(pl_db_t *, const char *)
+{
+    size_t m;
+    const pl_usage_t *u;
+    for (m = 0; m < s->nmodules; m++)
+        for (u = s->modules[m]->usage; u && u->limit; u++)
+            if (strcmp(u->limit, limit) == 0)
+                return u->count;
     return NULL;
 }
 
@@ -218,6 +245,31 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Housekeeping on its own connection: API-call counters to the store every second, expired
+ * idempotency keys every minute. (The scheduler of the event backbone will take these over.) */
+static void *maintenance_main(void *arg)
+{
+    pl_server_t *s = arg;
+    pl_db_t *db = NULL;
+    pl_err_t err;
+    int tick = 0;
+    pl_err_clear(&err);
+    if (pl_db_connect(s->store, &db, &err) != 0) {
+        pl_log(PL_LOG_ERROR, "maintenance: no store connection", NULL);
+        return NULL;
+    }
+    while (!atomic_load(&s->stop)) {
+        usleep(200000);
+        if (++tick % 5 == 0)
+            pl_quota_flush(s->quota, db);
+        if (tick % 300 == 0)
+            pl_idempotency_expire(db);
+    }
+    pl_quota_flush(s->quota, db);
+    pl_db_close(db);
+    return NULL;
+}
+
 int pl_server_run(pl_server_t *s)
 {
     h2o_hostconf_t *host;
@@ -270,6 +322,8 @@ int pl_server_run(pl_server_t *s)
         w->accept.hosts = s->h2o_config.hosts;
         pthread_create(&w->thread, NULL, worker_main, w);
     }
+    pthread_create(&s->maintenance, NULL, maintenance_main, s);
+    s->maintenance_started = true;
     s->started_ms = pl_now_ms();
     snprintf(fields, sizeof(fields), "\"address\":\"%s\",\"workers\":%d,\"data_dir\":\"%s\",\"store\":\"%s\"",
              s->bound, s->nworkers, s->cfg.data_dir, pl_store_dialect(s->store));
@@ -281,6 +335,8 @@ int pl_server_run(pl_server_t *s)
     atomic_store(&s->stop, true);
     for (i = 0; i < s->nworkers; i++)
         pthread_join(s->workers[i].thread, NULL);
+    if (s->maintenance_started)
+        pthread_join(s->maintenance, NULL);
     return 0;
 }
 
@@ -306,6 +362,9 @@ void pl_server_destroy(pl_server_t *s)
     if (s->listen_fd >= 0)
         close(s->listen_fd);
     pl_platform_shutdown(s);
+    if (s->ratelimit)
+        s->ratelimit->destroy(s->ratelimit);
+    pl_quota_destroy(s->quota);
     pl_router_destroy(s->router);
     free(s->openapi);
     pl_store_close(s->store);

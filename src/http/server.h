@@ -47,6 +47,14 @@ typedef struct pl_server {
     char bound[128]; /* the address actually bound, e.g. 127.0.0.1:43121 */
     int nworkers;
     pl_worker_t *workers;
+    char platform_tenant[64];         /* id of the platform tenant (operators) */
+    const pl_module_t *const *modules;
+    size_t nmodules;
+    struct pl_ratelimit *ratelimit;   /* token buckets (memory now; shared store later) */
+    double rl_rate[3], rl_burst[3];   /* default buckets: tenant, key, ip (0: off) */
+    struct pl_quota *quota;           /* API calls per tenant per day and month */
+    pthread_t maintenance;            /* flushes counters, expires idempotency keys */
+    bool maintenance_started;
     char *openapi;   /* the OpenAPI document, rendered once from the router */
     size_t openapi_len;
     int64_t started_ms;
@@ -61,5 +69,7 @@ int pl_server_run(pl_server_t *s);
 void pl_server_destroy(pl_server_t *s);
 /* Invalidate every cached credential on every worker. */
 void pl_server_auth_changed(pl_server_t *s);
+/* The usage meter of a plan limit, or NULL. */
+int64_t (*pl_server_usage(const pl_server_t *s, const char *limit))(pl_db_t *, const char *);
 
 #endif

@@ -69,6 +69,8 @@ static int h_create(pl_ctx_t *c)
     if (pl_rbac_rank(role) > pl_caller_rank(c))
         return pl_fail(c, PL_EFORBIDDEN, NULL, "a key cannot have a higher role than its creator ('%s')",
                        c->principal->role);
+    if (pl_limit_check(c, "api_keys", 1) != 0)
+        return c->err.status;
     if (pl_apikey_create(c->db, c->arena, c->tenant_id, pl_json_str(c->body, "name"), role, caller_id(c), &out,
                          &c->err) != 0)
         return c->err.status;
@@ -118,9 +120,9 @@ static int h_delete(pl_ctx_t *c)
 
 const pl_route_t pl_apikey_routes[] = {
     {"POST", "/v1/api-keys", h_create, "apikeys:manage", PL_R_TENANT, &create_schema, 201,
-     "Create an API key (the secret is shown once)"},
+     "Create an API key (the secret is shown once)", "api_key.created"},
     {"GET", "/v1/api-keys", h_list, "apikeys:read", PL_R_TENANT, NULL, 200, "List API keys"},
     {"GET", "/v1/api-keys/{id}", h_get, "apikeys:read", PL_R_TENANT, NULL, 200, "Get an API key"},
-    {"DELETE", "/v1/api-keys/{id}", h_delete, "apikeys:manage", PL_R_TENANT, NULL, 204, "Revoke an API key"},
+    {"DELETE", "/v1/api-keys/{id}", h_delete, "apikeys:manage", PL_R_TENANT, NULL, 204, "Revoke an API key", "api_key.revoked"},
     PL_ROUTES_END,
 };

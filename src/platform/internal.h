@@ -14,6 +14,11 @@ extern const pl_route_t pl_auth_routes[];
 extern const pl_route_t pl_apikey_routes[];
 extern const pl_route_t pl_team_routes[];
 extern const pl_route_t pl_tenant_routes[];
+extern const pl_route_t pl_plan_routes[];
+extern const pl_usage_t pl_platform_usage[];
+extern const pl_schema_t pl_plan_parts_schema;
+/* Checks the features / limits / rate_limits members of a plan or an override (field prefix where). */
+void pl_plan_check_parts(pl_ctx_t *c, json_t *obj, const char *where);
 
 /* Starts a session (refresh-token family; family NULL starts a new one) for user in tenant,
  * inside the current write transaction, and adds access_token, refresh_token, token_type

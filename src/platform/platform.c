@@ -11,10 +11,10 @@
 #include "platform/tokens.h"
 #include "core/banned.h"
 
-static const pl_route_t *const tables[] = {pl_auth_routes, pl_apikey_routes, pl_team_routes, pl_tenant_routes,
-                                           NULL};
+static const pl_route_t *const tables[] = {pl_auth_routes,   pl_apikey_routes, pl_team_routes,
+                                           pl_tenant_routes, pl_plan_routes,   NULL};
 
-const pl_module_t pl_platform_module = {"platform", tables};
+const pl_module_t pl_platform_module = {"platform", tables, pl_platform_usage};
 
 int pl_platform_init(pl_server_t *s, pl_db_t *db, pl_err_t *err)
 {
@@ -24,8 +24,8 @@ int pl_platform_init(pl_server_t *s, pl_db_t *db, pl_err_t *err)
     int rc;
     pl_arena_init(&a);
     rc = pl_db_begin(db, PL_TX_WRITE, NULL);
-    if (rc == 0)
-        rc = pl_platform_tenant(db, &a, &pid, err);
+    if (rc == 0 && (rc = pl_platform_tenant(db, &a, &pid, err)) == 0)
+        snprintf(s->platform_tenant, sizeof(s->platform_tenant), "%s", pid);
     if (rc == 0)
         rc = pl_db_commit(db);
     else

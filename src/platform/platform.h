@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "core/arena.h"
 #include "core/err.h"
@@ -49,5 +50,17 @@ int pl_membership_add(pl_db_t *db, const char *tenant_id, const char *user_id, c
 /* Creates an API key; *key receives the secret (shown once), *out the key as the API shows it. */
 int pl_apikey_create(pl_db_t *db, pl_arena_t *a, const char *tenant_id, const char *name, const char *role,
                      const char *created_by, json_t **out, pl_err_t *err);
+
+/* ---- plans, limits and feature flags (plans.c) ---- */
+typedef struct pl_ctx pl_ctx_t;
+typedef struct pl_principal pl_principal_t;
+/* {"plan": {key, name}, "features", "limits", "rate_limits", "overrides"} of a tenant (new ref). */
+json_t *pl_plan_effective(pl_db_t *db, const char *tenant_id);
+/* Copies the tenant's plan (quotas, rate limits, features) into a principal. */
+int pl_plan_apply(pl_db_t *db, const char *tenant_id, pl_principal_t *p);
+bool pl_feature_enabled(const pl_principal_t *p, const char *feature);
+/* Refuses (403 limit_exceeded, naming the limit, its value and the usage) when adding more of
+ * `limit` would exceed the tenant's plan. Call inside the write transaction that creates. */
+int pl_limit_check(pl_ctx_t *c, const char *limit, int64_t adding);
 
 #endif

@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "http/server.h"
+#include "platform/platform.h"
 #include "platform/tokens.h"
 #include "core/banned.h"
 
@@ -149,6 +150,8 @@ int pl_auth_resolve(pl_ctx_t *c, pl_str_t cred, const pl_principal_t **out)
         memset(&p, 0, sizeof(p));
         if ((cred.len > 3 && memcmp(cred.ptr, "pk_", 3) == 0) ? resolve_key(c, cred, &p) : resolve_jwt(c, cred, &p))
             return c->err.status;
+        if (pl_plan_apply(c->db, p.tenant_id, &p) != 0)
+            return pl_fail(c, PL_EDB, NULL, "the store is unavailable");
         s->used = true;
         memcpy(s->key, key, sizeof(key));
         s->p = p;

@@ -178,6 +178,8 @@ static int h_invite(pl_ctx_t *c)
         return pl_fail(c, PL_ECONFLICT, "already_member", "%s already belongs to this organization", email);
     if (pl_db_exec(c->db, sql_old, PL_ARGS(PL_INT(now), PL_TEXT(c->tenant_id), PL_TEXT(email))) < 0)
         return pl_fail(c, PL_EDB, NULL, "cannot invite");
+    if (pl_limit_check(c, "team_members", 1) != 0) /* members and pending invitations count */
+        return c->err.status;
     pl_random_token("it_", 32, tok, sizeof(tok));
     pl_sha256_hex(tok, strlen(tok), hash);
     if (pl_db_query(c->db, &r, sql,
@@ -311,15 +313,15 @@ static int h_accept(pl_ctx_t *c)
 const pl_route_t pl_team_routes[] = {
     {"GET", "/v1/team", h_team_list, "team:read", PL_R_TENANT, NULL, 200, "List the organization's team"},
     {"PATCH", "/v1/team/{user_id}", h_team_patch, "team:manage", PL_R_TENANT, &role_schema, 200,
-     "Change a team member's role"},
+     "Change a team member's role", "team.role_changed"},
     {"DELETE", "/v1/team/{user_id}", h_team_delete, "team:manage", PL_R_TENANT, NULL, 204,
-     "Remove a member from the organization"},
+     "Remove a member from the organization", "team.member_removed"},
     {"POST", "/v1/invitations", h_invite, "team:manage", PL_R_TENANT, &invite_schema, 201,
-     "Invite someone by email"},
+     "Invite someone by email", "user.invited"},
     {"GET", "/v1/invitations", h_invite_list, "team:read", PL_R_TENANT, NULL, 200, "List invitations"},
     {"DELETE", "/v1/invitations/{id}", h_invite_revoke, "team:manage", PL_R_TENANT, NULL, 204,
-     "Revoke a pending invitation"},
+     "Revoke a pending invitation", "invitation.revoked"},
     {"POST", "/v1/invitations/accept", h_accept, NULL, PL_R_PUBLIC | PL_R_OWN_TX, &accept_schema, 200,
-     "Accept an invitation (creates the account if needed)"},
+     "Accept an invitation (creates the account if needed)", "invitation.accepted"},
     PL_ROUTES_END,
 };

@@ -10,6 +10,8 @@
 
 #include "core/clock.h"
 #include "core/money.h"
+#include "http/quota.h"
+#include "http/server.h"
 #include "platform/auth.h"
 #include "platform/internal.h"
 #include "platform/platform.h"
@@ -134,9 +136,49 @@ static const pl_field_t patch_fields[] = {
 };
 static const pl_schema_t patch_schema = {"TenantUpdate", patch_fields, false};
 
+/* The effective plan with the usage of each limit that has a meter. */
+static json_t *plan_with_usage(pl_ctx_t *c, const char *tenant_id)
+{
+    json_t *eff = pl_plan_effective(c->db, tenant_id), *limits, *out, *v;
+    const char *k;
+    if (eff == NULL)
+        return json_null();
+    limits = json_object();
+    json_object_foreach(json_object_get(eff, "limits"), k, v)
+    {
+        int64_t (*count)(pl_db_t *, const char *) = pl_server_usage(c->srv, k);
+        json_t *usage = json_null();
+        if (count)
+            usage = json_integer(count(c->db, tenant_id));
+        else if (!strcmp(k, "api_calls_per_day") || !strcmp(k, "api_calls_per_month"))
+            usage = json_integer(pl_quota_used(c->srv->quota, c->db, tenant_id, k[14] == 'd'));
+        json_object_set_new(limits, k, json_pack("{s:O,s:o}", "limit", v, "usage", usage));
+    }
+    out = json_pack("{s:O,s:o,s:O,s:O,s:O}", "plan", json_object_get(eff, "plan"), "limits", limits, "features",
+                    json_object_get(eff, "features"), "rate_limits", json_object_get(eff, "rate_limits"), "overrides",
+                    json_object_get(eff, "overrides"));
+    json_decref(eff);
+    return out;
+}
+
+static json_t *tenant_with_plan(pl_ctx_t *c, const char *tenant_id)
+{
+    json_t *t = pl_tenant_json(c->db, tenant_id), *p;
+    if (t == NULL)
+        return NULL;
+    p = plan_with_usage(c, tenant_id);
+    json_object_set(t, "plan", json_object_get(p, "plan"));
+    json_object_set(t, "limits", json_object_get(p, "limits"));
+    json_object_set(t, "features", json_object_get(p, "features"));
+    json_object_set(t, "rate_limits", json_object_get(p, "rate_limits"));
+    json_object_set(t, "overrides", json_object_get(p, "overrides"));
+    json_decref(p);
+    return t;
+}
+
 static int h_get(pl_ctx_t *c)
 {
-    json_t *t = pl_tenant_json(c->db, c->tenant_id);
+    json_t *t = tenant_with_plan(c, c->tenant_id);
     return t ? pl_reply(c, 200, t) : pl_fail_notfound(c, "tenant");
 }
 
@@ -256,6 +298,8 @@ static json_t *admin_tenant(pl_ctx_t *c, const char *id)
     json_t *t;
     if (!pl_id_ok(id, "ten") || (t = pl_tenant_json(c->db, id)) == NULL)
         return NULL;
+    json_decref(t);
+    t = tenant_with_plan(c, id);
     pl_db_int(c->db, &users, sql_users, PL_ARGS(PL_TEXT(id)));
     pl_db_int(c->db, &keys, sql_keys, PL_ARGS(PL_TEXT(id)));
     json_object_set_new(t, "stats", json_pack("{s:I,s:I}", "users", (json_int_t)users, "api_keys", (json_int_t)keys));
@@ -299,6 +343,46 @@ static int set_status(pl_ctx_t *c, bool suspend)
     return pl_reply(c, 200, admin_tenant(c, id));
 }
 
+static const pl_field_t admin_patch_fields[] = {
+    {"plan", PL_T_STRING, 0, 1, 32, NULL, NULL, "plan key", NULL},
+    {"overrides", PL_T_OBJECT, PL_F_NULLABLE, 0, 0, NULL, &pl_plan_parts_schema,
+     "{limits, features, rate_limits} on top of the plan; replaces the previous overrides; null clears", NULL},
+    {"name", PL_T_STRING, 0, 1, 200, NULL, NULL, NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+};
+static const pl_schema_t admin_patch_schema = {"TenantAdminUpdate", admin_patch_fields, false};
+
+static int h_admin_patch(pl_ctx_t *c)
+{
+    static const char *sql_plan = "SELECT 1 FROM plans WHERE key = $1";
+    static const char *sql = "UPDATE tenants SET plan_key = COALESCE($2, plan_key), overrides = COALESCE($3, overrides), "
+                             "name = COALESCE($4, name), updated_at = $5 WHERE id = $1";
+    const char *id = pl_param(c, 0), *plan = pl_json_str(c->body, "plan");
+    json_t *ov = json_object_get(c->body, "overrides");
+    char *ovs = NULL;
+    int64_t one;
+    if ((c->audit_before = admin_tenant(c, id)) == NULL)
+        return pl_fail_notfound(c, "tenant");
+    if (plan && pl_db_int(c->db, &one, sql_plan, PL_ARGS(PL_TEXT(plan))) != 1)
+        pl_err_field(&c->err, "plan", "no plan has the key '%s'", plan);
+    if (ov && json_is_object(ov))
+        pl_plan_check_parts(c, ov, "overrides.");
+    if (c->err.status != PL_OK)
+        return c->err.status;
+    if (ov) {
+        ovs = json_dumps(json_is_null(ov) ? json_object() : ov, JSON_COMPACT);
+        pl_arena_defer(c->arena, free, ovs);
+    }
+    if (json_is_null(ov))
+        ovs = pl_strdup(c->arena, "{}");
+    if (pl_db_exec(c->db, sql,
+                   PL_ARGS(PL_TEXT(id), PL_TEXT(plan), PL_TEXT(ovs), PL_TEXT(pl_json_str(c->body, "name")),
+                           PL_INT(pl_now_ms()))) < 0)
+        return pl_fail(c, PL_EDB, NULL, "the tenant could not be updated");
+    pl_auth_changed(c);
+    return pl_reply(c, 200, admin_tenant(c, id));
+}
+
 static int h_suspend(pl_ctx_t *c)
 {
     return set_status(c, true);
@@ -312,16 +396,18 @@ static int h_reactivate(pl_ctx_t *c)
 const pl_route_t pl_tenant_routes[] = {
     {"GET", "/v1/tenant", h_get, "tenant:read", PL_R_TENANT, NULL, 200, "The caller's organization"},
     {"PATCH", "/v1/tenant", h_patch, "tenant:manage", PL_R_TENANT, &patch_schema, 200,
-     "Rename the organization or change its settings"},
+     "Rename the organization or change its settings", "tenant.updated"},
     {"GET", "/v1/admin/tenants", h_admin_list, "platform:tenants:read", PL_R_PLATFORM, NULL, 200,
      "Operator: list organizations"},
     {"POST", "/v1/admin/tenants", h_admin_create, "platform:tenants:manage", PL_R_PLATFORM, &admin_create_schema,
-     201, "Operator: create an organization"},
+     201, "Operator: create an organization", "tenant.created"},
     {"GET", "/v1/admin/tenants/{id}", h_admin_get, "platform:tenants:read", PL_R_PLATFORM, NULL, 200,
      "Operator: an organization with its figures"},
+    {"PATCH", "/v1/admin/tenants/{id}", h_admin_patch, "platform:tenants:manage", PL_R_PLATFORM, &admin_patch_schema,
+     200, "Operator: change an organization's plan or overrides", "tenant.plan_changed"},
     {"POST", "/v1/admin/tenants/{id}/suspend", h_suspend, "platform:tenants:manage", PL_R_PLATFORM,
-     &suspend_schema, 200, "Operator: suspend an organization"},
+     &suspend_schema, 200, "Operator: suspend an organization", "tenant.suspended"},
     {"POST", "/v1/admin/tenants/{id}/reactivate", h_reactivate, "platform:tenants:manage", PL_R_PLATFORM,
-     &suspend_schema, 200, "Operator: reactivate an organization"},
+     &suspend_schema, 200, "Operator: reactivate an organization", "tenant.reactivated"},
     PL_ROUTES_END,
 };

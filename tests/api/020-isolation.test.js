@@ -40,11 +40,16 @@ function foreignTargets() {
     '/v1/admin/tenants/{id}': { id: A.tenant.id, status: 403 },
     '/v1/admin/tenants/{id}/suspend': { id: A.tenant.id, status: 403 },
     '/v1/admin/tenants/{id}/reactivate': { id: A.tenant.id, status: 403 },
+    '/v1/admin/plans/{id}': { id: 'pln_01jf0000000000000000000004', status: 403 },
+    '/v1/admin/feature-flags/{key}': { id: 'sso', status: 403 },
   };
 }
 
 // Bodies that would be valid for the route, so that a refusal is about ownership, not input.
 const validBodies = {
+  'PATCH /v1/admin/tenants/{id}': { plan: 'enterprise' },
+  'PATCH /v1/admin/plans/{id}': { name: 'Free for all' },
+  'PATCH /v1/admin/feature-flags/{key}': { rollout_percent: 100 },
   'PATCH /v1/team/{user_id}': { role: 'viewer' },
   'PATCH /v1/members/{id}': { status: 'suspended' },
   'POST /v1/members/{id}/activities': { type: 'check_in' },
@@ -86,6 +91,7 @@ test('every route with an id answers 404 (or 403 for operator routes) to each cr
   assert.equal(m.body.status, 'active');
   assert.equal((await s.get(`/v1/members/${A.member.id}/activities?include_total=true`, { token: A.token })).body.total, 1);
   assert.equal((await s.get(`/v1/membership-types/${A.tier.id}`, { token: A.token })).body.description, '');
+  assert.equal((await s.get('/v1/tenant', { token: A.token })).body.plan.key, 'starter');
 });
 
 test('bulk actions, filters and imports cannot reach another tenant\'s members', async () => {

@@ -2,7 +2,7 @@
 // Acknowledged writes survive kill -9; concurrent writers on several workers all succeed.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { startServer } = require('./helpers');
+const { startServer, operator } = require('./helpers');
 
 test('an acknowledged signup survives kill -9 of the server', async () => {
   const s = await startServer();
@@ -27,6 +27,8 @@ test('20 concurrent signups and 20 concurrent key creations all succeed', async 
     const users = await Promise.all(Array.from({ length: 20 }, () => s.signup()));
     assert.equal(new Set(users.map((u) => u.tenant.id)).size, 20);
     const owner = users[0];
+    const op = await operator(s);
+    assert.equal((await s.patch(`/v1/admin/tenants/${owner.tenant.id}`, { plan: 'enterprise' }, { token: op.token })).status, 200);
     const keys = await Promise.all(Array.from({ length: 20 }, (_, i) => s.post('/v1/api-keys', { name: `k${i}`, role: 'viewer' }, { token: owner.token })));
     assert.ok(keys.every((r) => r.status === 201), keys.map((r) => r.status).join(','));
     const list = await s.get('/v1/api-keys?include_total=true&limit=200', { token: owner.token });

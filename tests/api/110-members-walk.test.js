@@ -3,7 +3,7 @@
 // members are inserted during the walk (keyset pagination, not OFFSET).
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startServer, unique } = require('./helpers');
+const { startServer, unique, operator } = require('./helpers');
 
 let s;
 let O;
@@ -12,6 +12,9 @@ before(async () => {
   O = await s.signup();
   const r = s.cli('members', 'seed', '--tenant', O.tenant.id, '--count', '10000');
   assert.equal(r.status, 0, r.stderr);
+  const op = await operator(s);
+  const up = await s.patch(`/v1/admin/tenants/${O.tenant.id}`, { plan: 'pro' }, { token: op.token });
+  assert.equal(up.status, 200, up.text);
 });
 after(async () => { await s.stop(); });
 
@@ -43,6 +46,7 @@ for (const sort of ['created_at', '-created_at', 'last_name', '-joined_at']) {
     const seen = await walk(sort, async (i) => {
       if (i % 5 !== 0) return;
       const r = await s.post('/v1/members', { first_name: 'Late', last_name: `Comer${i}`, email: `${unique('late')}@example.com` }, { token: O.token });
+      assert.equal(r.status, 201, r.text);
       inserted.push(r.body.id);
     });
     assert.equal(new Set(seen).size, seen.length, 'a member was listed twice');

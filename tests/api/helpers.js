@@ -19,7 +19,15 @@ function unique(prefix = 'u') {
 class Server {
   constructor(opts = {}) {
     this.dataDir = opts.dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'plinth-test-'));
-    this.env = { ...process.env, ...(opts.env || {}) };
+    // Generous default buckets so that tests about other things are never throttled; the
+    // rate-limit tests pass their own.
+    this.env = {
+      ...process.env,
+      PLINTH_RATE_LIMIT_TENANT: '100000:100000',
+      PLINTH_RATE_LIMIT_KEY: '100000:100000',
+      PLINTH_RATE_LIMIT_IP: '100000:100000',
+      ...(opts.env || {}),
+    };
     this.args = opts.args || [];
     this.log = '';
     this.lines = [];

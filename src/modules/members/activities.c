@@ -108,6 +108,6 @@ const pl_route_t pl_member_activity_routes[] = {
     {"GET", "/v1/members/{id}/activities", h_list, "members:read", PL_R_TENANT, NULL, 200,
      "A member's activities, newest first"},
     {"POST", "/v1/members/{id}/activities", h_create, "members:write", PL_R_TENANT, &create_schema, 201,
-     "Record an activity of a member"},
+     "Record an activity of a member", "member.activity_recorded"},
     PL_ROUTES_END,
 };

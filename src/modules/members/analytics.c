@@ -228,10 +228,10 @@ static int h_revenue(pl_ctx_t *c)
 
 const pl_route_t pl_member_analytics_routes[] = {
     {"GET", "/v1/analytics/engagement", h_engagement, "analytics:read", PL_R_TENANT, NULL, 200,
-     "Daily active members, activity counts and segments (timeframe=30d)"},
+     "Daily active members, activity counts and segments (timeframe=30d)", NULL, "basic_analytics"},
     {"GET", "/v1/analytics/retention", h_retention, "analytics:read", PL_R_TENANT, NULL, 200,
-     "Monthly join cohorts × months retained (months=12)"},
+     "Monthly join cohorts × months retained (months=12)", NULL, "basic_analytics"},
     {"GET", "/v1/analytics/revenue", h_revenue, "analytics:read", PL_R_TENANT, NULL, 200,
-     "Revenue per membership type per month (months=12)"},
+     "Revenue per membership type per month (months=12)", NULL, "basic_analytics"},
     PL_ROUTES_END,
 };

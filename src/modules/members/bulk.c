@@ -116,6 +116,6 @@ out:
 
 const pl_route_t pl_member_bulk_routes[] = {
     {"POST", "/v1/members/bulk", h_bulk, "members:write", PL_R_TENANT, &bulk_schema, 200,
-     "Apply one action to up to 1000 members, all or nothing"},
+     "Apply one action to up to 1000 members, all or nothing", "member.bulk"},
     PL_ROUTES_END,
 };

@@ -343,6 +343,6 @@ const pl_route_t pl_member_csv_routes[] = {
     {"GET", "/v1/members/export", h_export, "members:read", PL_R_TENANT, NULL, 200,
      "Export members (format=csv|json, with the list filters), streamed"},
     {"POST", "/v1/members/import", h_import, "members:write", PL_R_TENANT | PL_R_RAW_BODY, &csv_body, 200,
-     "Import members from text/csv (dry_run=true to only validate)"},
+     "Import members from text/csv (dry_run=true to only validate)", "member.imported"},
     PL_ROUTES_END,
 };

@@ -18,6 +18,7 @@
 #include "core/json.h"
 #include "core/jsonw.h"
 #include "modules/members/internal.h"
+#include "platform/platform.h"
 #include "core/banned.h"
 
 const char *const pl_member_statuses[] = {"pending", "active", "inactive", "suspended", NULL};
@@ -210,6 +211,8 @@ int pl_member_write(pl_ctx_t *c, const char *id, json_t *in, const char **out_id
         const char *nid = pl_new_id(c, "mem");
         const char *status = pl_json_str(in, "status");
         int64_t seq;
+        if (pl_limit_check(c, "members", 1) != 0)
+            return c->err.status;
         if (pl_member_next_seq(c->db, c->tenant_id, &seq) != 0)
             return pl_fail(c, PL_EDB, NULL, "the member could not be saved");
         rc = pl_db_exec(c->db, ins,
@@ -557,9 +560,9 @@ static int h_list(pl_ctx_t *c)
 const pl_route_t pl_member_routes[] = {
     {"GET", "/v1/members", h_list, "members:read", PL_R_TENANT, NULL, 200,
      "List members (search, status, membership_type_id, joined_after, joined_before, sort)"},
-    {"POST", "/v1/members", h_create, "members:write", PL_R_TENANT, &pl_member_create_schema, 201, "Create a member"},
+    {"POST", "/v1/members", h_create, "members:write", PL_R_TENANT, &pl_member_create_schema, 201, "Create a member", "member.created"},
     {"GET", "/v1/members/{id}", h_get, "members:read", PL_R_TENANT, NULL, 200, "Get a member"},
-    {"PATCH", "/v1/members/{id}", h_patch, "members:write", PL_R_TENANT, &update_schema, 200, "Update a member"},
-    {"DELETE", "/v1/members/{id}", h_delete, "members:write", PL_R_TENANT, NULL, 204, "Soft-delete a member"},
+    {"PATCH", "/v1/members/{id}", h_patch, "members:write", PL_R_TENANT, &update_schema, 200, "Update a member", "member.updated"},
+    {"DELETE", "/v1/members/{id}", h_delete, "members:write", PL_R_TENANT, NULL, 204, "Soft-delete a member", "member.deleted"},
     PL_ROUTES_END,
 };

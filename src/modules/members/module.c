@@ -11,4 +11,17 @@ static const pl_route_t *const tables[] = {
     NULL,
 };
 
-const pl_module_t pl_members_module = {"members", tables};
+static int64_t count_members(pl_db_t *db, const char *tenant_id)
+{
+    static const char *sql = "SELECT COUNT(*) FROM members WHERE tenant_id = $1 AND deleted_at IS NULL";
+    int64_t n = 0;
+    pl_db_int(db, &n, sql, PL_ARGS(PL_TEXT(tenant_id)));
+    return n;
+}
+
+static const pl_usage_t usage[] = {
+    {"members", count_members},
+    {NULL, NULL},
+};
+
+const pl_module_t pl_members_module = {"members", tables, usage};

@@ -149,11 +149,11 @@ static int h_delete(pl_ctx_t *c)
 const pl_route_t pl_member_type_routes[] = {
     {"GET", "/v1/membership-types", h_list, "members:read", PL_R_TENANT, NULL, 200, "List membership types"},
     {"POST", "/v1/membership-types", h_create, "members:write", PL_R_TENANT, &create_schema, 201,
-     "Create a membership type"},
+     "Create a membership type", "membership_type.created"},
     {"GET", "/v1/membership-types/{id}", h_get, "members:read", PL_R_TENANT, NULL, 200, "Get a membership type"},
     {"PATCH", "/v1/membership-types/{id}", h_patch, "members:write", PL_R_TENANT, &update_schema, 200,
-     "Update a membership type"},
+     "Update a membership type", "membership_type.updated"},
     {"DELETE", "/v1/membership-types/{id}", h_delete, "members:write", PL_R_TENANT, NULL, 204,
-     "Delete a membership type no member uses"},
+     "Delete a membership type no member uses", "membership_type.deleted"},
     PL_ROUTES_END,
 };

@@ -1,0 +1,171 @@
+/*
+ * quota.c — per-tenant API-call counters (see quota.h).
+ */
+#include "http/quota.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/banned.h"
+
+typedef struct {
+    char tenant[64];
+    char period[2][16]; /* "d2026-11-25", "m2026-11" */
+    int64_t count[2];
+    int64_t unflushed[2];
+} entry_t;
+
+struct pl_quota {
+    pthread_mutex_t lock;
+    entry_t *entries;
+    size_t n, cap;
+};
+
+pl_quota_t *pl_quota_create(void)
+{
+    pl_quota_t *q = calloc(1, sizeof(*q));
+    if (q == NULL)
+        abort();
+    pthread_mutex_init(&q->lock, NULL);
+    return q;
+}
+
+void pl_quota_destroy(pl_quota_t *q)
+{
+    if (q == NULL)
+        return;
+    pthread_mutex_destroy(&q->lock);
+    free(q->entries);
+    free(q);
+}
+
+static void periods(int64_t now_ms, char day[16], char month[16], int64_t *day_end, int64_t *month_end)
+{
+    char t[40];
+    int y, m;
+    pl_rfc3339(now_ms, t, sizeof(t));
+    snprintf(day, 16, "d%.10s", t);
+    snprintf(month, 16, "m%.7s", t);
+    pl_utc_month(now_ms, &y, &m);
+    *day_end = (now_ms / 86400000 + 1) * 86400000;
+    *month_end = pl_utc_ms(y, m + 1, 1);
+}
+
+static int64_t stored(pl_db_t *db, const char *tenant, const char *period)
+{
+    static const char *sql = "SELECT calls FROM api_usage WHERE tenant_id = $1 AND period = $2";
+    int64_t n = 0;
+    pl_db_int(db, &n, sql, PL_ARGS(PL_TEXT(tenant), PL_TEXT(period)));
+    return n;
+}
+
+/* The entry of a tenant with its periods current; called with the lock held. */
+static entry_t *entry(pl_quota_t *q, pl_db_t *db, const char *tenant, int64_t now_ms)
+{
+    char p[2][16];
+    int64_t ends[2];
+    entry_t *e = NULL;
+    size_t i;
+    int k;
+    periods(now_ms, p[0], p[1], &ends[0], &ends[1]);
+    for (i = 0; i < q->n; i++)
+        if (strcmp(q->entries[i].tenant, tenant) == 0) {
+            e = &q->entries[i];
+            break;
+        }
+    if (e == NULL) {
+        if (q->n == q->cap) {
+            size_t ncap = q->cap ? q->cap * 2 : 64;
+            entry_t *ne = realloc(q->entries, ncap * sizeof(*ne));
+            if (ne == NULL)
+                abort();
+            q->entries = ne;
+            q->cap = ncap;
+        }
+        e = &q->entries[q->n++];
+        memset(e, 0, sizeof(*e));
+        snprintf(e->tenant, sizeof(e->tenant), "%s", tenant);
+    }
+    for (k = 0; k < 2; k++)
+        if (strcmp(e->period[k], p[k]) != 0 && e->unflushed[k] == 0) {
+            memcpy(e->period[k], p[k], sizeof(p[k]));
+            e->count[k] = stored(db, tenant, p[k]);
+        }
+    return e;
+}
+
+int pl_quota_take(pl_quota_t *q, pl_db_t *db, const char *tenant_id, int64_t day_limit, int64_t month_limit,
+                  int64_t now_ms, bool *monthly, int64_t *retry_s)
+{
+    entry_t *e;
+    char d[16], m[16];
+    int64_t day_end, month_end;
+    int rc = 0;
+    periods(now_ms, d, m, &day_end, &month_end);
+    pthread_mutex_lock(&q->lock);
+    e = entry(q, db, tenant_id, now_ms);
+    if (day_limit >= 0 && e->count[0] >= day_limit) {
+        *monthly = false;
+        *retry_s = (day_end - now_ms + 999) / 1000;
+        rc = 1;
+    } else if (month_limit >= 0 && e->count[1] >= month_limit) {
+        *monthly = true;
+        *retry_s = (month_end - now_ms + 999) / 1000;
+        rc = 1;
+    } else {
+        e->count[0]++;
+        e->count[1]++;
+        e->unflushed[0]++;
+        e->unflushed[1]++;
+    }
+    pthread_mutex_unlock(&q->lock);
+    return rc;
+}
+
+int64_t pl_quota_used(pl_quota_t *q, pl_db_t *db, const char *tenant_id, bool day)
+{
+    int64_t n;
+    pthread_mutex_lock(&q->lock);
+    n = entry(q, db, tenant_id, pl_now_ms())->count[day ? 0 : 1];
+    pthread_mutex_unlock(&q->lock);
+    return n;
+}
+
+int pl_quota_flush(pl_quota_t *q, pl_db_t *db)
+{
+    static const char *sql = "INSERT INTO api_usage (tenant_id, period, calls) VALUES ($1, $2, $3) "
+                             "ON CONFLICT (tenant_id, period) DO UPDATE SET calls = calls + excluded.calls";
+    struct pending {
+        char tenant[64];
+        char period[16];
+        int64_t n;
+    } *todo = NULL;
+    size_t i, n = 0;
+    int k, rc = 0;
+    pthread_mutex_lock(&q->lock);
+    if (q->n)
+        todo = calloc(q->n * 2, sizeof(*todo));
+    for (i = 0; todo && i < q->n; i++)
+        for (k = 0; k < 2; k++)
+            if (q->entries[i].unflushed[k]) {
+                memcpy(todo[n].tenant, q->entries[i].tenant, sizeof(todo[n].tenant));
+                memcpy(todo[n].period, q->entries[i].period[k], sizeof(todo[n].period));
+                todo[n++].n = q->entries[i].unflushed[k];
+                q->entries[i].unflushed[k] = 0;
+            }
+    pthread_mutex_unlock(&q->lock);
+    if (n && pl_db_begin(db, PL_TX_WRITE, NULL) == 0) {
+        for (i = 0; i < n && rc == 0; i++)
+            if (pl_db_exec(db, sql, PL_ARGS(PL_TEXT(todo[i].tenant), PL_TEXT(todo[i].period), PL_INT(todo[i].n))) < 0)
+                rc = PL_EDB;
+        if (rc == 0)
+            rc = pl_db_commit(db);
+        else
+            pl_db_rollback(db);
+    }
+    free(todo);
+    return rc;
+}

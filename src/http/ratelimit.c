@@ -1,0 +1,135 @@
+/*
+ * ratelimit.c — the in-memory token buckets: 64 lock stripes, each a small open-addressing
+ * table keyed by a 64-bit hash of the bucket name. A full neighbourhood evicts the bucket
+ * that was touched longest ago (an idle bucket is full anyway, so forgetting it is exact).
+ */
+#include "http/ratelimit.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/banned.h"
+
+#define STRIPES 64
+#define SLOTS 1024
+#define PROBE 16
+
+typedef struct {
+    uint64_t key;
+    double tokens;
+    int64_t updated_ms;
+} bucket_t;
+
+typedef struct {
+    pthread_mutex_t lock;
+    bucket_t slots[SLOTS];
+} stripe_t;
+
+typedef struct {
+    pl_ratelimit_t base;
+    stripe_t stripes[STRIPES];
+} memory_t;
+
+static uint64_t hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+static void take(pl_ratelimit_t *rl, const char *name, double rate, double burst, int64_t now_ms, pl_rl_result_t *out)
+{
+    memory_t *m = (memory_t *)rl;
+    uint64_t h = hash(name);
+    stripe_t *st = &m->stripes[h % STRIPES];
+    bucket_t *b = NULL, *empty = NULL, *oldest = NULL;
+    size_t i, base = (size_t)((h / STRIPES) % SLOTS);
+    pthread_mutex_lock(&st->lock);
+    for (i = 0; i < PROBE; i++) {
+        bucket_t *s = &st->slots[(base + i) % SLOTS];
+        if (s->key == h) {
+            b = s;
+            break;
+        }
+        if (s->key == 0) {
+            if (empty == NULL)
+                empty = s;
+        } else if (oldest == NULL || s->updated_ms < oldest->updated_ms) {
+            oldest = s;
+        }
+    }
+    if (b == NULL) {
+        b = empty ? empty : oldest;
+        b->key = h;
+        b->tokens = burst;
+        b->updated_ms = now_ms;
+    }
+    if (now_ms > b->updated_ms) {
+        b->tokens = fmin(burst, b->tokens + rate * (double)(now_ms - b->updated_ms) / 1000.0);
+        b->updated_ms = now_ms;
+    }
+    if (b->tokens > burst)
+        b->tokens = burst;
+    out->limit = burst;
+    out->allowed = b->tokens >= 1.0;
+    if (out->allowed)
+        b->tokens -= 1.0;
+    out->remaining = floor(b->tokens);
+    out->reset_s = (burst - b->tokens) / rate;
+    out->retry_after_s = out->allowed ? 0 : (1.0 - b->tokens) / rate;
+    pthread_mutex_unlock(&st->lock);
+}
+
+static void destroy(pl_ratelimit_t *rl)
+{
+    memory_t *m = (memory_t *)rl;
+    int i;
+    if (m == NULL)
+        return;
+    for (i = 0; i < STRIPES; i++)
+        pthread_mutex_destroy(&m->stripes[i].lock);
+    free(m);
+}
+
+pl_ratelimit_t *pl_ratelimit_memory(void)
+{
+    memory_t *m = calloc(1, sizeof(*m));
+    int i;
+    if (m == NULL)
+        abort();
+    for (i = 0; i < STRIPES; i++)
+        pthread_mutex_init(&m->stripes[i].lock, NULL);
+    m->base.take = take;
+    m->base.destroy = destroy;
+    return &m->base;
+}
+
+int pl_ratelimit_parse(const char *spec, double *rate, double *burst)
+{
+    char *end;
+    double r, b;
+    if (strcmp(spec, "0") == 0 || strcmp(spec, "off") == 0) {
+        *rate = *burst = 0;
+        return 0;
+    }
+    r = strtod(spec, &end);
+    if (end == spec || r <= 0 || r > 1e9)
+        return -1;
+    if (*end == '\0') {
+        b = r;
+    } else if (*end == ':') {
+        const char *p = end + 1;
+        b = strtod(p, &end);
+        if (end == p || *end != '\0' || b < 1 || b > 1e9)
+            return -1;
+    } else {
+        return -1;
+    }
+    *rate = r;
+    *burst = b;
+    return 0;
+}

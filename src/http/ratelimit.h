@@ -1,0 +1,33 @@
+/*
+ * ratelimit.h — token buckets behind one interface: in process memory now (one node); a
+ * shared implementation (Redis) satisfies the same interface for several nodes.
+ *
+ * A bucket holds up to `burst` tokens and gains `rate` tokens per second; a request takes one.
+ * Thread-safe: every worker calls take() concurrently.
+ */
+#ifndef PL_RATELIMIT_H
+#define PL_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct pl_rl_result {
+    bool allowed;
+    double limit;        /* the burst: the most a client can send at once */
+    double remaining;    /* whole tokens left */
+    double reset_s;      /* seconds until the bucket is full again */
+    double retry_after_s; /* when refused: seconds until one token is there */
+} pl_rl_result_t;
+
+typedef struct pl_ratelimit pl_ratelimit_t;
+struct pl_ratelimit {
+    void (*take)(pl_ratelimit_t *rl, const char *key, double rate, double burst, int64_t now_ms, pl_rl_result_t *out);
+    void (*destroy)(pl_ratelimit_t *rl);
+};
+
+pl_ratelimit_t *pl_ratelimit_memory(void);
+
+/* "RATE:BURST" (requests per second, bucket size) or "0" (off); returns 0 or -1. */
+int pl_ratelimit_parse(const char *spec, double *rate, double *burst);
+
+#endif
