@@ -289,7 +289,7 @@ static json_t *plan_get(pl_ctx_t *c, const char *id)
 
 static int h_plans_list(pl_ctx_t *c)
 {
-    static const char *sql = "SELECT " PLAN_COLS " FROM plans ORDER BY created_at, key";
+    static const char *sql = "SELECT " PLAN_COLS " FROM plans ORDER BY id";
     pl_rows_t *r;
     json_t *data = json_array();
     if (pl_db_query(c->db, &r, sql, PL_NOARGS) != 0) {

@@ -14,14 +14,14 @@ static int h(pl_ctx_t *c)
 
 static const pl_route_t routes[] = {
     {"GET", "/v1/things", h, "members:read", PL_R_TENANT, NULL, 200, NULL},
-    {"POST", "/v1/things", h, "members:write", PL_R_TENANT, NULL, 201, NULL},
+    {"POST", "/v1/things", h, "members:write", PL_R_TENANT, NULL, 201, NULL, "thing.created", NULL},
     {"GET", "/v1/things/{id}", h, NULL, PL_R_TENANT, NULL, 200, NULL},
     {"GET", "/v1/things/{id}/parts/{part}", h, NULL, PL_R_TENANT, NULL, 200, NULL},
     {"GET", "/healthz", h, NULL, PL_R_PUBLIC, NULL, 200, NULL},
     PL_ROUTES_END,
 };
 static const pl_route_t *const tables[] = {routes, NULL};
-static const pl_module_t mod = {"test", tables};
+static const pl_module_t mod = {"test", tables, NULL};
 
 static void test_match(void **state)
 {

@@ -50,7 +50,7 @@ static void test_migrations_idempotent(void **state)
 
 static void test_exec_query_tx(void **state)
 {
-    static const char *ins = "INSERT INTO tenants (id, name, slug, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)";
+    static const char *ins = "INSERT INTO tenants (id, num, name, slug, created_at, updated_at) VALUES ($1, (SELECT COALESCE(MAX(num), 0) + 1 FROM tenants), $2, $3, $4, $4)";
     static const char *sel = "SELECT name, created_at, suspended_at FROM tenants WHERE slug = $2 AND id = $1";
     static const char *cnt = "SELECT COUNT(*) FROM tenants WHERE name = $1";
     pl_err_t e;
@@ -105,7 +105,7 @@ static void test_exec_query_tx(void **state)
 
 static void test_two_connections_see_commits(void **state)
 {
-    static const char *ins = "INSERT INTO tenants (id, name, slug, created_at, updated_at) VALUES ($1, $1, $1, 1, 1)";
+    static const char *ins = "INSERT INTO tenants (id, num, name, slug, created_at, updated_at) VALUES ($1, 99, $1, $1, 1, 1)";
     static const char *cnt = "SELECT COUNT(*) FROM tenants WHERE id = $1";
     pl_err_t e;
     pl_db_t *w, *r;

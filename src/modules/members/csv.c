@@ -28,6 +28,7 @@ typedef struct {
     bool csv;
     bool started;
     const char *last_id;
+    const char *last_key; /* seq of the last row sent */
 } export_t;
 
 static void csv_field(pl_buf_t *b, const char *s)
@@ -94,7 +95,7 @@ static int export_fill(pl_ctx_t *c, void *state, pl_buf_t *out)
         }
     }
     pl_buf_init(&sql, c->arena);
-    n = pl_member_select(c, &e->f, PL_MEMBER_COLS, false, e->last_id, e->last_id, EXPORT_BATCH, &sql, args);
+    n = pl_member_select(c, &e->f, PL_MEMBER_COLS, false, e->last_key, e->last_id, EXPORT_BATCH, &sql, args);
     if (pl_db_query(c->db, &r, pl_buf_cstr(&sql), args, n) != 0)
         return PL_EDB;
     while ((rc = pl_rows_next(r)) == 1) {
@@ -107,6 +108,7 @@ static int export_fill(pl_ctx_t *c, void *state, pl_buf_t *out)
             json_dump_callback(m, dump_cb, out, JSON_COMPACT);
         }
         e->last_id = pl_strdup(c->arena, pl_json_str(m, "id"));
+        e->last_key = pl_printf(c->arena, "%lld", (long long)pl_rows_int(r, 13));
         json_decref(m);
         rows++;
     }

@@ -11,7 +11,7 @@
 
 #define PL_MEMBER_COLS                                                                                             \
     "id, first_name, last_name, email, phone, status, membership_type_id, joined_at, last_activity_at, "          \
-    "attributes, created_at, updated_at, deleted_at"
+    "attributes, created_at, updated_at, deleted_at, seq"
 
 extern const char *const pl_member_statuses[];
 extern const pl_schema_t pl_member_create_schema;
@@ -45,7 +45,7 @@ typedef struct pl_member_filter {
     const char *type_id;
     int64_t joined_after, joined_before; /* 0: none */
     bool include_deleted;
-    const char *sort_col;                /* id, last_name, joined_at, last_activity_at */
+    const char *sort_col;                /* seq (creation order), last_name, joined_at, last_activity_at */
     bool desc;
     bool text_key;                       /* the sort column is text */
 } pl_member_filter_t;

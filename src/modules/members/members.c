@@ -332,7 +332,7 @@ static const struct {
     const char *name, *col;
     bool text;
 } sorts[] = {
-    {"created_at", "id", true}, {"last_name", "last_name", true}, {"joined_at", "joined_at", false},
+    {"created_at", "seq", false}, {"last_name", "last_name", true}, {"joined_at", "joined_at", false},
     {"last_activity_at", "last_activity_at", false}, {NULL, NULL, false},
 };
 
@@ -342,8 +342,8 @@ int pl_member_filter_parse(pl_ctx_t *c, pl_member_filter_t *f)
     const char *const *st;
     int i;
     memset(f, 0, sizeof(*f));
-    f->sort_col = "id";
-    f->text_key = true;
+    f->sort_col = "seq"; /* creation order: a tenant's row keys grow with every insert */
+    f->text_key = false;
     if ((v = pl_query(c, "search")) && *v) {
         if (pl_utf8_chars(v, strlen(v)) > 100)
             pl_err_field(&c->err, "search", "must be at most 100 characters");
@@ -388,8 +388,38 @@ int pl_member_select(pl_ctx_t *c, const pl_member_filter_t *f, const char *cols,
 {
     int n = 0;
     const char *dir = f->desc ? "DESC" : "ASC";
-    pl_buf_addf(sql, "SELECT %s FROM members WHERE tenant_id = $1", count ? "COUNT(*)" : cols);
-    args[n++] = PL_TEXT(c->tenant_id);
+    bool by_seq = strcmp(f->sort_col, "seq") == 0;
+    bool fts = f->search && pl_utf8_chars(f->search, strlen(f->search)) >= 3;
+    int64_t lo = 0, hi = 0;
+    pl_member_seq_range(c->db, c->tenant_id, &lo, &hi);
+    if (fts) {
+        /* one FTS5 phrase (quotes doubled: the text is matched literally), looked up inside the
+         * tenant's range of row keys; in creation order the matches stream in key order and the
+         * LIMIT stops the lookup early */
+        pl_buf_t q;
+        const char *p;
+        pl_buf_init(&q, c->arena);
+        pl_buf_addc(&q, '"');
+        for (p = f->search; *p; p++) {
+            if (*p == '"')
+                pl_buf_addc(&q, '"');
+            pl_buf_addc(&q, *p);
+        }
+        pl_buf_addc(&q, '"');
+        pl_buf_addf(sql, "WITH hits(seq) AS (SELECT rowid FROM members_fts WHERE members_fts MATCH $%d "
+                         "AND rowid BETWEEN $%d AND $%d) SELECT %s FROM hits JOIN members USING (seq) WHERE tenant_id = $%d",
+                    n + 1, n + 2, n + 3, count ? "COUNT(*)" : cols, n + 4);
+        args[n++] = PL_TEXT(q.ptr);
+        args[n++] = PL_INT(lo);
+        args[n++] = PL_INT(hi);
+        args[n++] = PL_TEXT(c->tenant_id);
+    } else {
+        pl_buf_addf(sql, "SELECT %s FROM members WHERE seq BETWEEN $1 AND $2 AND tenant_id = $3",
+                    count ? "COUNT(*)" : cols);
+        args[n++] = PL_INT(lo);
+        args[n++] = PL_INT(hi);
+        args[n++] = PL_TEXT(c->tenant_id);
+    }
     if (!f->include_deleted)
         pl_buf_adds(sql, " AND deleted_at IS NULL");
     if (f->status) {
@@ -408,51 +438,31 @@ int pl_member_select(pl_ctx_t *c, const pl_member_filter_t *f, const char *cols,
         pl_buf_addf(sql, " AND joined_at < $%d", n + 1);
         args[n++] = PL_INT(f->joined_before);
     }
-    if (f->search && pl_utf8_chars(f->search, strlen(f->search)) >= 3) {
-        /* one FTS5 phrase: quotes doubled, so the text is matched literally */
-        pl_buf_t q;
-        const char *p;
-        pl_buf_init(&q, c->arena);
-        pl_buf_addc(&q, '"');
-        for (p = f->search; *p; p++) {
-            if (*p == '"')
-                pl_buf_addc(&q, '"');
-            pl_buf_addc(&q, *p);
-        }
-        pl_buf_addc(&q, '"');
-        int64_t lo = 0, hi = 0;
-        pl_member_seq_range(c->db, c->tenant_id, &lo, &hi);
-        /* the rowid range keeps the full-text lookup inside this tenant's part of the index */
-        pl_buf_addf(sql, " AND seq IN (SELECT rowid FROM members_fts WHERE members_fts MATCH $%d AND rowid BETWEEN $%d AND $%d)",
-                    n + 1, n + 2, n + 3);
-        args[n++] = PL_TEXT(q.ptr);
-        args[n++] = PL_INT(lo);
-        args[n++] = PL_INT(hi);
-    } else if (f->search) {
-        char *lo = pl_strdup(c->arena, f->search);
-        lower_ascii(lo);
+    if (f->search && !fts) {
+        char *lowered = pl_strdup(c->arena, f->search);
+        lower_ascii(lowered);
         pl_buf_addf(sql,
                     " AND ((lower(first_name) >= $%d AND lower(first_name) < $%d) OR (lower(last_name) >= $%d AND "
                     "lower(last_name) < $%d) OR (email_norm >= $%d AND email_norm < $%d))",
                     n + 1, n + 2, n + 1, n + 2, n + 1, n + 2);
-        args[n++] = PL_TEXT(lo);
-        args[n++] = PL_TEXT(pl_printf(c->arena, "%s\xf4\x8f\xbf\xbf", lo)); /* just above every continuation */
+        args[n++] = PL_TEXT(lowered);
+        args[n++] = PL_TEXT(pl_printf(c->arena, "%s\xf4\x8f\xbf\xbf", lowered)); /* above every continuation */
     }
     if (count)
         return n;
     if (after_id) {
         const char *cmp = f->desc ? "<" : ">";
-        if (strcmp(f->sort_col, "id") == 0) {
-            pl_buf_addf(sql, " AND id %s $%d", cmp, n + 1);
-            args[n++] = PL_TEXT(after_id);
+        if (by_seq) {
+            pl_buf_addf(sql, " AND seq %s $%d", cmp, n + 1);
+            args[n++] = PL_INT(strtoll(after_key, NULL, 10));
         } else {
             pl_buf_addf(sql, " AND (%s, id) %s ($%d, $%d)", f->sort_col, cmp, n + 1, n + 2);
             args[n++] = f->text_key ? PL_TEXT(after_key) : PL_INT(strtoll(after_key, NULL, 10));
             args[n++] = PL_TEXT(after_id);
         }
     }
-    if (strcmp(f->sort_col, "id") == 0)
-        pl_buf_addf(sql, " ORDER BY id %s", dir);
+    if (by_seq)
+        pl_buf_addf(sql, " ORDER BY seq %s", dir);
     else
         pl_buf_addf(sql, " ORDER BY %s %s, id %s", f->sort_col, dir, dir);
     pl_buf_addf(sql, " LIMIT $%d", n + 1);
@@ -463,7 +473,7 @@ int pl_member_select(pl_ctx_t *c, const pl_member_filter_t *f, const char *cols,
 /* The cursor is "<sort>|<key>|<id>" of the last row of a page. */
 static const char *sort_name(const pl_member_filter_t *f)
 {
-    return strcmp(f->sort_col, "id") == 0 ? "created_at" : f->sort_col;
+    return strcmp(f->sort_col, "seq") == 0 ? "created_at" : f->sort_col;
 }
 
 static int parse_cursor(pl_ctx_t *c, const pl_member_filter_t *f, const char *after, const char **key,
@@ -491,8 +501,8 @@ static int parse_cursor(pl_ctx_t *c, const pl_member_filter_t *f, const char *af
 /* The cursor key of a row for the filter's sort column. */
 static const char *row_key(pl_ctx_t *c, const pl_member_filter_t *f, pl_rows_t *r)
 {
-    if (strcmp(f->sort_col, "id") == 0)
-        return pl_strdup(c->arena, pl_rows_text(r, 0));
+    if (strcmp(f->sort_col, "seq") == 0)
+        return pl_printf(c->arena, "%lld", (long long)pl_rows_int(r, 13));
     if (strcmp(f->sort_col, "last_name") == 0)
         return pl_strdup(c->arena, pl_rows_text(r, 2));
     return pl_printf(c->arena, "%lld", (long long)pl_rows_int(r, strcmp(f->sort_col, "joined_at") == 0 ? 7 : 8));
