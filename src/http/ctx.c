@@ -199,6 +199,38 @@ int pl_reply_list(pl_ctx_t *c, const char *sql, const char *count_sql, json_t *(
     return pl_reply(c, 200, pl_page_envelope(c, &pg, data, key_field, total));
 }
 
+/* ---- rows to JSON ---- */
+
+json_t *pl_query_one(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, const pl_val_t *args, int nargs)
+{
+    pl_rows_t *r;
+    json_t *out = NULL;
+    if (pl_db_query(db, &r, sql, args, nargs) != 0)
+        return NULL;
+    if (pl_rows_next(r) == 1)
+        out = row(r);
+    pl_rows_close(r);
+    return out;
+}
+
+json_t *pl_query_all(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, const pl_val_t *args, int nargs)
+{
+    pl_rows_t *r;
+    json_t *out;
+    int rc;
+    if (pl_db_query(db, &r, sql, args, nargs) != 0)
+        return NULL;
+    out = json_array();
+    while ((rc = pl_rows_next(r)) == 1)
+        json_array_append_new(out, row(r));
+    pl_rows_close(r);
+    if (rc < 0) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
 /* ---- values ---- */
 
 json_t *pl_json_time(int64_t ms)

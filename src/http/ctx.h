@@ -147,6 +147,12 @@ char *pl_cursor_encode(pl_ctx_t *c, const char *key);
 int pl_reply_list(pl_ctx_t *c, const char *sql, const char *count_sql, json_t *(*row)(pl_rows_t *),
                   const char *key_field);
 
+/* ---- rows to JSON ---- */
+/* The first row of sql rendered by row(), or NULL (no row or an error). */
+json_t *pl_query_one(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, const pl_val_t *args, int nargs);
+/* Every row of sql rendered by row() into an array, or NULL on error. */
+json_t *pl_query_all(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, const pl_val_t *args, int nargs);
+
 /* ---- values ---- */
 /* RFC 3339 string, or JSON null for 0 / NULL timestamps when nullable. */
 json_t *pl_json_time(int64_t ms);

@@ -89,15 +89,8 @@ static int h_get(pl_ctx_t *c)
 {
     static const char *sql = "SELECT " COLS " FROM api_keys WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL";
     const char *id = pl_param(c, 0);
-    pl_rows_t *r;
-    json_t *k = NULL;
-    if (!pl_id_ok(id, "key"))
-        return pl_fail_notfound(c, "API key");
-    if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id))) != 0)
-        return pl_fail(c, PL_EDB, NULL, "cannot read the API key");
-    if (pl_rows_next(r) == 1)
-        k = key_json(r);
-    pl_rows_close(r);
+    json_t *k = pl_id_ok(id, "key") ? pl_query_one(c->db, key_json, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id)))
+                                    : NULL;
     return k ? pl_reply(c, 200, k) : pl_fail_notfound(c, "API key");
 }
 

@@ -277,28 +277,15 @@ static json_t *plan_json(pl_rows_t *r)
 static json_t *plan_get(pl_ctx_t *c, const char *id)
 {
     static const char *sql = "SELECT " PLAN_COLS " FROM plans WHERE id = $1 OR key = $1";
-    pl_rows_t *r;
-    json_t *p = NULL;
-    if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(id))) != 0)
-        return NULL;
-    if (pl_rows_next(r) == 1)
-        p = plan_json(r);
-    pl_rows_close(r);
-    return p;
+    return pl_query_one(c->db, plan_json, sql, PL_ARGS(PL_TEXT(id)));
 }
 
 static int h_plans_list(pl_ctx_t *c)
 {
     static const char *sql = "SELECT " PLAN_COLS " FROM plans ORDER BY id";
-    pl_rows_t *r;
-    json_t *data = json_array();
-    if (pl_db_query(c->db, &r, sql, PL_NOARGS) != 0) {
-        json_decref(data);
+    json_t *data = pl_query_all(c->db, plan_json, sql, PL_NOARGS);
+    if (data == NULL)
         return pl_fail(c, PL_EDB, NULL, "the plans could not be read");
-    }
-    while (pl_rows_next(r) == 1)
-        json_array_append_new(data, plan_json(r));
-    pl_rows_close(r);
     return pl_reply(c, 200, json_pack("{s:o,s:b,s:n}", "data", data, "has_more", 0, "next_cursor"));
 }
 
@@ -379,14 +366,7 @@ static json_t *flag_json(pl_rows_t *r)
 static json_t *flag_get(pl_ctx_t *c, const char *key)
 {
     static const char *sql = "SELECT " FLAG_COLS " FROM feature_flags WHERE key = $1";
-    pl_rows_t *r;
-    json_t *f = NULL;
-    if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(key))) != 0)
-        return NULL;
-    if (pl_rows_next(r) == 1)
-        f = flag_json(r);
-    pl_rows_close(r);
-    return f;
+    return pl_query_one(c->db, flag_json, sql, PL_ARGS(PL_TEXT(key)));
 }
 
 static const char *check_flag_key(const char *v)
@@ -419,15 +399,9 @@ static const pl_schema_t flag_update_schema = {"FeatureFlagUpdate", flag_update_
 static int h_flags_list(pl_ctx_t *c)
 {
     static const char *sql = "SELECT " FLAG_COLS " FROM feature_flags ORDER BY key";
-    pl_rows_t *r;
-    json_t *data = json_array();
-    if (pl_db_query(c->db, &r, sql, PL_NOARGS) != 0) {
-        json_decref(data);
+    json_t *data = pl_query_all(c->db, flag_json, sql, PL_NOARGS);
+    if (data == NULL)
         return pl_fail(c, PL_EDB, NULL, "the flags could not be read");
-    }
-    while (pl_rows_next(r) == 1)
-        json_array_append_new(data, flag_json(r));
-    pl_rows_close(r);
     return pl_reply(c, 200, json_pack("{s:o,s:b,s:n}", "data", data, "has_more", 0, "next_cursor"));
 }
 

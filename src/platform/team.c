@@ -40,14 +40,7 @@ static json_t *member_json(pl_rows_t *r)
 static json_t *member_get(pl_ctx_t *c, const char *user_id)
 {
     static const char *sql = MEMBER_SQL "WHERE tu.tenant_id = $1 AND tu.user_id = $2";
-    pl_rows_t *r;
-    json_t *m = NULL;
-    if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(user_id))) != 0)
-        return NULL;
-    if (pl_rows_next(r) == 1)
-        m = member_json(r);
-    pl_rows_close(r);
-    return m;
+    return pl_query_one(c->db, member_json, sql, PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(user_id)));
 }
 
 static int h_team_list(pl_ctx_t *c)

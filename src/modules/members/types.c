@@ -27,14 +27,9 @@ static json_t *type_json(pl_rows_t *r)
 static json_t *type_get(pl_ctx_t *c, const char *id)
 {
     static const char *sql = "SELECT " COLS " FROM membership_types WHERE id = $1 AND tenant_id = $2";
-    pl_rows_t *r;
-    json_t *t = NULL;
-    if (!pl_id_ok(id, "mt") || pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id))) != 0)
+    if (!pl_id_ok(id, "mt"))
         return NULL;
-    if (pl_rows_next(r) == 1)
-        t = type_json(r);
-    pl_rows_close(r);
-    return t;
+    return pl_query_one(c->db, type_json, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id)));
 }
 
 #define TYPE_FIELDS(REQ)                                                                                           \
