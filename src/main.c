@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "events/audit.h"
+#include "events/outbox.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "http/ops.h"
@@ -26,6 +27,7 @@ static const pl_module_t *const modules[] = {
     &pl_platform_module,
     &pl_members_module,
     &pl_audit_module,
+    &pl_events_module,
 };
 
 static void usage(FILE *out)

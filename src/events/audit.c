@@ -40,7 +40,7 @@ static bool is_secret(const char *name, json_t *v)
 }
 
 /* A copy of v with secrets replaced by "[redacted]", at any depth. */
-static json_t *redact(json_t *v)
+json_t *pl_json_redact(json_t *v)
 {
     json_t *out;
     const char *k;
@@ -50,7 +50,7 @@ static json_t *redact(json_t *v)
         out = json_object();
         json_object_foreach(v, k, x)
         {
-            json_object_set_new(out, k, is_secret(k, x) ? json_string("[redacted]") : redact(x));
+            json_object_set_new(out, k, is_secret(k, x) ? json_string("[redacted]") : pl_json_redact(x));
         }
         return out;
     }
@@ -58,7 +58,7 @@ static json_t *redact(json_t *v)
         out = json_array();
         for (i = 0; i < json_array_size(v); i++)
             json_array_append_new(out, is_secret(NULL, json_array_get(v, i)) ? json_string("[redacted]")
-                                                                                : redact(json_array_get(v, i)));
+                                                                                : pl_json_redact(json_array_get(v, i)));
         return out;
     }
     return json_incref(v);
@@ -70,7 +70,7 @@ static char *dump(json_t *v)
     char *s;
     if (v == NULL)
         return NULL;
-    r = redact(v);
+    r = pl_json_redact(v);
     s = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(r);
     return s;

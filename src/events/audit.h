@@ -22,6 +22,9 @@ extern const pl_module_t pl_audit_module;
  * NULL (not owned). Returns 0 or PL_EDB. */
 int pl_audit_write(pl_ctx_t *c, const char *tenant_id, const char *action, const char *resource_type,
                    const char *resource_id, json_t *before, json_t *after);
+/* A copy of v with secrets (passwords, tokens, keys, secrets — by name or by their prefix)
+ * replaced by "[redacted]" (new reference). */
+json_t *pl_json_redact(json_t *v);
 /* Recomputes the chains (all tenants, or one); prints a line per tenant to out. Returns 0 if
  * every chain is intact, 1 if one is broken (the first broken entry is named), <0 on error. */
 int pl_audit_verify(pl_db_t *db, const char *tenant_id, FILE *out);

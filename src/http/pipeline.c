@@ -15,8 +15,9 @@
  *  10. idempotency     a POST with Idempotency-Key is claimed, or answered from its first response
  *  11. transaction     opened in the tenant's context (unless the route manages its own)
  *  12. handler         the module's code
- *  13. audit           every successful mutation leaves an audit entry in the same transaction,
- *                      and the response of an idempotent POST is stored with it; then commit
+ *  13. audit, event    every successful mutation leaves an audit entry and (for announced
+ *                      changes) a domain event in the outbox, in the same transaction; the
+ *                      response of an idempotent POST is stored with them; then commit
  *                      (on any failure: rollback, and the idempotency claim is released)
  *  14. response        JSON or problem+json, X-Request-Id, then one JSON access-log line
  *
@@ -37,6 +38,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "events/audit.h"
+#include "events/outbox.h"
 #include "http/ctx.h"
 #include "http/idempotency.h"
 #include "http/quota.h"
@@ -369,11 +371,11 @@ static int stage_idempotency(pl_ctx_t *c)
     }
 }
 
-/* ---- 13. audit ---- */
+/* ---- 13. audit entry and domain event ---- */
 
 static int stage_audit(pl_ctx_t *c, bool own_tx)
 {
-    const char *action = c->route->audit, *dot = strchr(action, '.'), *tenant = c->tenant_id, *rid = NULL;
+    const char *action = c->route->audit, *dot = strchr(action, '.'), *tenant = c->tenant_id, *rid = NULL, *etype;
     char rtype[64];
     int rc;
     if (c->audited)
@@ -396,6 +398,14 @@ static int stage_audit(pl_ctx_t *c, bool own_tx)
     if (own_tx && pl_db_begin(c->db, PL_TX_WRITE, tenant) != 0)
         return pl_fail(c, PL_EDB, NULL, "the audit entry could not be written");
     rc = pl_audit_write(c, tenant, action, rtype, rid, c->audit_before, c->resp);
+    if (rc == 0 && (etype = pl_event_type_for(action)) != NULL) {
+        /* the event goes to the tenant it is about: for operator actions, the target */
+        const char *et = (c->route->flags & PL_R_PLATFORM) && strncmp(action, "tenant.", 7) == 0 && rid ? rid : tenant;
+        json_t *data = c->resp;
+        if (data && json_object_get(data, "tenant") && strcmp(etype, "tenant.created") == 0)
+            data = json_object_get(data, "tenant"); /* signup answers {user, tenant, tokens} */
+        rc = pl_event_emit(c, et, etype, data);
+    }
     if (own_tx) {
         if (rc == 0)
             rc = pl_db_commit(c->db);

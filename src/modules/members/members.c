@@ -413,11 +413,16 @@ int pl_member_select(pl_ctx_t *c, const pl_member_filter_t *f, const char *cols,
         args[n++] = PL_INT(lo);
         args[n++] = PL_INT(hi);
         args[n++] = PL_TEXT(c->tenant_id);
-    } else {
+    } else if (by_seq || count) {
+        /* creation order: the tenant's range of the primary key, read in key order */
         pl_buf_addf(sql, "SELECT %s FROM members WHERE seq BETWEEN $1 AND $2 AND tenant_id = $3",
                     count ? "COUNT(*)" : cols);
         args[n++] = PL_INT(lo);
         args[n++] = PL_INT(hi);
+        args[n++] = PL_TEXT(c->tenant_id);
+    } else {
+        /* another order: only tenant_id, so the planner walks the (tenant_id, column, id) index */
+        pl_buf_addf(sql, "SELECT %s FROM members WHERE tenant_id = $1", cols);
         args[n++] = PL_TEXT(c->tenant_id);
     }
     if (!f->include_deleted)
