@@ -24,6 +24,7 @@ before(async () => {
   assert.equal(m.status, 201, m.text);
   A.member = m.body;
   await s.post(`/v1/members/${A.member.id}/activities`, { type: 'check_in' }, { token: A.token });
+  A.event = (await s.get('/v1/events?type=member.created', { token: A.token })).body.data[0];
 });
 after(async () => { await s.stop(); });
 
@@ -36,6 +37,7 @@ function foreignTargets() {
     '/v1/members/{id}': { id: A.member.id, status: 404 },
     '/v1/members/{id}/activities': { id: A.member.id, status: 404 },
     '/v1/membership-types/{id}': { id: A.tier.id, status: 404 },
+    '/v1/events/{id}': { id: A.event.id, status: 404 },
     // operator routes: a tenant credential is not an operator, whatever the id
     '/v1/admin/tenants/{id}': { id: A.tenant.id, status: 403 },
     '/v1/admin/tenants/{id}/suspend': { id: A.tenant.id, status: 403 },
@@ -117,7 +119,7 @@ test('bulk actions, filters and imports cannot reach another tenant\'s members',
 });
 
 test('no list or read route of tenant B shows anything of tenant A', async () => {
-  const secrets = [A.tenant.id, A.user.id, A.key.id, A.invitation.id, A.email, A.member.id, A.tier.id, 'Secret'];
+  const secrets = [A.tenant.id, A.user.id, A.key.id, A.invitation.id, A.email, A.member.id, A.tier.id, 'Secret', A.event.id];
   for (const { path, method, op } of await routes()) {
     if (method !== 'GET' || path.includes('{') || !op['x-tenant-scoped']) continue;
     for (const cred of [B.token, B.key.key]) {
