@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "events/audit.h"
 #include "events/outbox.h"
+#include "events/webhooks.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "http/ops.h"
@@ -28,6 +29,7 @@ static const pl_module_t *const modules[] = {
     &pl_members_module,
     &pl_audit_module,
     &pl_events_module,
+    &pl_webhooks_module,
 };
 
 static void usage(FILE *out)

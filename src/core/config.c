@@ -44,6 +44,10 @@ static const struct opt {
      "default bucket per API key (default 100:200)"},
     {"--rate-limit-ip", "PLINTH_RATE_LIMIT_IP", K_STR, offsetof(pl_config_t, rate_limit[2]), 32, 0, 0,
      "default bucket per client IP (default 300:600)"},
+    {"--allow-private-webhooks", "PLINTH_ALLOW_PRIVATE_WEBHOOKS", K_BOOL, offsetof(pl_config_t, allow_private_webhooks),
+     0, 0, 0, "on: webhook URLs may target loopback and private networks (default off: refused as SSRF)"},
+    {"--webhook-retries", "PLINTH_WEBHOOK_RETRIES", K_STR, offsetof(pl_config_t, webhook_retries), 256, 0, 0,
+     "seconds between webhook attempts (default 5,300,1800,7200,18000,36000×7: about three days)"},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -62,6 +66,8 @@ void pl_config_defaults(pl_config_t *c)
     snprintf(c->rate_limit[0], sizeof(c->rate_limit[0]), "100:200");
     snprintf(c->rate_limit[1], sizeof(c->rate_limit[1]), "100:200");
     snprintf(c->rate_limit[2], sizeof(c->rate_limit[2]), "300:600");
+    snprintf(c->webhook_retries, sizeof(c->webhook_retries),
+             "5,300,1800,7200,18000,36000,36000,36000,36000,36000,36000,36000");
 }
 
 static int set(pl_config_t *c, const struct opt *o, const char *v, const char *src, char *errbuf, size_t errlen)
@@ -130,6 +136,11 @@ int pl_config_from_args(pl_config_t *c, int argc, char **argv, char *errbuf, siz
             argv[out++] = argv[i];
             continue;
         }
+        if (v == NULL && o->kind == K_BOOL && (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0 ||
+                                                 (strcmp(argv[i + 1], "on") && strcmp(argv[i + 1], "off") &&
+                                                  strcmp(argv[i + 1], "true") && strcmp(argv[i + 1], "false") &&
+                                                  strcmp(argv[i + 1], "1") && strcmp(argv[i + 1], "0"))))
+            v = "on"; /* a bare boolean flag */
         if (v == NULL) {
             if (i + 1 >= argc) {
                 snprintf(errbuf, errlen, "%s needs a value", o->flag);

@@ -26,6 +26,8 @@ typedef struct pl_config {
     char log_level[16];
     char public_url[256]; /* base of links in emails; default http://LISTEN */
     char rate_limit[3][32]; /* tenant, key, ip: "RATE:BURST" requests per second, or "0" (off) */
+    bool allow_private_webhooks; /* webhook URLs may point at loopback / private addresses */
+    char webhook_retries[256];   /* seconds between delivery attempts, comma-separated */
 } pl_config_t;
 
 void pl_config_defaults(pl_config_t *c);

@@ -54,6 +54,7 @@ typedef struct pl_server {
     double rl_rate[3], rl_burst[3];   /* default buckets: tenant, key, ip (0: off) */
     struct pl_quota *quota;           /* API calls per tenant per day and month */
     pthread_t maintenance;            /* flushes counters, expires idempotency keys */
+    struct pl_webhooks *webhooks;     /* dispatcher and sender threads (events/webhooks.h) */
     bool maintenance_started;
     char *openapi;   /* the OpenAPI document, rendered once from the router */
     size_t openapi_len;

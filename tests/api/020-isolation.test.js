@@ -10,7 +10,7 @@ let s;
 let A;
 let B;
 before(async () => {
-  s = await startServer();
+  s = await startServer({ env: { PLINTH_ALLOW_PRIVATE_WEBHOOKS: '1' } });
   A = await s.signup();
   B = await s.signup();
   A.key = await s.apiKey(A.token, 'admin');
@@ -25,6 +25,8 @@ before(async () => {
   A.member = m.body;
   await s.post(`/v1/members/${A.member.id}/activities`, { type: 'check_in' }, { token: A.token });
   A.event = (await s.get('/v1/events?type=member.created', { token: A.token })).body.data[0];
+  A.endpoint = (await s.post('/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/hook', events: ['member.*'] }, { token: A.token })).body;
+  A.delivery = { id: 'whd_00000000000000000000000000' };
 });
 after(async () => { await s.stop(); });
 
@@ -38,6 +40,11 @@ function foreignTargets() {
     '/v1/members/{id}/activities': { id: A.member.id, status: 404 },
     '/v1/membership-types/{id}': { id: A.tier.id, status: 404 },
     '/v1/events/{id}': { id: A.event.id, status: 404 },
+    '/v1/events/{id}/replay': { id: A.event.id, status: 404 },
+    '/v1/webhook-endpoints/{id}': { id: A.endpoint.id, status: 404 },
+    '/v1/webhook-endpoints/{id}/rotate-secret': { id: A.endpoint.id, status: 404 },
+    '/v1/webhook-endpoints/{id}/deliveries': { id: A.endpoint.id, status: 404 },
+    '/v1/webhook-deliveries/{id}/retry': { id: A.delivery.id, status: 404 },
     // operator routes: a tenant credential is not an operator, whatever the id
     '/v1/admin/tenants/{id}': { id: A.tenant.id, status: 403 },
     '/v1/admin/tenants/{id}/suspend': { id: A.tenant.id, status: 403 },
@@ -49,6 +56,7 @@ function foreignTargets() {
 
 // Bodies that would be valid for the route, so that a refusal is about ownership, not input.
 const validBodies = {
+  'PATCH /v1/webhook-endpoints/{id}': { status: 'disabled' },
   'PATCH /v1/admin/tenants/{id}': { plan: 'enterprise' },
   'PATCH /v1/admin/plans/{id}': { name: 'Free for all' },
   'PATCH /v1/admin/feature-flags/{key}': { rollout_percent: 100 },
@@ -94,6 +102,8 @@ test('every route with an id answers 404 (or 403 for operator routes) to each cr
   assert.equal((await s.get(`/v1/members/${A.member.id}/activities?include_total=true`, { token: A.token })).body.total, 1);
   assert.equal((await s.get(`/v1/membership-types/${A.tier.id}`, { token: A.token })).body.description, '');
   assert.equal((await s.get('/v1/tenant', { token: A.token })).body.plan.key, 'starter');
+  const ep = await s.get(`/v1/webhook-endpoints/${A.endpoint.id}`, { token: A.token });
+  assert.equal(ep.body.status, 'enabled');
 });
 
 test('bulk actions, filters and imports cannot reach another tenant\'s members', async () => {
@@ -119,7 +129,7 @@ test('bulk actions, filters and imports cannot reach another tenant\'s members',
 });
 
 test('no list or read route of tenant B shows anything of tenant A', async () => {
-  const secrets = [A.tenant.id, A.user.id, A.key.id, A.invitation.id, A.email, A.member.id, A.tier.id, 'Secret', A.event.id];
+  const secrets = [A.tenant.id, A.user.id, A.key.id, A.invitation.id, A.email, A.member.id, A.tier.id, 'Secret', A.event.id, A.endpoint.id];
   for (const { path, method, op } of await routes()) {
     if (method !== 'GET' || path.includes('{') || !op['x-tenant-scoped']) continue;
     for (const cred of [B.token, B.key.key]) {
