@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "events/audit.h"
 #include "events/outbox.h"
+#include "events/stream.h"
 #include "events/webhooks.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -30,6 +31,7 @@ static const pl_module_t *const modules[] = {
     &pl_audit_module,
     &pl_events_module,
     &pl_webhooks_module,
+    &pl_stream_module,
 };
 
 static void usage(FILE *out)

@@ -97,6 +97,7 @@ struct pl_ctx {
     const char *audit_tenant;        /* public routes: the tenant the audit entry belongs to */
     const char *audit_resource;      /* the resource id, when the path has none */
     const char *idem_key;            /* Idempotency-Key of this POST, once claimed */
+    bool detached;                   /* the handler answers by itself, over time (event streams) */
 };
 
 /* ---- replying ---- */

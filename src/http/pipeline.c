@@ -687,6 +687,8 @@ respond:                                                                   /* 14
         status = pl_status_http(c->err.status);
         c->resp = problem_json(c);
         send_json(c, status, "application/problem+json", c->resp);
+    } else if (c->detached) {
+        status = 200;
     } else if (c->stream) {
         status = c->status ? c->status : 200;
         send_stream(c, status);

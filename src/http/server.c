@@ -24,6 +24,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/typeid.h"
+#include "events/stream.h"
 #include "events/webhooks.h"
 #include "http/idempotency.h"
 #include "http/openapi.h"
@@ -223,6 +224,7 @@ static void *worker_main(void *arg)
     h2o_evloop_t *loop = w->h2o.loop;
     int64_t deadline;
 
+    pl_streams_attach(w);
     w->listener = h2o_evloop_socket_create(loop, dup(s->listen_fd), H2O_SOCKET_FLAG_DONT_READ);
     w->listener->data = w;
     h2o_socket_read_start(w->listener, on_accept);
@@ -233,6 +235,7 @@ static void *worker_main(void *arg)
     h2o_socket_read_stop(w->listener);
     h2o_socket_close(w->listener);
     w->listener = NULL;
+    pl_streams_close_all(w);
     h2o_context_request_shutdown(&w->h2o);
     /* h2o 2.2 has no shutdown hook for idle HTTP/1 keep-alive connections: expiring the
      * keep-alive timeout now makes the loop close them on its next turn. */
@@ -240,6 +243,7 @@ static void *worker_main(void *arg)
     deadline = (int64_t)h2o_now(loop) + 2000;
     while (has_connections(w) && (int64_t)h2o_now(loop) < deadline)
         h2o_evloop_run(loop, 50);
+    pl_streams_detach(w);
     /* the HTTP/2 graceful-shutdown timer is armed even with no HTTP/2 connection left */
     if (h2o_timeout_is_linked(&w->h2o.http2._graceful_shutdown_timeout))
         h2o_timeout_unlink(&w->h2o.http2._graceful_shutdown_timeout);

@@ -31,6 +31,7 @@ typedef struct pl_worker {
     h2o_accept_ctx_t accept;
     h2o_socket_t *listener;
     pl_authcache_t *authcache;
+    struct pl_streams *streams;  /* open event streams of this worker (events/stream.h) */
 } pl_worker_t;
 
 typedef struct pl_server {

@@ -1,0 +1,266 @@
+/*
+ * stream.c — Server-Sent Events (see stream.h).
+ */
+#include "events/stream.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "http/ctx.h"
+#include "http/server.h"
+#include "core/banned.h"
+
+#define TICK_MS 250
+#define HEARTBEAT_MS 15000
+#define BACKLOG_MAX 10000
+
+typedef struct stream {
+    h2o_generator_t super;
+    h2o_req_t *req;
+    struct pl_streams *owner;
+    char tenant[64];
+    int64_t last_seq;   /* global seq of the last event written */
+    pl_buf_t pending;   /* written but not yet handed to h2o */
+    pl_buf_t inflight;  /* handed to h2o, waiting for proceed */
+    bool sending, closing, ended;
+    int64_t last_write_ms;
+    struct stream *prev, *next;
+} stream_t;
+
+struct pl_streams {
+    pl_worker_t *w;
+    stream_t *head;
+    int count;
+    int64_t cursor;     /* global seq this worker has distributed up to */
+    h2o_timeout_t tick;
+    h2o_timeout_entry_t entry;
+};
+
+static void flush(stream_t *s)
+{
+    h2o_iovec_t v;
+    pl_buf_t t;
+    if (s->sending || s->ended)
+        return;
+    if (s->pending.len == 0 && !s->closing)
+        return;
+    t = s->inflight;
+    s->inflight = s->pending;
+    s->pending = t;
+    pl_buf_reset(&s->pending);
+    s->sending = true;
+    v = h2o_iovec_init(s->inflight.ptr ? s->inflight.ptr : "", s->inflight.len);
+    if (s->closing) {
+        s->ended = true;
+        h2o_send(s->req, &v, v.len ? 1 : 0, H2O_SEND_STATE_FINAL);
+    } else {
+        h2o_send(s->req, &v, 1, H2O_SEND_STATE_IN_PROGRESS);
+    }
+}
+
+static void write_event(stream_t *s, int64_t seq, const char *id, const char *type, const char *data)
+{
+    pl_buf_addf(&s->pending, "id: %s\nevent: %s\ndata: %s\n\n", id, type, data);
+    s->last_seq = seq;
+    s->last_write_ms = pl_mono_ms();
+    flush(s);
+}
+
+static void unlink_stream(stream_t *s)
+{
+    struct pl_streams *o = s->owner;
+    if (s->prev)
+        s->prev->next = s->next;
+    else if (o->head == s)
+        o->head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->prev = s->next = NULL;
+    o->count--;
+}
+
+static void on_proceed(h2o_generator_t *g, h2o_req_t *req)
+{
+    stream_t *s = (stream_t *)g;
+    (void)req;
+    s->sending = false;
+    pl_buf_reset(&s->inflight);
+    if (!s->ended)
+        flush(s);
+}
+
+static void on_stop(h2o_generator_t *g, h2o_req_t *req)
+{
+    stream_t *s = (stream_t *)g;
+    (void)req;
+    /* the client went away or the request is being disposed */
+    s->ended = true;
+}
+
+static void release(void *p)
+{
+    stream_t *s = p;
+    if (s->owner)
+        unlink_stream(s);
+    pl_buf_release(&s->pending);
+    pl_buf_release(&s->inflight);
+}
+
+static void on_tick(h2o_timeout_entry_t *entry)
+{
+    static const char *sql = "SELECT seq, id, type, data, tenant_id FROM events WHERE seq > $1 ORDER BY seq LIMIT 1000";
+    struct pl_streams *o = H2O_STRUCT_FROM_MEMBER(struct pl_streams, entry, entry);
+    int64_t now = pl_mono_ms();
+    stream_t *s;
+    if (o->head) {
+        pl_rows_t *r;
+        if (pl_db_query(o->w->db, &r, sql, PL_ARGS(PL_INT(o->cursor))) == 0) {
+            while (pl_rows_next(r) == 1) {
+                int64_t seq = pl_rows_int(r, 0);
+                const char *tenant = pl_rows_text(r, 4);
+                stream_t *next;
+                for (s = o->head; s; s = next) {
+                    next = s->next; /* a write may end the request and unlink s */
+                    if (!s->ended && seq > s->last_seq && strcmp(s->tenant, tenant) == 0)
+                        write_event(s, seq, pl_rows_text(r, 1), pl_rows_text(r, 2), pl_rows_text(r, 3));
+                }
+                o->cursor = seq;
+            }
+            pl_rows_close(r);
+        }
+        stream_t *next;
+        for (s = o->head; s; s = next) {
+            next = s->next;
+            if (!s->ended && now - s->last_write_ms >= HEARTBEAT_MS) {
+                pl_buf_adds(&s->pending, ": heartbeat\n\n");
+                s->last_write_ms = now;
+                flush(s);
+            }
+        }
+    }
+    h2o_timeout_link(o->w->h2o.loop, &o->tick, &o->entry);
+}
+
+void pl_streams_attach(pl_worker_t *w)
+{
+    struct pl_streams *o = calloc(1, sizeof(*o));
+    if (o == NULL)
+        abort();
+    o->w = w;
+    h2o_timeout_init(w->h2o.loop, &o->tick, TICK_MS);
+    o->entry.cb = on_tick;
+    h2o_timeout_link(w->h2o.loop, &o->tick, &o->entry);
+    w->streams = o;
+}
+
+void pl_streams_close_all(pl_worker_t *w)
+{
+    struct pl_streams *o = w->streams;
+    stream_t *s, *next;
+    if (o == NULL)
+        return;
+    if (h2o_timeout_is_linked(&o->entry))
+        h2o_timeout_unlink(&o->entry);
+    for (s = o->head; s; s = next) {
+        next = s->next;
+        if (!s->ended) {
+            s->closing = true;
+            flush(s);
+        }
+    }
+}
+
+void pl_streams_detach(pl_worker_t *w)
+{
+    struct pl_streams *o = w->streams;
+    stream_t *s;
+    if (o == NULL)
+        return;
+    for (s = o->head; s; s = s->next)
+        s->owner = NULL;
+    if (h2o_timeout_is_linked(&o->entry))
+        h2o_timeout_unlink(&o->entry);
+    h2o_timeout_dispose(w->h2o.loop, &o->tick);
+    free(o);
+    w->streams = NULL;
+}
+
+/* ---- GET /v1/stream ---- */
+
+static int h_stream(pl_ctx_t *c)
+{
+    static const char *sql_max = "SELECT COALESCE(MAX(seq), 0) FROM events";
+    static const char *sql_at = "SELECT seq FROM events WHERE id = $1 AND tenant_id = $2";
+    static const char *sql_backlog = "SELECT seq, id, type, data FROM events WHERE tenant_id = $1 AND seq > $2 "
+                                     "AND seq <= $3 ORDER BY seq LIMIT $4";
+    struct pl_streams *o = c->worker->streams;
+    ssize_t i = h2o_find_header_by_str(&c->req->headers, H2O_STRLIT("last-event-id"), -1);
+    const char *last = i >= 0 ? pl_strndup(c->arena, c->req->headers.entries[i].value.base,
+                                           c->req->headers.entries[i].value.len)
+                              : pl_query(c, "last_event_id");
+    int64_t max = 0, from;
+    stream_t *s;
+    pl_rows_t *r;
+    if (pl_db_int(c->db, &max, sql_max, PL_NOARGS) != 1)
+        return pl_fail(c, PL_EDB, NULL, "the event stream could not start");
+    from = max;
+    if (last && *last) {
+        if (!pl_id_ok(last, "evt") || pl_db_int(c->db, &from, sql_at, PL_ARGS(PL_TEXT(last), PL_TEXT(c->tenant_id))) != 1) {
+            pl_err_field(&c->err, "Last-Event-ID", "is not an event of this organization");
+            return PL_EINVAL;
+        }
+    }
+    if (o->head == NULL || o->cursor > max)
+        o->cursor = o->head == NULL ? max : o->cursor;
+    s = h2o_mem_alloc_shared(c->arena, sizeof(*s), release);
+    memset(s, 0, sizeof(*s));
+    s->super.proceed = on_proceed;
+    s->super.stop = on_stop;
+    s->req = c->req;
+    s->owner = o;
+    snprintf(s->tenant, sizeof(s->tenant), "%s", c->tenant_id);
+    s->last_seq = from;
+    s->last_write_ms = pl_mono_ms();
+    pl_buf_init(&s->pending, NULL);
+    pl_buf_init(&s->inflight, NULL);
+    s->next = o->head;
+    if (o->head)
+        o->head->prev = s;
+    o->head = s;
+    o->count++;
+
+    c->req->res.status = 200;
+    c->req->res.reason = "OK";
+    pl_header(c, "content-type", "text/event-stream; charset=utf-8");
+    pl_header(c, "cache-control", "no-cache");
+    pl_header(c, "x-accel-buffering", "no");
+    pl_header(c, "x-request-id", c->request_id);
+    h2o_start_response(c->req, &s->super);
+    /* the retry hint, then what the client missed (up to the worker's cursor; the ticks send the rest) */
+    pl_buf_adds(&s->pending, "retry: 3000\n\n");
+    if (from < o->cursor &&
+        pl_db_query(c->db, &r, sql_backlog, PL_ARGS(PL_TEXT(c->tenant_id), PL_INT(from), PL_INT(o->cursor), PL_INT(BACKLOG_MAX))) == 0) {
+        while (pl_rows_next(r) == 1)
+            pl_buf_addf(&s->pending, "id: %s\nevent: %s\ndata: %s\n\n", pl_rows_text(r, 1), pl_rows_text(r, 2),
+                        pl_rows_text(r, 3)), s->last_seq = pl_rows_int(r, 0);
+        pl_rows_close(r);
+    }
+    if (s->last_seq < o->cursor)
+        s->last_seq = o->cursor;
+    flush(s);
+    c->detached = true;
+    return 0;
+}
+
+static const pl_route_t routes[] = {
+    {"GET", "/v1/stream", h_stream, "events:read", PL_R_TENANT, NULL, 200,
+     "The organization's events as Server-Sent Events (Last-Event-ID resumes)"},
+    PL_ROUTES_END,
+};
+static const pl_route_t *const tables[] = {routes, NULL};
+
+const pl_module_t pl_stream_module = {"stream", tables, NULL};
