@@ -58,6 +58,7 @@ test('openapi.json lists every route the router serves', async () => {
   for (const [m, p] of expected) assert.ok(r.body.paths[p] && r.body.paths[p][m], `${m} ${p} missing from openapi.json`);
   // and every documented operation really is routed (not a 404)
   for (const [p, ops] of Object.entries(r.body.paths)) {
+    if (p === '/v1/stream') continue; // a long-lived stream, checked in 150-stream
     for (const m of Object.keys(ops)) {
       const url = p.replace(/\{[^}]+\}/g, 'x');
       const res = await s.req(m.toUpperCase(), url);
