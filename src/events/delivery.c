@@ -333,11 +333,18 @@ static void *sender_main(void *arg)
     pl_db_t *db;
     pl_err_t err;
     job_t jobs[BATCH];
+    bool curl_ready = false;
     pl_err_clear(&err);
     if (pl_db_connect(w->srv->store, &db, &err) != 0)
         return NULL;
     while (!atomic_load(&w->srv->stop)) {
         int n = claim(db, jobs), i;
+        if (n > 0 && !curl_ready) {
+            /* TLS libraries are initialised on the first delivery, not at start: a server
+             * without webhooks does not pay their memory */
+            curl_global_init(CURL_GLOBAL_DEFAULT);
+            curl_ready = true;
+        }
         for (i = 0; i < n; i++) {
             char why[256] = "";
             int64_t ms = 0;
@@ -352,6 +359,8 @@ static void *sender_main(void *arg)
             usleep(100000);
     }
     pl_db_close(db);
+    if (curl_ready)
+        curl_global_cleanup();
     return NULL;
 }
 
@@ -369,7 +378,6 @@ int pl_webhooks_start(pl_server_t *s)
             v = 0;
         w->schedule[w->nschedule++] = v;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     s->webhooks = w;
     pthread_create(&w->dispatcher, NULL, dispatcher_main, w);
     pthread_create(&w->sender, NULL, sender_main, w);
@@ -383,7 +391,6 @@ void pl_webhooks_stop(pl_server_t *s)
         return;
     pthread_join(w->dispatcher, NULL);
     pthread_join(w->sender, NULL);
-    curl_global_cleanup();
     free(w);
     s->webhooks = NULL;
 }
