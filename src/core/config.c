@@ -46,6 +46,13 @@ static const struct opt {
      "default bucket per client IP (default 300:600)"},
     {"--allow-private-webhooks", "PLINTH_ALLOW_PRIVATE_WEBHOOKS", K_BOOL, offsetof(pl_config_t, allow_private_webhooks),
      0, 0, 0, "on: webhook URLs may target loopback and private networks (default off: refused as SSRF)"},
+    {"--smtp-url", "PLINTH_SMTP_URL", K_STR, offsetof(pl_config_t, smtp_url), 256, 0, 0,
+     "SMTP server for outgoing mail, smtp://host:port (smtps:// for TLS); empty: mail is only logged"},
+    {"--smtp-from", "PLINTH_SMTP_FROM", K_STR, offsetof(pl_config_t, smtp_from), 256, 0, 0,
+     "sender address of outgoing mail (default no-reply@plinth.local)"},
+    {"--smtp-user", "PLINTH_SMTP_USER", K_STR, offsetof(pl_config_t, smtp_user), 128, 0, 0, "SMTP user name"},
+    {"--smtp-password", "PLINTH_SMTP_PASSWORD", K_STR, offsetof(pl_config_t, smtp_password), 128, 0, 0,
+     "SMTP password"},
     {"--webhook-retries", "PLINTH_WEBHOOK_RETRIES", K_STR, offsetof(pl_config_t, webhook_retries), 256, 0, 0,
      "seconds between webhook attempts (default 5,300,1800,7200,18000,36000×7: about three days)"},
 };
@@ -66,6 +73,7 @@ void pl_config_defaults(pl_config_t *c)
     snprintf(c->rate_limit[0], sizeof(c->rate_limit[0]), "100:200");
     snprintf(c->rate_limit[1], sizeof(c->rate_limit[1]), "100:200");
     snprintf(c->rate_limit[2], sizeof(c->rate_limit[2]), "300:600");
+    snprintf(c->smtp_from, sizeof(c->smtp_from), "no-reply@plinth.local");
     snprintf(c->webhook_retries, sizeof(c->webhook_retries),
              "5,300,1800,7200,18000,36000,36000,36000,36000,36000,36000,36000");
 }

@@ -28,6 +28,10 @@ typedef struct pl_config {
     char rate_limit[3][32]; /* tenant, key, ip: "RATE:BURST" requests per second, or "0" (off) */
     bool allow_private_webhooks; /* webhook URLs may point at loopback / private addresses */
     char webhook_retries[256];   /* seconds between delivery attempts, comma-separated */
+    char smtp_url[256];          /* smtp://host:port or smtps://…; empty: mail goes to the log */
+    char smtp_from[256];
+    char smtp_user[128];
+    char smtp_password[128];
 } pl_config_t;
 
 void pl_config_defaults(pl_config_t *c);

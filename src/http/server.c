@@ -24,6 +24,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/typeid.h"
+#include "events/mail.h"
 #include "events/stream.h"
 #include "events/webhooks.h"
 #include "http/idempotency.h"
@@ -330,6 +331,7 @@ int pl_server_run(pl_server_t *s)
     pthread_create(&s->maintenance, NULL, maintenance_main, s);
     s->maintenance_started = true;
     pl_webhooks_start(s);
+    pl_mailer_start(s);
     s->started_ms = pl_now_ms();
     snprintf(fields, sizeof(fields), "\"address\":\"%s\",\"workers\":%d,\"data_dir\":\"%s\",\"store\":\"%s\"",
              s->bound, s->nworkers, s->cfg.data_dir, pl_store_dialect(s->store));
@@ -344,6 +346,7 @@ int pl_server_run(pl_server_t *s)
     if (s->maintenance_started)
         pthread_join(s->maintenance, NULL);
     pl_webhooks_stop(s);
+    pl_mailer_stop(s);
     return 0;
 }
 

@@ -56,6 +56,7 @@ typedef struct pl_server {
     struct pl_quota *quota;           /* API calls per tenant per day and month */
     pthread_t maintenance;            /* flushes counters, expires idempotency keys */
     struct pl_webhooks *webhooks;     /* dispatcher and sender threads (events/webhooks.h) */
+    struct pl_mailer *mailer;         /* SMTP delivery thread (events/mail.h) */
     bool maintenance_started;
     char *openapi;   /* the OpenAPI document, rendered once from the router */
     size_t openapi_len;

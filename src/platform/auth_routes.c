@@ -13,6 +13,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "http/server.h"
+#include "events/mail.h"
 #include "platform/auth.h"
 #include "platform/internal.h"
 #include "platform/platform.h"
@@ -107,28 +108,12 @@ const char *pl_user_token_consume(pl_ctx_t *c, const char *token, const char *pu
     return uid;
 }
 
-void pl_mail_send(pl_ctx_t *c, const char *to, const char *subject, const char *body)
-{
-    pl_buf_t b;
-    pl_buf_init(&b, c->arena);
-    pl_buf_adds(&b, "\"request_id\":\"");
-    pl_buf_adds(&b, c->request_id);
-    pl_buf_adds(&b, "\",\"to\":\"");
-    pl_buf_add_json_escaped(&b, to, strlen(to));
-    pl_buf_adds(&b, "\",\"subject\":\"");
-    pl_buf_add_json_escaped(&b, subject, strlen(subject));
-    pl_buf_adds(&b, "\",\"body\":\"");
-    pl_buf_add_json_escaped(&b, body, strlen(body));
-    pl_buf_addc(&b, '"');
-    pl_log(PL_LOG_INFO, "mail", b.ptr);
-}
-
 static void send_verification(pl_ctx_t *c, const char *user_id, const char *email)
 {
     const char *tok = pl_user_token_create(c, user_id, "verify_email", VERIFY_TTL_MS);
     if (tok == NULL)
         return;
-    pl_mail_send(c, email, "Confirm your email address",
+    pl_mail_queue(c, NULL, email, "Confirm your email address",
                  pl_printf(c->arena,
                            "Confirm your email address by opening %s/console/#/verify-email?token=%s\n"
                            "or by sending POST /v1/auth/verify-email {\"token\":\"%s\"}.\nThe link expires in 24 hours.",
@@ -449,7 +434,7 @@ static int h_reset_request(pl_ctx_t *c)
     /* The answer is the same whether or not the address is known: no account oracle. */
     if (pl_user_find(c->db, c->arena, email, &uid) == 1 &&
         (tok = pl_user_token_create(c, uid, "password_reset", RESET_TTL_MS)) != NULL)
-        pl_mail_send(c, email, "Reset your password",
+        pl_mail_queue(c, NULL, email, "Reset your password",
                      pl_printf(c->arena,
                                "Choose a new password at %s/console/#/reset-password?token=%s\n"
                                "or send POST /v1/auth/password-reset {\"token\":\"%s\",\"password\":\"…\"}.\n"

@@ -32,9 +32,6 @@ int pl_session_answer(pl_ctx_t *c, const char *user_id, const char *tenant_id, j
 const char *pl_user_token_create(pl_ctx_t *c, const char *user_id, const char *purpose, int64_t ttl_ms);
 const char *pl_user_token_consume(pl_ctx_t *c, const char *token, const char *purpose);
 
-/* Sends an email. Until SMTP delivery exists the message is written to the log as a
- * "mail" line (the tokens in it are real). */
-void pl_mail_send(pl_ctx_t *c, const char *to, const char *subject, const char *body);
 
 /* The external base URL for links in emails (--public-url, else the bound address). */
 const char *pl_public_url(pl_ctx_t *c);

@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/crypto.h"
+#include "events/mail.h"
 #include "http/server.h"
 #include "platform/auth.h"
 #include "platform/internal.h"
@@ -191,7 +192,7 @@ static int h_invite(pl_ctx_t *c)
     json_object_set_new(out, "token", json_string(tok));
     json_object_set_new(out, "accept_url", json_string(url));
     tenant = pl_tenant_json(c->db, c->tenant_id);
-    pl_mail_send(c, email, pl_printf(c->arena, "You are invited to join %s", pl_json_str(tenant, "name")),
+    pl_mail_queue(c, c->tenant_id, email, pl_printf(c->arena, "You are invited to join %s", pl_json_str(tenant, "name")),
                  pl_printf(c->arena,
                            "You have been invited to join %s on Plinth as %s.\nAccept the invitation at %s\n"
                            "or send POST /v1/invitations/accept {\"token\":\"%s\"}.\nThe invitation expires in 7 days.",
