@@ -182,8 +182,7 @@ static int h_create(pl_ctx_t *c)
     if (pl_limit_check(c, "webhook_endpoints", 1) != 0)
         return c->err.status;
     new_secret(secret, sizeof(secret));
-    events = json_dumps(json_object_get(c->body, "events"), JSON_COMPACT);
-    pl_arena_defer(c->arena, free, events);
+    events = pl_json_text(c, json_object_get(c->body, "events"), "[]");
     if (pl_db_exec(c->db, sql,
                    PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(url), PL_TEXT(desc ? desc : ""), PL_TEXT(events),
                            PL_TEXT(secret), PL_INT(pl_now_ms()))) < 0)
@@ -225,10 +224,7 @@ static int h_patch(pl_ctx_t *c)
         pl_err_field(&c->err, "url", "%s", why);
     if (c->err.status != PL_OK)
         return c->err.status;
-    if (ev) {
-        events = json_dumps(ev, JSON_COMPACT);
-        pl_arena_defer(c->arena, free, events);
-    }
+    events = pl_json_text(c, ev, NULL);
     if (pl_db_exec(c->db, sql,
                    PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(url), PL_TEXT(events),
                            PL_TEXT(pl_json_str(c->body, "description")), PL_TEXT(pl_json_str(c->body, "status")),

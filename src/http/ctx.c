@@ -233,6 +233,17 @@ json_t *pl_query_all(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, 
 
 /* ---- values ---- */
 
+char *pl_json_text(pl_ctx_t *c, json_t *v, const char *dflt)
+{
+    char *s, *copy;
+    if (v == NULL)
+        return dflt ? pl_strdup(c->arena, dflt) : NULL;
+    s = json_dumps(v, JSON_COMPACT);
+    copy = pl_strdup(c->arena, s ? s : "null");
+    free(s);
+    return copy;
+}
+
 json_t *pl_json_time(int64_t ms)
 {
     char buf[40];

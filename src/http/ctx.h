@@ -155,6 +155,8 @@ json_t *pl_query_one(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, 
 json_t *pl_query_all(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, const pl_val_t *args, int nargs);
 
 /* ---- values ---- */
+/* Compact JSON text of v in the arena; dflt (may be NULL) when v is NULL. */
+char *pl_json_text(pl_ctx_t *c, json_t *v, const char *dflt);
 /* RFC 3339 string, or JSON null for 0 / NULL timestamps when nullable. */
 json_t *pl_json_time(int64_t ms);
 json_t *pl_json_time_or_null(pl_rows_t *r, int col);

@@ -289,16 +289,6 @@ static int h_plans_list(pl_ctx_t *c)
     return pl_reply(c, 200, json_pack("{s:o,s:b,s:n}", "data", data, "has_more", 0, "next_cursor"));
 }
 
-static char *dump_or(pl_ctx_t *c, json_t *v, const char *dflt)
-{
-    char *s;
-    if (v == NULL)
-        return dflt ? pl_strdup(c->arena, dflt) : NULL;
-    s = json_dumps(v, JSON_COMPACT);
-    pl_arena_defer(c->arena, free, s);
-    return s;
-}
-
 static int h_plans_create(pl_ctx_t *c)
 {
     static const char *sql = "INSERT INTO plans (id, key, name, features, limits, rate_limits, created_at, updated_at) "
@@ -310,9 +300,9 @@ static int h_plans_create(pl_ctx_t *c)
         return c->err.status;
     rc = pl_db_exec(c->db, sql,
                     PL_ARGS(PL_TEXT(id), PL_TEXT(pl_json_str(c->body, "key")), PL_TEXT(pl_json_str(c->body, "name")),
-                            PL_TEXT(dump_or(c, json_object_get(c->body, "features"), "{}")),
-                            PL_TEXT(dump_or(c, json_object_get(c->body, "limits"), "{}")),
-                            PL_TEXT(dump_or(c, json_object_get(c->body, "rate_limits"), "{}")), PL_INT(pl_now_ms())));
+                            PL_TEXT(pl_json_text(c, json_object_get(c->body, "features"), "{}")),
+                            PL_TEXT(pl_json_text(c, json_object_get(c->body, "limits"), "{}")),
+                            PL_TEXT(pl_json_text(c, json_object_get(c->body, "rate_limits"), "{}")), PL_INT(pl_now_ms())));
     if (rc == PL_ECONFLICT)
         return pl_fail(c, PL_ECONFLICT, NULL, "a plan with the key '%s' exists", pl_json_str(c->body, "key"));
     if (rc < 0)
@@ -339,9 +329,9 @@ static int h_plans_patch(pl_ctx_t *c)
         return c->err.status;
     rc = pl_db_exec(c->db, sql,
                     PL_ARGS(PL_TEXT(pl_param(c, 0)), PL_TEXT(key), PL_TEXT(pl_json_str(c->body, "name")),
-                            PL_TEXT(dump_or(c, json_object_get(c->body, "features"), NULL)),
-                            PL_TEXT(dump_or(c, json_object_get(c->body, "limits"), NULL)),
-                            PL_TEXT(dump_or(c, json_object_get(c->body, "rate_limits"), NULL)), PL_INT(pl_now_ms())));
+                            PL_TEXT(pl_json_text(c, json_object_get(c->body, "features"), NULL)),
+                            PL_TEXT(pl_json_text(c, json_object_get(c->body, "limits"), NULL)),
+                            PL_TEXT(pl_json_text(c, json_object_get(c->body, "rate_limits"), NULL)), PL_INT(pl_now_ms())));
     if (rc == PL_ECONFLICT)
         return pl_fail(c, PL_ECONFLICT, NULL, "a plan with the key '%s' exists", key);
     if (rc >= 0 && key)

@@ -369,12 +369,7 @@ static int h_admin_patch(pl_ctx_t *c)
         pl_plan_check_parts(c, ov, "overrides.");
     if (c->err.status != PL_OK)
         return c->err.status;
-    if (json_is_null(ov)) {
-        ovs = pl_strdup(c->arena, "{}");
-    } else if (ov) {
-        ovs = json_dumps(ov, JSON_COMPACT);
-        pl_arena_defer(c->arena, free, ovs);
-    }
+    ovs = json_is_null(ov) ? pl_strdup(c->arena, "{}") : pl_json_text(c, ov, NULL);
     if (pl_db_exec(c->db, sql,
                    PL_ARGS(PL_TEXT(id), PL_TEXT(plan), PL_TEXT(ovs), PL_TEXT(pl_json_str(c->body, "name")),
                            PL_INT(pl_now_ms()))) < 0)

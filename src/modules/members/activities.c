@@ -60,8 +60,7 @@ static int h_create(pl_ctx_t *c)
     json_decref(m);
     if (when)
         pl_rfc3339_parse(when, &at);
-    p = props ? json_dumps(props, JSON_COMPACT) : strdup("{}");
-    pl_arena_defer(c->arena, free, p);
+    p = pl_json_text(c, props, "{}");
     if (pl_db_query(c->db, &r, ins,
                     PL_ARGS(PL_TEXT(pl_new_id(c, "act")), PL_TEXT(c->tenant_id), PL_TEXT(mid),
                             PL_TEXT(pl_json_str(c->body, "type")), PL_INT(at), PL_TEXT(p), PL_INT(now))) != 0)

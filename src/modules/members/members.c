@@ -199,10 +199,7 @@ int pl_member_write(pl_ctx_t *c, const char *id, json_t *in, const char **out_id
         norm = pl_strdup(c->arena, email);
         lower_ascii(norm);
     }
-    if (attrs) {
-        attrs_s = json_dumps(attrs, JSON_COMPACT);
-        pl_arena_defer(c->arena, free, attrs_s);
-    }
+    attrs_s = pl_json_text(c, attrs, NULL);
     pl_buf_init(&sql, c->arena);
     if (id == NULL) {
         static const char *ins = "INSERT INTO members (id, tenant_id, first_name, last_name, email, email_norm, phone, "

@@ -62,10 +62,9 @@ static int h_create(pl_ctx_t *c)
                              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)";
     json_t *price = json_object_get(c->body, "price"), *features = json_object_get(c->body, "features");
     const char *desc = pl_json_str(c->body, "description");
-    char *f = features ? json_dumps(features, JSON_COMPACT) : strdup("[]");
+    char *f = pl_json_text(c, features, "[]");
     char *id = pl_new_id(c, "mt");
     int rc;
-    pl_arena_defer(c->arena, free, f);
     rc = pl_db_exec(c->db, sql,
                     PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(pl_json_str(c->body, "name")),
                             PL_TEXT(desc ? desc : ""), PL_TEXT(f), PL_INT(pl_json_int(price, "amount", 0)),
@@ -98,10 +97,8 @@ static int h_patch(pl_ctx_t *c)
                              "interval), updated_at = $9 WHERE id = $1 AND tenant_id = $2";
     const char *id = pl_param(c, 0);
     json_t *price = json_object_get(c->body, "price"), *features = json_object_get(c->body, "features");
-    char *f = features ? json_dumps(features, JSON_COMPACT) : NULL;
+    char *f = pl_json_text(c, features, NULL);
     int rc;
-    if (f)
-        pl_arena_defer(c->arena, free, f);
     if (!pl_id_ok(id, "mt"))
         return pl_fail_notfound(c, "membership type");
     rc = pl_db_exec(c->db, sql,
