@@ -25,30 +25,26 @@
 #endif
 
 static const pl_module_t *const modules[] = {
-    &pl_ops_module,
-    &pl_platform_module,
-    &pl_members_module,
-    &pl_audit_module,
-    &pl_events_module,
-    &pl_webhooks_module,
-    &pl_stream_module,
+    &pl_ops_module,    &pl_platform_module, &pl_members_module, &pl_audit_module,
+    &pl_events_module, &pl_webhooks_module, &pl_stream_module,
 };
 
 static void usage(FILE *out)
 {
-    fprintf(out, "plinth %s — multi-tenant SaaS platform\n\n"
-                 "usage: plinth COMMAND [options]\n\n"
-                 "commands:\n"
-                 "  serve                      run the HTTP server\n"
-                 "  migrate                    apply pending schema migrations\n"
-                 "  version                    print the version\n"
-                 "  demo                       create demo data and print how to log in\n"
-                 "  tenant create --name N [--slug S] | tenant list\n"
-                 "  user create --email E --password P [--name N] [--tenant ID --role R] [--operator]\n"
-                 "  apikey create --tenant ID [--name N] [--role admin|editor|viewer]\n"
-                 "  members seed --tenant ID --count N [--activities N]\n"
-                 "  audit verify [--tenant ID]  recompute the audit hash chains; exit 1 if one is broken\n"
-                 "  demo [--members N]          (default 10000 members, 10 activities each)\n\n",
+    fprintf(out,
+            "plinth %s — multi-tenant SaaS platform\n\n"
+            "usage: plinth COMMAND [options]\n\n"
+            "commands:\n"
+            "  serve                      run the HTTP server\n"
+            "  migrate                    apply pending schema migrations\n"
+            "  version                    print the version\n"
+            "  demo                       create demo data and print how to log in\n"
+            "  tenant create --name N [--slug S] | tenant list\n"
+            "  user create --email E --password P [--name N] [--tenant ID --role R] [--operator]\n"
+            "  apikey create --tenant ID [--name N] [--role admin|editor|viewer]\n"
+            "  members seed --tenant ID --count N [--activities N]\n"
+            "  audit verify [--tenant ID]  recompute the audit hash chains; exit 1 if one is broken\n"
+            "  demo [--members N]          (default 10000 members, 10 activities each)\n\n",
             PLINTH_VERSION);
     pl_config_usage(out);
 }

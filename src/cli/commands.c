@@ -118,7 +118,8 @@ int pl_cli_tenant(const pl_config_t *cfg, int argc, char **argv)
             fprintf(stderr, "plinth tenant create: --name is required\n");
             rc = 2;
         } else if (pl_db_begin(c.db, PL_TX_WRITE, NULL) != 0 ||
-                   pl_tenant_create(c.db, &c.arena, name, slug, &id, &c.err) != 0 || pl_db_commit(c.db) != 0) {
+                   pl_tenant_create(c.db, &c.arena, name, slug, &id, &c.err) != 0 ||
+                   pl_db_commit(c.db) != 0) {
             rc = cli_fail(&c);
         } else {
             print_json(pl_tenant_json(c.db, id));

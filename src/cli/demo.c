@@ -100,7 +100,8 @@ int pl_cli_demo(const pl_config_t *cfg, int argc, char **argv)
         goto out;
     if (pl_db_begin(db, PL_TX_WRITE, NULL) != 0)
         goto out;
-    if (find_tenant(db, &a, &tid) == 0 && pl_tenant_create(db, &a, "Acme Fitness", DEMO_SLUG, &tid, &err) != 0)
+    if (find_tenant(db, &a, &tid) == 0 &&
+        pl_tenant_create(db, &a, "Acme Fitness", DEMO_SLUG, &tid, &err) != 0)
         goto out;
     fprintf(stderr, "demo: organization %s\n", tid);
     for (i = 0; i < sizeof(people) / sizeof(people[0]); i++)

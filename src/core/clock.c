@@ -175,7 +175,9 @@ int pl_rfc3339_parse(const char *s, int64_t *ms_out)
         return -1;
     if (sec == 60)
         sec = 59;
-    *ms_out = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) - sign * (oh * 3600 + om * 60)) * 1000 +
-              ms;
+    *ms_out =
+        ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) - sign * (oh * 3600 + om * 60)) *
+            1000 +
+        ms;
     return 0;
 }

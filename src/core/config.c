@@ -20,8 +20,8 @@ static const struct opt {
     long min, max;
     const char *help;
 } opts[] = {
-    {"--listen", "PLINTH_LISTEN", K_STR, offsetof(pl_config_t, listen), sizeof(((pl_config_t *)0)->listen), 0, 0,
-     "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 picks a free port)"},
+    {"--listen", "PLINTH_LISTEN", K_STR, offsetof(pl_config_t, listen), sizeof(((pl_config_t *)0)->listen), 0,
+     0, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 picks a free port)"},
     {"--data-dir", "PLINTH_DATA_DIR", K_STR, offsetof(pl_config_t, data_dir), PATH_MAX, 0, 0,
      "data directory holding plinth.db (default ./plinth-data)"},
     {"--workers", "PLINTH_WORKERS", K_LONG, offsetof(pl_config_t, workers), 0, 0, 256,
@@ -44,8 +44,9 @@ static const struct opt {
      "default bucket per API key (default 100:200)"},
     {"--rate-limit-ip", "PLINTH_RATE_LIMIT_IP", K_STR, offsetof(pl_config_t, rate_limit[2]), 32, 0, 0,
      "default bucket per client IP (default 300:600)"},
-    {"--allow-private-webhooks", "PLINTH_ALLOW_PRIVATE_WEBHOOKS", K_BOOL, offsetof(pl_config_t, allow_private_webhooks),
-     0, 0, 0, "on: webhook URLs may target loopback and private networks (default off: refused as SSRF)"},
+    {"--allow-private-webhooks", "PLINTH_ALLOW_PRIVATE_WEBHOOKS", K_BOOL,
+     offsetof(pl_config_t, allow_private_webhooks), 0, 0, 0,
+     "on: webhook URLs may target loopback and private networks (default off: refused as SSRF)"},
     {"--smtp-url", "PLINTH_SMTP_URL", K_STR, offsetof(pl_config_t, smtp_url), 256, 0, 0,
      "SMTP server for outgoing mail, smtp://host:port (smtps:// for TLS); empty: mail is only logged"},
     {"--smtp-from", "PLINTH_SMTP_FROM", K_STR, offsetof(pl_config_t, smtp_from), 256, 0, 0,
@@ -78,7 +79,8 @@ void pl_config_defaults(pl_config_t *c)
              "5,300,1800,7200,18000,36000,36000,36000,36000,36000,36000,36000");
 }
 
-static int set(pl_config_t *c, const struct opt *o, const char *v, const char *src, char *errbuf, size_t errlen)
+static int set(pl_config_t *c, const struct opt *o, const char *v, const char *src, char *errbuf,
+               size_t errlen)
 {
     char *p = (char *)c + o->off;
     char *end;
@@ -144,10 +146,10 @@ int pl_config_from_args(pl_config_t *c, int argc, char **argv, char *errbuf, siz
             argv[out++] = argv[i];
             continue;
         }
-        if (v == NULL && o->kind == K_BOOL && (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0 ||
-                                                 (strcmp(argv[i + 1], "on") && strcmp(argv[i + 1], "off") &&
-                                                  strcmp(argv[i + 1], "true") && strcmp(argv[i + 1], "false") &&
-                                                  strcmp(argv[i + 1], "1") && strcmp(argv[i + 1], "0"))))
+        if (v == NULL && o->kind == K_BOOL &&
+            (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0 ||
+             (strcmp(argv[i + 1], "on") && strcmp(argv[i + 1], "off") && strcmp(argv[i + 1], "true") &&
+              strcmp(argv[i + 1], "false") && strcmp(argv[i + 1], "1") && strcmp(argv[i + 1], "0"))))
             v = "on"; /* a bare boolean flag */
         if (v == NULL) {
             if (i + 1 >= argc) {

@@ -16,16 +16,16 @@
 #include "core/log.h"
 
 typedef struct pl_config {
-    char listen[128];     /* HOST:PORT; port 0 picks a free one (logged) */
+    char listen[128]; /* HOST:PORT; port 0 picks a free one (logged) */
     char data_dir[PATH_MAX];
-    long workers;         /* 0: one per core */
-    long max_body;        /* bytes */
-    bool signup;          /* self-service signup */
-    long access_ttl;      /* seconds */
-    long refresh_ttl;     /* seconds */
+    long workers;     /* 0: one per core */
+    long max_body;    /* bytes */
+    bool signup;      /* self-service signup */
+    long access_ttl;  /* seconds */
+    long refresh_ttl; /* seconds */
     char log_level[16];
-    char public_url[256]; /* base of links in emails; default http://LISTEN */
-    char rate_limit[3][32]; /* tenant, key, ip: "RATE:BURST" requests per second, or "0" (off) */
+    char public_url[256];        /* base of links in emails; default http://LISTEN */
+    char rate_limit[3][32];      /* tenant, key, ip: "RATE:BURST" requests per second, or "0" (off) */
     bool allow_private_webhooks; /* webhook URLs may point at loopback / private addresses */
     char webhook_retries[256];   /* seconds between delivery attempts, comma-separated */
     char smtp_url[256];          /* smtp://host:port or smtps://…; empty: mail goes to the log */

@@ -73,7 +73,8 @@ int pl_password_hash(const char *password, char *out, size_t outlen)
 {
     if (outlen < crypto_pwhash_STRBYTES)
         return -1;
-    return crypto_pwhash_str_alg(out, password, strlen(password), PW_OPS, PW_MEM, crypto_pwhash_ALG_ARGON2ID13);
+    return crypto_pwhash_str_alg(out, password, strlen(password), PW_OPS, PW_MEM,
+                                 crypto_pwhash_ALG_ARGON2ID13);
 }
 
 bool pl_password_verify(const char *hash, const char *password)

@@ -13,21 +13,21 @@
 
 typedef enum pl_status {
     PL_OK = 0,
-    PL_EINVAL = -1,       /* 422 validation_failed: well-formed input that breaks a rule */
-    PL_EBADREQ = -2,      /* 400 validation_failed: malformed JSON, bad UTF-8, too deep */
-    PL_ENOTFOUND = -3,    /* 404 not_found */
-    PL_ECONFLICT = -4,    /* 409 conflict */
-    PL_EFORBIDDEN = -5,   /* 403 forbidden */
-    PL_EUNAUTH = -6,      /* 401 unauthorized */
-    PL_ELIMIT = -7,       /* 403 limit_exceeded */
-    PL_ETOOBIG = -8,      /* 413 payload_too_large */
-    PL_EMETHOD = -9,      /* 405 method_not_allowed */
-    PL_EMEDIA = -10,      /* 415 unsupported_media_type */
-    PL_ERATE = -11,       /* 429 rate_limited */
-    PL_EUNAVAIL = -12,    /* 503 unavailable */
-    PL_EDB = -13,         /* 500 internal_error: the store failed */
-    PL_EINTERNAL = -14,   /* 500 internal_error */
-    PL_EGONE = -15,       /* 410 gone: an expired or used token */
+    PL_EINVAL = -1,     /* 422 validation_failed: well-formed input that breaks a rule */
+    PL_EBADREQ = -2,    /* 400 validation_failed: malformed JSON, bad UTF-8, too deep */
+    PL_ENOTFOUND = -3,  /* 404 not_found */
+    PL_ECONFLICT = -4,  /* 409 conflict */
+    PL_EFORBIDDEN = -5, /* 403 forbidden */
+    PL_EUNAUTH = -6,    /* 401 unauthorized */
+    PL_ELIMIT = -7,     /* 403 limit_exceeded */
+    PL_ETOOBIG = -8,    /* 413 payload_too_large */
+    PL_EMETHOD = -9,    /* 405 method_not_allowed */
+    PL_EMEDIA = -10,    /* 415 unsupported_media_type */
+    PL_ERATE = -11,     /* 429 rate_limited */
+    PL_EUNAVAIL = -12,  /* 503 unavailable */
+    PL_EDB = -13,       /* 500 internal_error: the store failed */
+    PL_EINTERNAL = -14, /* 500 internal_error */
+    PL_EGONE = -15,     /* 410 gone: an expired or used token */
 } pl_status;
 
 #define PL_ERR_MAX_FIELDS 16
@@ -38,8 +38,8 @@ typedef struct pl_field_err {
 } pl_field_err_t;
 
 typedef struct pl_err {
-    int status;           /* a pl_status */
-    const char *code;     /* NULL: the default code for status */
+    int status;       /* a pl_status */
+    const char *code; /* NULL: the default code for status */
     char message[256];
     int nfields;
     pl_field_err_t fields[PL_ERR_MAX_FIELDS];

@@ -64,8 +64,8 @@ bool pl_utf8_valid(const char *str, size_t len)
                 return false;
             cp = (cp << 6) | (s[i + k] & 0x3f);
         }
-        if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
+        if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
             return false;
         i += need + 1;
     }
@@ -119,7 +119,8 @@ int pl_json_parse_body(const char *data, size_t len, json_t **out, pl_err_t *err
     }
     j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
     if (j == NULL) {
-        pl_err_set(err, PL_EBADREQ, NULL, "malformed JSON at line %d, column %d: %s", je.line, je.column, je.text);
+        pl_err_set(err, PL_EBADREQ, NULL, "malformed JSON at line %d, column %d: %s", je.line, je.column,
+                   je.text);
         pl_err_field(err, "body", "malformed JSON: %s", je.text);
         return PL_EBADREQ;
     }

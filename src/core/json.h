@@ -22,10 +22,10 @@ typedef enum pl_type {
     PL_T_STRING = 1,
     PL_T_INT,
     PL_T_BOOL,
-    PL_T_OBJECT,  /* with sub: a nested schema; without: free-form, max = max bytes */
-    PL_T_ARRAY,   /* of strings; min/max = number of items */
+    PL_T_OBJECT, /* with sub: a nested schema; without: free-form, max = max bytes */
+    PL_T_ARRAY,  /* of strings; min/max = number of items */
     PL_T_EMAIL,
-    PL_T_ENUM,    /* a string among values[] */
+    PL_T_ENUM, /* a string among values[] */
 } pl_type_t;
 
 #define PL_F_REQUIRED 1u
@@ -37,7 +37,7 @@ typedef struct pl_field {
     const char *name;
     pl_type_t type;
     unsigned flags;
-    long min, max; /* string length in characters, integer value, items, bytes; max 0 = none */
+    long min, max;             /* string length in characters, integer value, items, bytes; max 0 = none */
     const char *const *values; /* PL_T_ENUM: NULL-terminated */
     const pl_schema_t *sub;
     const char *doc;

@@ -23,8 +23,8 @@ typedef struct pl_jw {
 } pl_jw_t;
 
 void pl_jw_init(pl_jw_t *w, pl_buf_t *b);
-void pl_jw_obj(pl_jw_t *w);  /* { */
-void pl_jw_arr(pl_jw_t *w);  /* [ */
+void pl_jw_obj(pl_jw_t *w); /* { */
+void pl_jw_arr(pl_jw_t *w); /* [ */
 void pl_jw_end_obj(pl_jw_t *w);
 void pl_jw_end_arr(pl_jw_t *w);
 void pl_jw_key(pl_jw_t *w, const char *key);

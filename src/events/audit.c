@@ -19,9 +19,9 @@
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
 /* Members that hold secrets, by name; and secret values by their prefix, whatever the name. */
-static const char *const secret_names[] = {"password", "password_hash", "secret", "token", "access_token",
-                                           "refresh_token", "token_hash", "key_hash", "private_jwk",
-                                           "client_secret", NULL};
+static const char *const secret_names[] = {"password",     "password_hash", "secret",     "token",
+                                           "access_token", "refresh_token", "token_hash", "key_hash",
+                                           "private_jwk",  "client_secret", NULL};
 static const char *const secret_prefixes[] = {"pk_live_", "rt_", "it_", "ut_", "whsec_", "$argon2", NULL};
 
 static bool is_secret(const char *name, json_t *v)
@@ -57,8 +57,9 @@ json_t *pl_json_redact(json_t *v)
     if (json_is_array(v)) {
         out = json_array();
         for (i = 0; i < json_array_size(v); i++)
-            json_array_append_new(out, is_secret(NULL, json_array_get(v, i)) ? json_string("[redacted]")
-                                                                                : pl_json_redact(json_array_get(v, i)));
+            json_array_append_new(out, is_secret(NULL, json_array_get(v, i))
+                                           ? json_string("[redacted]")
+                                           : pl_json_redact(json_array_get(v, i)));
         return out;
     }
     return json_incref(v);
@@ -82,8 +83,8 @@ static void field(pl_buf_t *b, const char *s)
     pl_buf_addc(b, '\n');
 }
 
-static void chain_hash(const char *prev, int64_t seq, const char *tenant, int64_t created, const char *const f[10],
-                       char out[PL_SHA256_HEX])
+static void chain_hash(const char *prev, int64_t seq, const char *tenant, int64_t created,
+                       const char *const f[10], char out[PL_SHA256_HEX])
 {
     pl_buf_t b;
     int i;
@@ -99,16 +100,18 @@ static void chain_hash(const char *prev, int64_t seq, const char *tenant, int64_
 int pl_audit_write(pl_ctx_t *c, const char *tenant_id, const char *action, const char *resource_type,
                    const char *resource_id, json_t *before, json_t *after)
 {
-    static const char *sql_last = "SELECT seq, hash FROM audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1";
-    static const char *sql_ins = "INSERT INTO audit_log (id, tenant_id, seq, actor_type, actor_id, action, "
-                                 "resource_type, resource_id, before, after, request_id, ip, user_agent, created_at, "
-                                 "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-                                 "$14, $15, $16)";
+    static const char *sql_last =
+        "SELECT seq, hash FROM audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1";
+    static const char *sql_ins =
+        "INSERT INTO audit_log (id, tenant_id, seq, actor_type, actor_id, action, "
+        "resource_type, resource_id, before, after, request_id, ip, user_agent, created_at, "
+        "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+        "$14, $15, $16)";
     const pl_principal_t *p = c->principal;
-    const char *actor_type = p == NULL ? "anonymous"
+    const char *actor_type = p == NULL                                         ? "anonymous"
                              : (c->route && (c->route->flags & PL_R_PLATFORM)) ? "operator"
-                             : p->kind == PL_PRINCIPAL_APIKEY ? "api_key"
-                                                              : "user";
+                             : p->kind == PL_PRINCIPAL_APIKEY                  ? "api_key"
+                                                                               : "user";
     const char *actor_id = p == NULL ? NULL : p->kind == PL_PRINCIPAL_APIKEY ? p->key_id : p->user_id;
     char *b = dump(before), *a = dump(after), prev[PL_SHA256_HEX] = ZERO_HASH, hash[PL_SHA256_HEX];
     const char *f[10];
@@ -134,10 +137,11 @@ int pl_audit_write(pl_ctx_t *c, const char *tenant_id, const char *action, const
         f[9] = c->user_agent;
         chain_hash(prev, seq, tenant_id, now, f, hash);
         if (pl_db_exec(c->db, sql_ins,
-                       PL_ARGS(PL_TEXT(pl_new_id(c, "aud")), PL_TEXT(tenant_id), PL_INT(seq), PL_TEXT(actor_type),
-                               PL_TEXT(actor_id), PL_TEXT(action), PL_TEXT(resource_type), PL_TEXT(resource_id),
-                               PL_TEXT(b), PL_TEXT(a), PL_TEXT(c->request_id), PL_TEXT(c->ip), PL_TEXT(c->user_agent),
-                               PL_INT(now), PL_TEXT(prev), PL_TEXT(hash))) == 1)
+                       PL_ARGS(PL_TEXT(pl_new_id(c, "aud")), PL_TEXT(tenant_id), PL_INT(seq),
+                               PL_TEXT(actor_type), PL_TEXT(actor_id), PL_TEXT(action),
+                               PL_TEXT(resource_type), PL_TEXT(resource_id), PL_TEXT(b), PL_TEXT(a),
+                               PL_TEXT(c->request_id), PL_TEXT(c->ip), PL_TEXT(c->user_agent), PL_INT(now),
+                               PL_TEXT(prev), PL_TEXT(hash))) == 1)
             rc = 0;
     }
     free(b);
@@ -148,9 +152,10 @@ int pl_audit_write(pl_ctx_t *c, const char *tenant_id, const char *action, const
 
 int pl_audit_verify(pl_db_t *db, const char *tenant_id, FILE *out)
 {
-    static const char *sql = "SELECT tenant_id, seq, id, actor_type, actor_id, action, resource_type, resource_id, "
-                             "before, after, request_id, ip, user_agent, created_at, prev_hash, hash FROM audit_log "
-                             "WHERE ($1 IS NULL OR tenant_id = $1) ORDER BY tenant_id, seq";
+    static const char *sql =
+        "SELECT tenant_id, seq, id, actor_type, actor_id, action, resource_type, resource_id, "
+        "before, after, request_id, ip, user_agent, created_at, prev_hash, hash FROM audit_log "
+        "WHERE ($1 IS NULL OR tenant_id = $1) ORDER BY tenant_id, seq";
     pl_rows_t *r;
     char cur[64] = "", prev[PL_SHA256_HEX] = ZERO_HASH, hash[PL_SHA256_HEX];
     int64_t expect = 1, n = 0;
@@ -203,19 +208,20 @@ int pl_audit_verify(pl_db_t *db, const char *tenant_id, FILE *out)
 
 /* ---- GET /v1/audit-logs ---- */
 
-#define COLS                                                                                                       \
-    "id, seq, actor_type, actor_id, action, resource_type, resource_id, before, after, request_id, ip, "          \
+#define COLS                                                                                                 \
+    "id, seq, actor_type, actor_id, action, resource_type, resource_id, before, after, request_id, ip, "     \
     "user_agent, created_at, hash"
 
 static json_t *entry_json(pl_rows_t *r)
 {
     json_t *before = pl_rows_text(r, 7) ? json_loads(pl_rows_text(r, 7), 0, NULL) : NULL;
     json_t *after = pl_rows_text(r, 8) ? json_loads(pl_rows_text(r, 8), 0, NULL) : NULL;
-    return json_pack("{s:s,s:I,s:{s:s,s:o},s:s,s:{s:o,s:o},s:o,s:o,s:o,s:o,s:o,s:o,s:s}", "id", pl_rows_text(r, 0),
-                     "seq", (json_int_t)pl_rows_int(r, 1), "actor", "type", pl_rows_text(r, 2), "id",
-                     pl_json_str_or_null(pl_rows_text(r, 3)), "action", pl_rows_text(r, 4), "resource", "type",
-                     pl_json_str_or_null(pl_rows_text(r, 5)), "id", pl_json_str_or_null(pl_rows_text(r, 6)), "before",
-                     before ? before : json_null(), "after", after ? after : json_null(), "request_id",
+    return json_pack("{s:s,s:I,s:{s:s,s:o},s:s,s:{s:o,s:o},s:o,s:o,s:o,s:o,s:o,s:o,s:s}", "id",
+                     pl_rows_text(r, 0), "seq", (json_int_t)pl_rows_int(r, 1), "actor", "type",
+                     pl_rows_text(r, 2), "id", pl_json_str_or_null(pl_rows_text(r, 3)), "action",
+                     pl_rows_text(r, 4), "resource", "type", pl_json_str_or_null(pl_rows_text(r, 5)), "id",
+                     pl_json_str_or_null(pl_rows_text(r, 6)), "before", before ? before : json_null(),
+                     "after", after ? after : json_null(), "request_id",
                      pl_json_str_or_null(pl_rows_text(r, 9)), "ip", pl_json_str_or_null(pl_rows_text(r, 10)),
                      "user_agent", pl_json_str_or_null(pl_rows_text(r, 11)), "created_at",
                      pl_json_time(pl_rows_int(r, 12)), "hash", pl_rows_text(r, 13));
@@ -228,8 +234,10 @@ static int h_list(pl_ctx_t *c)
         "AND ($3 IS NULL OR actor_id = $3) AND ($4 IS NULL OR action = $4 OR action LIKE $4 || '.%') "
         "AND ($5 IS NULL OR resource_type = $5) AND ($6 IS NULL OR resource_id = $6) "
         "AND ($7 IS NULL OR created_at >= $7) AND ($8 IS NULL OR created_at < $8) ORDER BY seq DESC LIMIT $9";
-    const char *actor = pl_query(c, "actor"), *action = pl_query(c, "action"), *rtype = pl_query(c, "resource_type");
-    const char *rid = pl_query(c, "resource_id"), *since = pl_query(c, "since"), *until = pl_query(c, "until");
+    const char *actor = pl_query(c, "actor"), *action = pl_query(c, "action"),
+               *rtype = pl_query(c, "resource_type");
+    const char *rid = pl_query(c, "resource_id"), *since = pl_query(c, "since"),
+               *until = pl_query(c, "until");
     int64_t s_ms = 0, u_ms = 0, after_seq = 0;
     pl_page_t pg;
     pl_rows_t *r;
@@ -263,12 +271,13 @@ static int h_list(pl_ctx_t *c)
         json_array_append_new(data, entry_json(r));
     }
     pl_rows_close(r);
-    env = json_pack("{s:o,s:b,s:o}", "data", data, "has_more", has_more, "next_cursor",
-                    has_more ? json_string(pl_cursor_encode(
-                                   c, pl_printf(c->arena, "%lld",
-                                                (long long)json_integer_value(json_object_get(
-                                                    json_array_get(data, json_array_size(data) - 1), "seq")))))
-                             : json_null());
+    env =
+        json_pack("{s:o,s:b,s:o}", "data", data, "has_more", has_more, "next_cursor",
+                  has_more ? json_string(pl_cursor_encode(
+                                 c, pl_printf(c->arena, "%lld",
+                                              (long long)json_integer_value(json_object_get(
+                                                  json_array_get(data, json_array_size(data) - 1), "seq")))))
+                           : json_null());
     return pl_reply(c, 200, env);
 }
 

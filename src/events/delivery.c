@@ -57,10 +57,12 @@ int pl_webhook_fan_out(pl_db_t *db, int64_t seq, const char *tenant_id)
 {
     static const char *sql_ev = "SELECT id, type, tenant_id, occurred_at FROM events WHERE seq = $1";
     /* an endpoint receives the events that occur after it was created (a replay: any) */
-    static const char *sql_eps = "SELECT id, events FROM webhook_endpoints WHERE tenant_id = $1 AND status = 'enabled' "
-                                 "AND ($2 IS NULL OR created_at <= $2)";
-    static const char *sql_ins = "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_seq, state, "
-                                 "next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6, $6)";
+    static const char *sql_eps =
+        "SELECT id, events FROM webhook_endpoints WHERE tenant_id = $1 AND status = 'enabled' "
+        "AND ($2 IS NULL OR created_at <= $2)";
+    static const char *sql_ins =
+        "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_seq, state, "
+        "next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6, $6)";
     pl_rows_t *r;
     char evid[PL_TYPEID_MAX] = "", type[128] = "", tenant[64] = "";
     json_t *eps = json_array();
@@ -80,7 +82,8 @@ int pl_webhook_fan_out(pl_db_t *db, int64_t seq, const char *tenant_id)
         json_decref(eps);
         return rc < 0 ? PL_EDB : 0;
     }
-    if (pl_db_query(db, &r, sql_eps, PL_ARGS(PL_TEXT(tenant), tenant_id ? PL_NULLV : PL_INT(occurred))) != 0) {
+    if (pl_db_query(db, &r, sql_eps, PL_ARGS(PL_TEXT(tenant), tenant_id ? PL_NULLV : PL_INT(occurred))) !=
+        0) {
         json_decref(eps);
         return PL_EDB;
     }
@@ -95,8 +98,9 @@ int pl_webhook_fan_out(pl_db_t *db, int64_t seq, const char *tenant_id)
         char did[PL_TYPEID_MAX];
         pl_typeid_new("whd", did);
         if (pl_db_exec(db, sql_ins,
-                       PL_ARGS(PL_TEXT(did), PL_TEXT(tenant), PL_TEXT(json_string_value(json_array_get(eps, i))),
-                               PL_TEXT(evid), PL_INT(seq), PL_INT(now))) < 0) {
+                       PL_ARGS(PL_TEXT(did), PL_TEXT(tenant),
+                               PL_TEXT(json_string_value(json_array_get(eps, i))), PL_TEXT(evid), PL_INT(seq),
+                               PL_INT(now))) < 0) {
             json_decref(eps);
             return PL_EDB;
         }
@@ -118,7 +122,8 @@ static int dispatch_batch(pl_db_t *db)
     pl_rows_t *r;
     if (pl_db_begin(db, PL_TX_WRITE, NULL) != 0)
         return -1;
-    if (pl_db_int(db, &cur, sql_cur, PL_NOARGS) != 1 || pl_db_query(db, &r, sql_new, PL_ARGS(PL_INT(cur))) != 0)
+    if (pl_db_int(db, &cur, sql_cur, PL_NOARGS) != 1 ||
+        pl_db_query(db, &r, sql_new, PL_ARGS(PL_INT(cur))) != 0)
         goto fail;
     while (n < 500 && pl_rows_next(r) == 1)
         seqs[n++] = pl_rows_int(r, 0);
@@ -242,11 +247,12 @@ static long post(struct pl_webhooks *w, job_t *j, char *why, size_t whylen, int6
 
 static int claim(pl_db_t *db, job_t *jobs)
 {
-    static const char *sql = "SELECT d.id, d.tenant_id, d.endpoint_id, d.event_id, d.attempts, w.url, w.secret, "
-                             "w.status, e.type, e.data, e.occurred_at FROM webhook_deliveries d "
-                             "JOIN webhook_endpoints w ON w.id = d.endpoint_id JOIN events e ON e.id = d.event_id "
-                             "WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR "
-                             "d.lease_until < $1) ORDER BY d.next_attempt_at, d.event_seq LIMIT $2";
+    static const char *sql =
+        "SELECT d.id, d.tenant_id, d.endpoint_id, d.event_id, d.attempts, w.url, w.secret, "
+        "w.status, e.type, e.data, e.occurred_at FROM webhook_deliveries d "
+        "JOIN webhook_endpoints w ON w.id = d.endpoint_id JOIN events e ON e.id = d.event_id "
+        "WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR "
+        "d.lease_until < $1) ORDER BY d.next_attempt_at, d.event_seq LIMIT $2";
     static const char *sql_lease = "UPDATE webhook_deliveries SET lease_until = $1 WHERE id = $2";
     int64_t now = pl_now_ms();
     pl_rows_t *r;
@@ -290,17 +296,21 @@ static int claim(pl_db_t *db, job_t *jobs)
 
 static void record(struct pl_webhooks *w, pl_db_t *db, job_t *j, long status, const char *why, int64_t ms)
 {
-    static const char *sql_ok = "UPDATE webhook_deliveries SET state = 'succeeded', attempts = attempts + 1, "
-                                "last_status = $2, last_duration_ms = $3, last_error = NULL, next_attempt_at = NULL, "
-                                "lease_until = NULL, updated_at = $4 WHERE id = $1";
+    static const char *sql_ok =
+        "UPDATE webhook_deliveries SET state = 'succeeded', attempts = attempts + 1, "
+        "last_status = $2, last_duration_ms = $3, last_error = NULL, next_attempt_at = NULL, "
+        "lease_until = NULL, updated_at = $4 WHERE id = $1";
     static const char *sql_ok_ep = "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1";
-    static const char *sql_fail = "UPDATE webhook_deliveries SET state = $5, attempts = attempts + 1, last_status = $2, "
-                                  "last_duration_ms = $3, last_error = $6, next_attempt_at = $7, lease_until = NULL, "
-                                  "updated_at = $4 WHERE id = $1";
-    static const char *sql_fail_ep = "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $2) "
-                                     "WHERE id = $1 RETURNING failing_since";
-    static const char *sql_disable = "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $2, "
-                                     "updated_at = $3 WHERE id = $1 AND status = 'enabled'";
+    static const char *sql_fail =
+        "UPDATE webhook_deliveries SET state = $5, attempts = attempts + 1, last_status = $2, "
+        "last_duration_ms = $3, last_error = $6, next_attempt_at = $7, lease_until = NULL, "
+        "updated_at = $4 WHERE id = $1";
+    static const char *sql_fail_ep =
+        "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $2) "
+        "WHERE id = $1 RETURNING failing_since";
+    static const char *sql_disable =
+        "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $2, "
+        "updated_at = $3 WHERE id = $1 AND status = 'enabled'";
     int64_t now = pl_now_ms(), since = now, next = 0;
     bool ok = status >= 200 && status <= 299, last;
     if (pl_db_begin(db, PL_TX_WRITE, j->tenant) != 0)
@@ -312,14 +322,17 @@ static void record(struct pl_webhooks *w, pl_db_t *db, job_t *j, long status, co
         last = j->attempts >= w->nschedule;
         if (!last) {
             int64_t base = w->schedule[j->attempts] * 1000;
-            next = now + base + (int64_t)randombytes_uniform((uint32_t)(base / 10 + 1)); /* jitter up to 10% */
+            next =
+                now + base + (int64_t)randombytes_uniform((uint32_t)(base / 10 + 1)); /* jitter up to 10% */
         }
         pl_db_exec(db, sql_fail,
                    PL_ARGS(PL_TEXT(j->id), status ? PL_INT(status) : PL_NULLV, PL_INT(ms), PL_INT(now),
-                           PL_TEXT(last ? "failed" : "pending"), PL_TEXT(why), last ? PL_NULLV : PL_INT(next)));
+                           PL_TEXT(last ? "failed" : "pending"), PL_TEXT(why),
+                           last ? PL_NULLV : PL_INT(next)));
         pl_db_int(db, &since, sql_fail_ep, PL_ARGS(PL_TEXT(j->endpoint), PL_INT(now)));
         if (now - since >= DISABLE_AFTER_MS &&
-            pl_db_exec(db, sql_disable, PL_ARGS(PL_TEXT(j->endpoint), PL_TEXT("failing for five days"), PL_INT(now))) == 1)
+            pl_db_exec(db, sql_disable,
+                       PL_ARGS(PL_TEXT(j->endpoint), PL_TEXT("failing for five days"), PL_INT(now))) == 1)
             pl_logf(PL_LOG_WARN, "webhook endpoint disabled after failing for five days", "%s (tenant %s)",
                     j->endpoint, j->tenant);
     }

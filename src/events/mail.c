@@ -25,8 +25,9 @@ static const int64_t retry_s[] = {10, 60, 300, 1800, 7200};
 
 void pl_mail_queue(pl_ctx_t *c, const char *tenant_id, const char *to, const char *subject, const char *body)
 {
-    static const char *sql = "INSERT INTO mail_outbox (id, tenant_id, to_addr, subject, body, state, next_attempt_at, "
-                             "created_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)";
+    static const char *sql =
+        "INSERT INTO mail_outbox (id, tenant_id, to_addr, subject, body, state, next_attempt_at, "
+        "created_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)";
     pl_buf_t b;
     pl_buf_init(&b, c->arena);
     pl_buf_adds(&b, "\"request_id\":\"");
@@ -41,8 +42,8 @@ void pl_mail_queue(pl_ctx_t *c, const char *tenant_id, const char *to, const cha
     pl_log(PL_LOG_INFO, "mail", b.ptr);
     if (c->srv->cfg.smtp_url[0] && pl_db_in_tx(c->db))
         pl_db_exec(c->db, sql,
-                   PL_ARGS(PL_TEXT(pl_new_id(c, "mail")), PL_TEXT(tenant_id), PL_TEXT(to), PL_TEXT(subject), PL_TEXT(body),
-                           PL_INT(pl_now_ms())));
+                   PL_ARGS(PL_TEXT(pl_new_id(c, "mail")), PL_TEXT(tenant_id), PL_TEXT(to), PL_TEXT(subject),
+                           PL_TEXT(body), PL_INT(pl_now_ms())));
 }
 
 /* ---- the mailer ---- */
@@ -89,8 +90,8 @@ static void header_text(pl_buf_t *b, const char *s)
     pl_buf_addf(b, "=?UTF-8?B?%s?=", enc);
 }
 
-static int smtp_send(pl_server_t *s, const char *id, const char *to, const char *subject, const char *body, char *why,
-                     size_t whylen)
+static int smtp_send(pl_server_t *s, const char *id, const char *to, const char *subject, const char *body,
+                     char *why, size_t whylen)
 {
     CURL *h = curl_easy_init();
     struct curl_slist *rcpt = NULL;
@@ -108,8 +109,9 @@ static int smtp_send(pl_server_t *s, const char *id, const char *to, const char 
     u.off = 0;
     pl_buf_addf(&u.msg, "Date: %s\r\nFrom: %s\r\nTo: %s\r\nSubject: ", date, s->cfg.smtp_from, to);
     header_text(&u.msg, subject);
-    pl_buf_addf(&u.msg, "\r\nMessage-ID: <%s@plinth>\r\nMIME-Version: 1.0\r\n"
-                        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+    pl_buf_addf(&u.msg,
+                "\r\nMessage-ID: <%s@plinth>\r\nMIME-Version: 1.0\r\n"
+                "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
                 id);
     for (p = body; *p; p++) { /* bare LF → CRLF, as SMTP wants */
         if (*p == '\n' && (p == body || p[-1] != '\r'))
@@ -147,12 +149,15 @@ static int smtp_send(pl_server_t *s, const char *id, const char *to, const char 
 
 static void *mailer_main(void *arg)
 {
-    static const char *sql_due = "SELECT id, to_addr, subject, body, attempts FROM mail_outbox WHERE state = 'pending' "
-                                 "AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT 1";
-    static const char *sql_sent = "UPDATE mail_outbox SET state = 'sent', attempts = attempts + 1, sent_at = $2, "
-                                  "last_error = NULL WHERE id = $1";
-    static const char *sql_retry = "UPDATE mail_outbox SET state = $2, attempts = attempts + 1, last_error = $3, "
-                                   "next_attempt_at = $4 WHERE id = $1";
+    static const char *sql_due =
+        "SELECT id, to_addr, subject, body, attempts FROM mail_outbox WHERE state = 'pending' "
+        "AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT 1";
+    static const char *sql_sent =
+        "UPDATE mail_outbox SET state = 'sent', attempts = attempts + 1, sent_at = $2, "
+        "last_error = NULL WHERE id = $1";
+    static const char *sql_retry =
+        "UPDATE mail_outbox SET state = $2, attempts = attempts + 1, last_error = $3, "
+        "next_attempt_at = $4 WHERE id = $1";
     struct pl_mailer *m = arg;
     pl_db_t *db;
     pl_err_t err;

@@ -51,8 +51,9 @@ const char *pl_event_type_for(const char *audit_action)
 int pl_event_emit(pl_ctx_t *c, const char *tenant_id, const char *type, json_t *data)
 {
     static const char *sql_next = "SELECT COALESCE(MAX(tenant_seq), 0) + 1 FROM events WHERE tenant_id = $1";
-    static const char *sql_ins = "INSERT INTO events (id, tenant_id, tenant_seq, type, data, request_id, occurred_at) "
-                                 "VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    static const char *sql_ins =
+        "INSERT INTO events (id, tenant_id, tenant_seq, type, data, request_id, occurred_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)";
     json_t *clean = data ? pl_json_redact(data) : json_object();
     char *text = json_dumps(clean, JSON_COMPACT);
     int64_t next = 1;
@@ -60,8 +61,8 @@ int pl_event_emit(pl_ctx_t *c, const char *tenant_id, const char *type, json_t *
     json_decref(clean);
     if (text && pl_db_int(c->db, &next, sql_next, PL_ARGS(PL_TEXT(tenant_id))) == 1 &&
         pl_db_exec(c->db, sql_ins,
-                   PL_ARGS(PL_TEXT(pl_new_id(c, "evt")), PL_TEXT(tenant_id), PL_INT(next), PL_TEXT(type), PL_TEXT(text),
-                           PL_TEXT(c->request_id), PL_INT(pl_now_ms()))) == 1)
+                   PL_ARGS(PL_TEXT(pl_new_id(c, "evt")), PL_TEXT(tenant_id), PL_INT(next), PL_TEXT(type),
+                           PL_TEXT(text), PL_TEXT(c->request_id), PL_INT(pl_now_ms()))) == 1)
         rc = 0;
     free(text);
     return rc;
@@ -75,15 +76,16 @@ static json_t *event_json(pl_rows_t *r)
 {
     json_t *data = json_loads(pl_rows_text(r, 3), 0, NULL);
     return json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:o}", "id", pl_rows_text(r, 0), "type", pl_rows_text(r, 1),
-                     "tenant_id", pl_rows_text(r, 6), "sequence", (json_int_t)pl_rows_int(r, 2), "occurred_at",
-                     pl_json_time(pl_rows_int(r, 5)), "request_id", pl_json_str_or_null(pl_rows_text(r, 4)), "data",
-                     data ? data : json_object());
+                     "tenant_id", pl_rows_text(r, 6), "sequence", (json_int_t)pl_rows_int(r, 2),
+                     "occurred_at", pl_json_time(pl_rows_int(r, 5)), "request_id",
+                     pl_json_str_or_null(pl_rows_text(r, 4)), "data", data ? data : json_object());
 }
 
 static int h_list(pl_ctx_t *c)
 {
-    static const char *sql = "SELECT " COLS " FROM events WHERE tenant_id = $1 AND tenant_seq > $2 "
-                             "AND ($3 IS NULL OR type = $3 OR type LIKE $3 || '.%') ORDER BY tenant_seq LIMIT $4";
+    static const char *sql =
+        "SELECT " COLS " FROM events WHERE tenant_id = $1 AND tenant_seq > $2 "
+        "AND ($3 IS NULL OR type = $3 OR type LIKE $3 || '.%') ORDER BY tenant_seq LIMIT $4";
     static const char *sql_after = "SELECT tenant_seq FROM events WHERE tenant_id = $1 AND id = $2";
     const char *type = pl_query(c, "type"), *after = pl_query(c, "after");
     int64_t from = 0;
@@ -114,12 +116,13 @@ static int h_list(pl_ctx_t *c)
     has_more = json_array_size(data) > (size_t)pg.limit;
     if (has_more)
         json_array_remove(data, (size_t)pg.limit);
-    env = json_pack("{s:o,s:b,s:o}", "data", data, "has_more", has_more, "next_cursor",
-                    has_more ? json_string(pl_cursor_encode(
-                                   c, pl_printf(c->arena, "%lld",
-                                                (long long)json_integer_value(json_object_get(
-                                                    json_array_get(data, json_array_size(data) - 1), "sequence")))))
-                             : json_null());
+    env = json_pack(
+        "{s:o,s:b,s:o}", "data", data, "has_more", has_more, "next_cursor",
+        has_more ? json_string(pl_cursor_encode(
+                       c, pl_printf(c->arena, "%lld",
+                                    (long long)json_integer_value(json_object_get(
+                                        json_array_get(data, json_array_size(data) - 1), "sequence")))))
+                 : json_null());
     return pl_reply(c, 200, env);
 }
 
@@ -127,8 +130,9 @@ static int h_get(pl_ctx_t *c)
 {
     static const char *sql = "SELECT " COLS " FROM events WHERE id = $1 AND tenant_id = $2";
     const char *id = pl_param(c, 0);
-    json_t *e = pl_id_ok(id, "evt") ? pl_query_one(c->db, event_json, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id)))
-                                    : NULL;
+    json_t *e = pl_id_ok(id, "evt")
+                    ? pl_query_one(c->db, event_json, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id)))
+                    : NULL;
     return e ? pl_reply(c, 200, e) : pl_fail_notfound(c, "event");
 }
 

@@ -23,9 +23,9 @@ typedef struct stream {
     h2o_req_t *req;
     struct pl_streams *owner;
     char tenant[64];
-    int64_t last_seq;   /* global seq of the last event written */
-    pl_buf_t pending;   /* written but not yet handed to h2o */
-    pl_buf_t inflight;  /* handed to h2o, waiting for proceed */
+    int64_t last_seq;  /* global seq of the last event written */
+    pl_buf_t pending;  /* written but not yet handed to h2o */
+    pl_buf_t inflight; /* handed to h2o, waiting for proceed */
     bool sending, closing, ended;
     int64_t last_write_ms;
     struct stream *prev, *next;
@@ -35,7 +35,7 @@ struct pl_streams {
     pl_worker_t *w;
     stream_t *head;
     int count;
-    int64_t cursor;     /* global seq this worker has distributed up to */
+    int64_t cursor; /* global seq this worker has distributed up to */
     h2o_timeout_t tick;
     h2o_timeout_entry_t entry;
 };
@@ -112,7 +112,8 @@ static void release(void *p)
 
 static void on_tick(h2o_timeout_entry_t *entry)
 {
-    static const char *sql = "SELECT seq, id, type, data, tenant_id FROM events WHERE seq > $1 ORDER BY seq LIMIT 1000";
+    static const char *sql =
+        "SELECT seq, id, type, data, tenant_id FROM events WHERE seq > $1 ORDER BY seq LIMIT 1000";
     struct pl_streams *o = H2O_STRUCT_FROM_MEMBER(struct pl_streams, entry, entry);
     int64_t now = pl_mono_ms();
     stream_t *s;
@@ -195,8 +196,9 @@ static int h_stream(pl_ctx_t *c)
 {
     static const char *sql_max = "SELECT COALESCE(MAX(seq), 0) FROM events";
     static const char *sql_at = "SELECT seq FROM events WHERE id = $1 AND tenant_id = $2";
-    static const char *sql_backlog = "SELECT seq, id, type, data FROM events WHERE tenant_id = $1 AND seq > $2 "
-                                     "AND seq <= $3 ORDER BY seq LIMIT $4";
+    static const char *sql_backlog =
+        "SELECT seq, id, type, data FROM events WHERE tenant_id = $1 AND seq > $2 "
+        "AND seq <= $3 ORDER BY seq LIMIT $4";
     struct pl_streams *o = c->worker->streams;
     ssize_t i = h2o_find_header_by_str(&c->req->headers, H2O_STRLIT("last-event-id"), -1);
     const char *last = i >= 0 ? pl_strndup(c->arena, c->req->headers.entries[i].value.base,
@@ -209,7 +211,8 @@ static int h_stream(pl_ctx_t *c)
         return pl_fail(c, PL_EDB, NULL, "the event stream could not start");
     from = max;
     if (last && *last) {
-        if (!pl_id_ok(last, "evt") || pl_db_int(c->db, &from, sql_at, PL_ARGS(PL_TEXT(last), PL_TEXT(c->tenant_id))) != 1) {
+        if (!pl_id_ok(last, "evt") ||
+            pl_db_int(c->db, &from, sql_at, PL_ARGS(PL_TEXT(last), PL_TEXT(c->tenant_id))) != 1) {
             pl_err_field(&c->err, "Last-Event-ID", "is not an event of this organization");
             return PL_EINVAL;
         }
@@ -242,11 +245,13 @@ static int h_stream(pl_ctx_t *c)
     h2o_start_response(c->req, &s->super);
     /* the retry hint, then what the client missed (up to the worker's cursor; the ticks send the rest) */
     pl_buf_adds(&s->pending, "retry: 3000\n\n");
-    if (from < o->cursor &&
-        pl_db_query(c->db, &r, sql_backlog, PL_ARGS(PL_TEXT(c->tenant_id), PL_INT(from), PL_INT(o->cursor), PL_INT(BACKLOG_MAX))) == 0) {
+    if (from < o->cursor && pl_db_query(c->db, &r, sql_backlog,
+                                        PL_ARGS(PL_TEXT(c->tenant_id), PL_INT(from), PL_INT(o->cursor),
+                                                PL_INT(BACKLOG_MAX))) == 0) {
         while (pl_rows_next(r) == 1)
-            pl_buf_addf(&s->pending, "id: %s\nevent: %s\ndata: %s\n\n", pl_rows_text(r, 1), pl_rows_text(r, 2),
-                        pl_rows_text(r, 3)), s->last_seq = pl_rows_int(r, 0);
+            pl_buf_addf(&s->pending, "id: %s\nevent: %s\ndata: %s\n\n", pl_rows_text(r, 1),
+                        pl_rows_text(r, 2), pl_rows_text(r, 3)),
+                s->last_seq = pl_rows_int(r, 0);
         pl_rows_close(r);
     }
     if (s->last_seq < o->cursor)

@@ -28,12 +28,13 @@ bool pl_webhook_addr_private(const struct sockaddr *sa)
     if (sa->sa_family == AF_INET) {
         uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
         unsigned o1 = a >> 24, o2 = (a >> 16) & 0xff, o3 = (a >> 8) & 0xff;
-        return o1 == 0 || o1 == 10 || o1 == 127 ||   /* this network, private, loopback */
-               (o1 == 100 && (o2 & 0xc0) == 64) ||  /* carrier-grade NAT */
-               (o1 == 169 && o2 == 254) ||          /* link-local, cloud metadata */
+        return o1 == 0 || o1 == 10 || o1 == 127 || /* this network, private, loopback */
+               (o1 == 100 && (o2 & 0xc0) == 64) || /* carrier-grade NAT */
+               (o1 == 169 && o2 == 254) ||         /* link-local, cloud metadata */
                (o1 == 172 && (o2 & 0xf0) == 16) || (o1 == 192 && o2 == 168) || /* private */
-               (o1 == 192 && o2 == 0 && o3 == 0) || (o1 == 198 && (o2 & 0xfe) == 18) || /* special, benchmark */
-               o1 >= 224;                           /* multicast, reserved, broadcast */
+               (o1 == 192 && o2 == 0 && o3 == 0) ||
+               (o1 == 198 && (o2 & 0xfe) == 18) || /* special, benchmark */
+               o1 >= 224;                          /* multicast, reserved, broadcast */
     }
     if (sa->sa_family == AF_INET6) {
         const uint8_t *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
@@ -61,7 +62,8 @@ const char *pl_webhook_url_check(const char *url, bool allow_private)
     struct addrinfo hints, *res = NULL, *ai;
     if (u == NULL)
         return "cannot parse the URL";
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK || curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
         why = "is not a valid URL";
         goto out;
@@ -103,11 +105,12 @@ out:
 static json_t *endpoint_json(pl_rows_t *r)
 {
     json_t *events = json_loads(pl_rows_text(r, 3), 0, NULL);
-    return json_pack("{s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:o}", "id", pl_rows_text(r, 0), "url", pl_rows_text(r, 1),
-                     "description", pl_rows_text(r, 2), "events", events ? events : json_array(), "status",
-                     pl_rows_text(r, 4), "failing_since", pl_json_time_or_null(r, 5), "disabled_reason",
-                     pl_json_str_or_null(pl_rows_text(r, 6)), "created_at", pl_json_time(pl_rows_int(r, 7)),
-                     "updated_at", pl_json_time(pl_rows_int(r, 8)));
+    return json_pack("{s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:o}", "id", pl_rows_text(r, 0), "url",
+                     pl_rows_text(r, 1), "description", pl_rows_text(r, 2), "events",
+                     events ? events : json_array(), "status", pl_rows_text(r, 4), "failing_since",
+                     pl_json_time_or_null(r, 5), "disabled_reason", pl_json_str_or_null(pl_rows_text(r, 6)),
+                     "created_at", pl_json_time(pl_rows_int(r, 7)), "updated_at",
+                     pl_json_time(pl_rows_int(r, 8)));
 }
 
 static json_t *endpoint_get(pl_ctx_t *c, const char *id)
@@ -120,7 +123,8 @@ static json_t *endpoint_get(pl_ctx_t *c, const char *id)
 
 static const char *check_url(const char *v)
 {
-    return strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0 ? NULL : "must be an http or https URL";
+    return strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0 ? NULL
+                                                                           : "must be an http or https URL";
 }
 
 static void check_events(pl_ctx_t *c, json_t *events)
@@ -169,8 +173,9 @@ static void new_secret(char *out, size_t n)
 
 static int h_create(pl_ctx_t *c)
 {
-    static const char *sql = "INSERT INTO webhook_endpoints (id, tenant_id, url, description, events, secret, "
-                             "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+    static const char *sql =
+        "INSERT INTO webhook_endpoints (id, tenant_id, url, description, events, secret, "
+        "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
     const char *url = pl_json_str(c->body, "url"), *desc = pl_json_str(c->body, "description"), *why;
     char *id = pl_new_id(c, "whe"), secret[80], *events;
     json_t *out;
@@ -184,8 +189,8 @@ static int h_create(pl_ctx_t *c)
     new_secret(secret, sizeof(secret));
     events = pl_json_text(c, json_object_get(c->body, "events"), "[]");
     if (pl_db_exec(c->db, sql,
-                   PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(url), PL_TEXT(desc ? desc : ""), PL_TEXT(events),
-                           PL_TEXT(secret), PL_INT(pl_now_ms()))) < 0)
+                   PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(url), PL_TEXT(desc ? desc : ""),
+                           PL_TEXT(events), PL_TEXT(secret), PL_INT(pl_now_ms()))) < 0)
         return pl_fail(c, PL_EDB, NULL, "the endpoint could not be saved");
     out = endpoint_get(c, id);
     json_object_set_new(out, "secret", json_string(secret));
@@ -194,8 +199,9 @@ static int h_create(pl_ctx_t *c)
 
 static int h_list(pl_ctx_t *c)
 {
-    static const char *sql = "SELECT " COLS " FROM webhook_endpoints WHERE tenant_id = $1 AND ($2 IS NULL OR id > $2) "
-                             "ORDER BY id LIMIT $3";
+    static const char *sql =
+        "SELECT " COLS " FROM webhook_endpoints WHERE tenant_id = $1 AND ($2 IS NULL OR id > $2) "
+        "ORDER BY id LIMIT $3";
     static const char *sql_n = "SELECT COUNT(*) FROM webhook_endpoints WHERE tenant_id = $1";
     return pl_reply_list(c, sql, sql_n, endpoint_json, "id");
 }
@@ -208,11 +214,12 @@ static int h_get(pl_ctx_t *c)
 
 static int h_patch(pl_ctx_t *c)
 {
-    static const char *sql = "UPDATE webhook_endpoints SET url = COALESCE($3, url), events = COALESCE($4, events), "
-                             "description = COALESCE($5, description), status = COALESCE($6, status), "
-                             "failing_since = CASE WHEN $6 = 'enabled' THEN NULL ELSE failing_since END, "
-                             "disabled_reason = CASE WHEN $6 IS NULL THEN disabled_reason WHEN $6 = 'enabled' THEN NULL "
-                             "ELSE 'disabled by the organization' END, updated_at = $7 WHERE id = $1 AND tenant_id = $2";
+    static const char *sql =
+        "UPDATE webhook_endpoints SET url = COALESCE($3, url), events = COALESCE($4, events), "
+        "description = COALESCE($5, description), status = COALESCE($6, status), "
+        "failing_since = CASE WHEN $6 = 'enabled' THEN NULL ELSE failing_since END, "
+        "disabled_reason = CASE WHEN $6 IS NULL THEN disabled_reason WHEN $6 = 'enabled' THEN NULL "
+        "ELSE 'disabled by the organization' END, updated_at = $7 WHERE id = $1 AND tenant_id = $2";
     const char *id = pl_param(c, 0), *url = pl_json_str(c->body, "url"), *why;
     json_t *ev = json_object_get(c->body, "events");
     char *events = NULL;
@@ -227,8 +234,8 @@ static int h_patch(pl_ctx_t *c)
     events = pl_json_text(c, ev, NULL);
     if (pl_db_exec(c->db, sql,
                    PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(url), PL_TEXT(events),
-                           PL_TEXT(pl_json_str(c->body, "description")), PL_TEXT(pl_json_str(c->body, "status")),
-                           PL_INT(pl_now_ms()))) < 0)
+                           PL_TEXT(pl_json_str(c->body, "description")),
+                           PL_TEXT(pl_json_str(c->body, "status")), PL_INT(pl_now_ms()))) < 0)
         return pl_fail(c, PL_EDB, NULL, "the endpoint could not be saved");
     return pl_reply(c, 200, endpoint_get(c, id));
 }
@@ -236,8 +243,9 @@ static int h_patch(pl_ctx_t *c)
 static int h_delete(pl_ctx_t *c)
 {
     static const char *sql = "DELETE FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2";
-    static const char *sql_d = "UPDATE webhook_deliveries SET state = 'failed', last_error = 'endpoint deleted', "
-                               "next_attempt_at = NULL WHERE endpoint_id = $1 AND tenant_id = $2 AND state = 'pending'";
+    static const char *sql_d =
+        "UPDATE webhook_deliveries SET state = 'failed', last_error = 'endpoint deleted', "
+        "next_attempt_at = NULL WHERE endpoint_id = $1 AND tenant_id = $2 AND state = 'pending'";
     const char *id = pl_param(c, 0);
     int n;
     if (!pl_id_ok(id, "whe"))
@@ -250,42 +258,47 @@ static int h_delete(pl_ctx_t *c)
 
 static int h_rotate(pl_ctx_t *c)
 {
-    static const char *sql = "UPDATE webhook_endpoints SET secret = $3, updated_at = $4 WHERE id = $1 AND tenant_id = $2";
+    static const char *sql =
+        "UPDATE webhook_endpoints SET secret = $3, updated_at = $4 WHERE id = $1 AND tenant_id = $2";
     const char *id = pl_param(c, 0);
     char secret[80];
     json_t *out;
     if (!pl_id_ok(id, "whe"))
         return pl_fail_notfound(c, "webhook endpoint");
     new_secret(secret, sizeof(secret));
-    if (pl_db_exec(c->db, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(secret), PL_INT(pl_now_ms()))) != 1)
+    if (pl_db_exec(c->db, sql,
+                   PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(secret), PL_INT(pl_now_ms()))) != 1)
         return pl_fail_notfound(c, "webhook endpoint");
     out = endpoint_get(c, id);
     json_object_set_new(out, "secret", json_string(secret));
     return pl_reply(c, 200, out);
 }
 
-#define DCOLS                                                                                                      \
-    "d.id, d.endpoint_id, d.event_id, e.type, d.state, d.attempts, d.last_status, d.last_duration_ms, "           \
+#define DCOLS                                                                                                \
+    "d.id, d.endpoint_id, d.event_id, e.type, d.state, d.attempts, d.last_status, d.last_duration_ms, "      \
     "d.last_error, d.next_attempt_at, d.created_at, d.updated_at"
 
 static json_t *delivery_json(pl_rows_t *r)
 {
-    return json_pack("{s:s,s:s,s:s,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "id", pl_rows_text(r, 0), "endpoint_id",
-                     pl_rows_text(r, 1), "event_id", pl_rows_text(r, 2), "event_type",
+    return json_pack("{s:s,s:s,s:s,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "id", pl_rows_text(r, 0),
+                     "endpoint_id", pl_rows_text(r, 1), "event_id", pl_rows_text(r, 2), "event_type",
                      pl_json_str_or_null(pl_rows_text(r, 3)), "status", pl_rows_text(r, 4), "attempts",
                      (json_int_t)pl_rows_int(r, 5), "response_status",
                      pl_rows_null(r, 6) ? json_null() : json_integer(pl_rows_int(r, 6)), "duration_ms",
                      pl_rows_null(r, 7) ? json_null() : json_integer(pl_rows_int(r, 7)), "last_error",
                      pl_json_str_or_null(pl_rows_text(r, 8)), "next_attempt_at", pl_json_time_or_null(r, 9),
-                     "created_at", pl_json_time(pl_rows_int(r, 10)), "updated_at", pl_json_time(pl_rows_int(r, 11)));
+                     "created_at", pl_json_time(pl_rows_int(r, 10)), "updated_at",
+                     pl_json_time(pl_rows_int(r, 11)));
 }
 
 static int h_deliveries(pl_ctx_t *c)
 {
-    static const char *sql = "SELECT " DCOLS " FROM webhook_deliveries d LEFT JOIN events e ON e.id = d.event_id "
-                             "WHERE d.tenant_id = $1 AND d.endpoint_id = $4 AND ($2 IS NULL OR d.id < $2) "
-                             "ORDER BY d.id DESC LIMIT $3";
-    static const char *sql_n = "SELECT COUNT(*) FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2";
+    static const char *sql =
+        "SELECT " DCOLS " FROM webhook_deliveries d LEFT JOIN events e ON e.id = d.event_id "
+        "WHERE d.tenant_id = $1 AND d.endpoint_id = $4 AND ($2 IS NULL OR d.id < $2) "
+        "ORDER BY d.id DESC LIMIT $3";
+    static const char *sql_n =
+        "SELECT COUNT(*) FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2";
     const char *id = pl_param(c, 0);
     json_t *e = endpoint_get(c, id), *data;
     pl_page_t pg;
@@ -306,18 +319,22 @@ static int h_deliveries(pl_ctx_t *c)
 
 static int h_retry(pl_ctx_t *c)
 {
-    static const char *sql = "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $3, lease_until = NULL, "
-                             "updated_at = $3 WHERE id = $1 AND tenant_id = $2 AND state <> 'pending'";
-    static const char *sql_get = "SELECT " DCOLS " FROM webhook_deliveries d LEFT JOIN events e ON e.id = d.event_id "
-                                 "WHERE d.id = $1 AND d.tenant_id = $2";
+    static const char *sql =
+        "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $3, lease_until = NULL, "
+        "updated_at = $3 WHERE id = $1 AND tenant_id = $2 AND state <> 'pending'";
+    static const char *sql_get =
+        "SELECT " DCOLS " FROM webhook_deliveries d LEFT JOIN events e ON e.id = d.event_id "
+        "WHERE d.id = $1 AND d.tenant_id = $2";
     const char *id = pl_param(c, 0);
     json_t *d;
-    if (!pl_id_ok(id, "whd") || (d = pl_query_one(c->db, delivery_json, sql_get, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id)))) == NULL)
+    if (!pl_id_ok(id, "whd") || (d = pl_query_one(c->db, delivery_json, sql_get,
+                                                  PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id)))) == NULL)
         return pl_fail_notfound(c, "webhook delivery");
     json_decref(d);
     if (pl_db_exec(c->db, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_INT(pl_now_ms()))) == 0)
         return pl_fail(c, PL_ECONFLICT, NULL, "the delivery is already pending");
-    return pl_reply(c, 202, pl_query_one(c->db, delivery_json, sql_get, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id))));
+    return pl_reply(c, 202,
+                    pl_query_one(c->db, delivery_json, sql_get, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id))));
 }
 
 static int h_replay(pl_ctx_t *c)
@@ -345,8 +362,10 @@ static int64_t count_endpoints(pl_db_t *db, const char *tenant_id)
 static const pl_route_t routes[] = {
     {"POST", "/v1/webhook-endpoints", h_create, "webhooks:manage", PL_R_TENANT, &create_schema, 201,
      "Create a webhook endpoint (the signing secret is shown once)", "webhook_endpoint.created"},
-    {"GET", "/v1/webhook-endpoints", h_list, "webhooks:read", PL_R_TENANT, NULL, 200, "List webhook endpoints"},
-    {"GET", "/v1/webhook-endpoints/{id}", h_get, "webhooks:read", PL_R_TENANT, NULL, 200, "Get a webhook endpoint"},
+    {"GET", "/v1/webhook-endpoints", h_list, "webhooks:read", PL_R_TENANT, NULL, 200,
+     "List webhook endpoints"},
+    {"GET", "/v1/webhook-endpoints/{id}", h_get, "webhooks:read", PL_R_TENANT, NULL, 200,
+     "Get a webhook endpoint"},
     {"PATCH", "/v1/webhook-endpoints/{id}", h_patch, "webhooks:manage", PL_R_TENANT, &update_schema, 200,
      "Change a webhook endpoint (url, events, description, status)", "webhook_endpoint.updated"},
     {"DELETE", "/v1/webhook-endpoints/{id}", h_delete, "webhooks:manage", PL_R_TENANT, NULL, 204,

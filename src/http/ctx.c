@@ -137,7 +137,8 @@ static const char *cursor_decode(pl_ctx_t *c, const char *cursor)
 
 int pl_page_parse(pl_ctx_t *c, pl_page_t *p)
 {
-    const char *limit = pl_query(c, "limit"), *cursor = pl_query(c, "cursor"), *total = pl_query(c, "include_total");
+    const char *limit = pl_query(c, "limit"), *cursor = pl_query(c, "cursor"),
+               *total = pl_query(c, "include_total");
     p->limit = 50;
     p->after = NULL;
     p->include_total = false;
@@ -160,7 +161,8 @@ int pl_page_parse(pl_ctx_t *c, pl_page_t *p)
     return c->err.status == PL_OK ? 0 : PL_EINVAL;
 }
 
-json_t *pl_page_envelope(pl_ctx_t *c, const pl_page_t *p, json_t *data, const char *key_field, long long total)
+json_t *pl_page_envelope(pl_ctx_t *c, const pl_page_t *p, json_t *data, const char *key_field,
+                         long long total)
 {
     bool has_more = json_array_size(data) > (size_t)p->limit;
     const char *last_key = NULL;
@@ -186,13 +188,15 @@ int pl_reply_list(pl_ctx_t *c, const char *sql, const char *count_sql, json_t *(
     int rc;
     if (pl_page_parse(c, &pg) != 0)
         return c->err.status;
-    if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(pg.after), PL_INT(pg.limit + 1))) != 0)
+    if (pl_db_query(c->db, &r, sql,
+                    PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(pg.after), PL_INT(pg.limit + 1))) != 0)
         return pl_fail(c, PL_EDB, NULL, "the list could not be read");
     data = json_array();
     while ((rc = pl_rows_next(r)) == 1)
         json_array_append_new(data, row(r));
     pl_rows_close(r);
-    if (rc < 0 || (pg.include_total && pl_db_int(c->db, &total, count_sql, PL_ARGS(PL_TEXT(c->tenant_id))) < 0)) {
+    if (rc < 0 ||
+        (pg.include_total && pl_db_int(c->db, &total, count_sql, PL_ARGS(PL_TEXT(c->tenant_id))) < 0)) {
         json_decref(data);
         return pl_fail(c, PL_EDB, NULL, "the list could not be read");
     }
@@ -201,7 +205,8 @@ int pl_reply_list(pl_ctx_t *c, const char *sql, const char *count_sql, json_t *(
 
 /* ---- rows to JSON ---- */
 
-json_t *pl_query_one(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, const pl_val_t *args, int nargs)
+json_t *pl_query_one(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, const pl_val_t *args,
+                     int nargs)
 {
     pl_rows_t *r;
     json_t *out = NULL;
@@ -213,7 +218,8 @@ json_t *pl_query_one(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, 
     return out;
 }
 
-json_t *pl_query_all(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, const pl_val_t *args, int nargs)
+json_t *pl_query_all(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, const pl_val_t *args,
+                     int nargs)
 {
     pl_rows_t *r;
     json_t *out;

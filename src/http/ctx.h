@@ -44,10 +44,10 @@ typedef struct pl_principal {
     char session_id[PL_ID_MAX]; /* users: the refresh-token family of the access token */
     char tenant_id[PL_ID_MAX];
     char role[16];
-    bool platform;              /* the tenant is the platform tenant (operator) */
-    bool suspended;             /* the tenant is suspended */
+    bool platform;  /* the tenant is the platform tenant (operator) */
+    bool suspended; /* the tenant is suspended */
     pl_perms_t perms;
-    int64_t expires_ms;         /* the credential's expiry (0: none) */
+    int64_t expires_ms; /* the credential's expiry (0: none) */
     /* the tenant's effective plan, resolved with the credential (platform/plans.c) */
     char plan[32];
     int64_t quota_day, quota_month; /* API calls; -1 unlimited */
@@ -84,20 +84,20 @@ struct pl_ctx {
     int nquery;
     pl_err_t err;
     int status;
-    json_t *resp;                    /* owned until sent */
-    const char *raw;                 /* a pre-rendered body (pl_reply_raw), not owned */
+    json_t *resp;    /* owned until sent */
+    const char *raw; /* a pre-rendered body (pl_reply_raw), not owned */
     size_t raw_len;
     const char *raw_type;
-    bool auth_changed;               /* see pl_auth_changed() */
-    pl_stream_fn stream;             /* see pl_reply_stream() */
+    bool auth_changed;   /* see pl_auth_changed() */
+    pl_stream_fn stream; /* see pl_reply_stream() */
     void *stream_state;
-    json_t *problem_extra;           /* members added to a problem answer (limit, value, usage …) */
-    json_t *audit_before;            /* state before a change, for the audit entry (owned) */
-    bool audited;                    /* the handler wrote its own audit entry */
-    const char *audit_tenant;        /* public routes: the tenant the audit entry belongs to */
-    const char *audit_resource;      /* the resource id, when the path has none */
-    const char *idem_key;            /* Idempotency-Key of this POST, once claimed */
-    bool detached;                   /* the handler answers by itself, over time (event streams) */
+    json_t *problem_extra;      /* members added to a problem answer (limit, value, usage …) */
+    json_t *audit_before;       /* state before a change, for the audit entry (owned) */
+    bool audited;               /* the handler wrote its own audit entry */
+    const char *audit_tenant;   /* public routes: the tenant the audit entry belongs to */
+    const char *audit_resource; /* the resource id, when the path has none */
+    const char *idem_key;       /* Idempotency-Key of this POST, once claimed */
+    bool detached;              /* the handler answers by itself, over time (event streams) */
 };
 
 /* ---- replying ---- */
@@ -113,7 +113,8 @@ int pl_reply_raw(pl_ctx_t *c, int status, const char *content_type, const char *
 /* Adds a response header; name must be a literal (or outlive the request), value is copied. */
 void pl_header(pl_ctx_t *c, const char *name, const char *value);
 /* Fills c->err and returns status. */
-int pl_fail(pl_ctx_t *c, int status, const char *code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int pl_fail(pl_ctx_t *c, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* 404 "<what> not found" — the answer for absent and foreign resources alike. */
 int pl_fail_notfound(pl_ctx_t *c, const char *what);
 
@@ -130,8 +131,8 @@ void pl_tx_rollback(pl_ctx_t *c);
 
 /* ---- lists: {"data", "has_more", "next_cursor", "total"?} ---- */
 typedef struct pl_page {
-    int limit;              /* 1..200, default 50 */
-    const char *after;      /* decoded cursor key, or NULL */
+    int limit;         /* 1..200, default 50 */
+    const char *after; /* decoded cursor key, or NULL */
     bool include_total;
 } pl_page_t;
 
@@ -140,7 +141,8 @@ int pl_page_parse(pl_ctx_t *c, pl_page_t *p);
 /* Builds the envelope (data ownership taken). data holds rows fetched with LIMIT limit+1:
  * the extra row is dropped and sets has_more; the cursor is the key_field of the last row
  * kept. total < 0 when not counted. */
-json_t *pl_page_envelope(pl_ctx_t *c, const pl_page_t *p, json_t *data, const char *key_field, long long total);
+json_t *pl_page_envelope(pl_ctx_t *c, const pl_page_t *p, json_t *data, const char *key_field,
+                         long long total);
 char *pl_cursor_encode(pl_ctx_t *c, const char *key);
 /* The common tenant-scoped keyset list: parses the page, runs sql with ($1 tenant id,
  * $2 cursor key or NULL, $3 limit + 1), renders each row with row(), counts with count_sql
@@ -150,9 +152,11 @@ int pl_reply_list(pl_ctx_t *c, const char *sql, const char *count_sql, json_t *(
 
 /* ---- rows to JSON ---- */
 /* The first row of sql rendered by row(), or NULL (no row or an error). */
-json_t *pl_query_one(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, const pl_val_t *args, int nargs);
+json_t *pl_query_one(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, const pl_val_t *args,
+                     int nargs);
 /* Every row of sql rendered by row() into an array, or NULL on error. */
-json_t *pl_query_all(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, const pl_val_t *args, int nargs);
+json_t *pl_query_all(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, const pl_val_t *args,
+                     int nargs);
 
 /* ---- values ---- */
 /* Compact JSON text of v in the arena; dflt (may be NULL) when v is NULL. */

@@ -25,11 +25,13 @@ bool pl_idempotency_key_valid(const char *key, size_t len)
 pl_idem_t pl_idempotency_claim(pl_db_t *db, pl_arena_t *a, const char *tenant_id, const char *key,
                                const char *request_hash, pl_idem_stored_t *stored)
 {
-    static const char *sql_get = "SELECT request_hash, state, status, content_type, body, created_at, expires_at "
-                                 "FROM idempotency_keys WHERE tenant_id = $1 AND key = $2";
+    static const char *sql_get =
+        "SELECT request_hash, state, status, content_type, body, created_at, expires_at "
+        "FROM idempotency_keys WHERE tenant_id = $1 AND key = $2";
     static const char *sql_del = "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2";
-    static const char *sql_ins = "INSERT INTO idempotency_keys (tenant_id, key, request_hash, state, created_at, "
-                                 "expires_at) VALUES ($1, $2, $3, 'running', $4, $5)";
+    static const char *sql_ins =
+        "INSERT INTO idempotency_keys (tenant_id, key, request_hash, state, created_at, "
+        "expires_at) VALUES ($1, $2, $3, 'running', $4, $5)";
     int64_t now = pl_now_ms();
     pl_idem_t out = PL_IDEM_NEW;
     pl_rows_t *r;
@@ -63,8 +65,9 @@ pl_idem_t pl_idempotency_claim(pl_db_t *db, pl_arena_t *a, const char *tenant_id
     if (rc < 0)
         goto fail;
     if (out == PL_IDEM_NEW && (pl_db_exec(db, sql_del, PL_ARGS(PL_TEXT(tenant_id), PL_TEXT(key))) < 0 ||
-                               pl_db_exec(db, sql_ins, PL_ARGS(PL_TEXT(tenant_id), PL_TEXT(key), PL_TEXT(request_hash),
-                                                               PL_INT(now), PL_INT(now + TTL_MS))) < 0))
+                               pl_db_exec(db, sql_ins,
+                                          PL_ARGS(PL_TEXT(tenant_id), PL_TEXT(key), PL_TEXT(request_hash),
+                                                  PL_INT(now), PL_INT(now + TTL_MS))) < 0))
         goto fail;
     if (pl_db_commit(db) != 0)
         return PL_IDEM_ERROR;
@@ -74,11 +77,12 @@ fail:
     return PL_IDEM_ERROR;
 }
 
-int pl_idempotency_store(pl_db_t *db, const char *tenant_id, const char *key, int status, const char *content_type,
-                         const char *body, size_t len)
+int pl_idempotency_store(pl_db_t *db, const char *tenant_id, const char *key, int status,
+                         const char *content_type, const char *body, size_t len)
 {
-    static const char *sql = "UPDATE idempotency_keys SET state = 'done', status = $3, content_type = $4, body = $5 "
-                             "WHERE tenant_id = $1 AND key = $2";
+    static const char *sql =
+        "UPDATE idempotency_keys SET state = 'done', status = $3, content_type = $4, body = $5 "
+        "WHERE tenant_id = $1 AND key = $2";
     return pl_db_exec(db, sql,
                       PL_ARGS(PL_TEXT(tenant_id), PL_TEXT(key), PL_INT(status), PL_TEXT(content_type),
                               PL_BLOB(body, len))) < 0
@@ -88,7 +92,8 @@ int pl_idempotency_store(pl_db_t *db, const char *tenant_id, const char *key, in
 
 void pl_idempotency_release(pl_db_t *db, const char *tenant_id, const char *key)
 {
-    static const char *sql = "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND state = 'running'";
+    static const char *sql =
+        "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND state = 'running'";
     if (pl_db_begin(db, PL_TX_WRITE, tenant_id) != 0)
         return;
     if (pl_db_exec(db, sql, PL_ARGS(PL_TEXT(tenant_id), PL_TEXT(key))) < 0 || pl_db_commit(db) != 0)

@@ -32,8 +32,8 @@ bool pl_idempotency_key_valid(const char *key, size_t len);
 pl_idem_t pl_idempotency_claim(pl_db_t *db, pl_arena_t *a, const char *tenant_id, const char *key,
                                const char *request_hash, pl_idem_stored_t *stored);
 /* Stores the response, inside the caller's transaction. */
-int pl_idempotency_store(pl_db_t *db, const char *tenant_id, const char *key, int status, const char *content_type,
-                         const char *body, size_t len);
+int pl_idempotency_store(pl_db_t *db, const char *tenant_id, const char *key, int status,
+                         const char *content_type, const char *body, size_t len);
 /* Frees a claim whose request failed (own transaction). */
 void pl_idempotency_release(pl_db_t *db, const char *tenant_id, const char *key);
 /* Deletes expired keys. */

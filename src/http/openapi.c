@@ -62,8 +62,9 @@ static void add_route(const pl_route_t *rt, void *arg)
         const char *end = strchr(p, '}');
         if (end == NULL)
             break;
-        json_array_append_new(params, json_pack("{s:s%,s:s,s:b,s:{s:s}}", "name", p + 1, (size_t)(end - p - 1),
-                                                "in", "path", "required", 1, "schema", "type", "string"));
+        json_array_append_new(params,
+                              json_pack("{s:s%,s:s,s:b,s:{s:s}}", "name", p + 1, (size_t)(end - p - 1), "in",
+                                        "path", "required", 1, "schema", "type", "string"));
     }
     if (json_array_size(params))
         json_object_set_new(op, "parameters", params);
@@ -72,8 +73,8 @@ static void add_route(const pl_route_t *rt, void *arg)
 
     if (rt->input && !(rt->flags & PL_R_RAW_BODY))
         json_object_set_new(op, "requestBody",
-                            json_pack("{s:b,s:{s:{s:o}}}", "required", 1, "content", "application/json", "schema",
-                                      pl_schema_openapi(rt->input)));
+                            json_pack("{s:b,s:{s:{s:o}}}", "required", 1, "content", "application/json",
+                                      "schema", pl_schema_openapi(rt->input)));
     responses = json_object();
     snprintf(status, sizeof(status), "%d", rt->status ? rt->status : 200);
     if ((rt->status ? rt->status : 200) == 204)
@@ -83,8 +84,9 @@ static void add_route(const pl_route_t *rt, void *arg)
                             json_pack("{s:s,s:{s:{s:{s:s}}}}", "description", "Success", "content",
                                       "application/json", "schema", "type", "object"));
     json_object_set_new(responses, "default",
-                        json_pack("{s:s,s:{s:{s:{s:s}}}}", "description", "Problem details (RFC 9457)", "content",
-                                  "application/problem+json", "schema", "$ref", "#/components/schemas/Problem"));
+                        json_pack("{s:s,s:{s:{s:{s:s}}}}", "description", "Problem details (RFC 9457)",
+                                  "content", "application/problem+json", "schema", "$ref",
+                                  "#/components/schemas/Problem"));
     json_object_set_new(op, "responses", responses);
     json_object_set_new(item, method, op);
 }

@@ -15,8 +15,9 @@
 
 static int h_healthz(pl_ctx_t *c)
 {
-    return pl_reply(c, 200, json_pack("{s:s,s:s,s:I}", "status", "ok", "version", PLINTH_VERSION, "uptime_s",
-                                      (json_int_t)((pl_now_ms() - c->srv->started_ms) / 1000)));
+    return pl_reply(c, 200,
+                    json_pack("{s:s,s:s,s:I}", "status", "ok", "version", PLINTH_VERSION, "uptime_s",
+                              (json_int_t)((pl_now_ms() - c->srv->started_ms) / 1000)));
 }
 
 static int h_readyz(pl_ctx_t *c)
@@ -25,10 +26,11 @@ static int h_readyz(pl_ctx_t *c)
     if (pending < 0)
         return pl_fail(c, PL_EUNAVAIL, "store_unavailable", "the store does not answer");
     if (pending > 0)
-        return pl_fail(c, PL_EUNAVAIL, "migrations_pending", "%d migrations are not applied; run plinth migrate",
-                       pending);
-    return pl_reply(c, 200, json_pack("{s:s,s:s,s:s}", "status", "ready", "store", pl_store_dialect(c->srv->store),
-                                      "migrations", "current"));
+        return pl_fail(c, PL_EUNAVAIL, "migrations_pending",
+                       "%d migrations are not applied; run plinth migrate", pending);
+    return pl_reply(c, 200,
+                    json_pack("{s:s,s:s,s:s}", "status", "ready", "store", pl_store_dialect(c->srv->store),
+                              "migrations", "current"));
 }
 
 static int h_openapi(pl_ctx_t *c)
@@ -38,7 +40,8 @@ static int h_openapi(pl_ctx_t *c)
 
 static const pl_route_t routes[] = {
     {"GET", "/healthz", h_healthz, NULL, PL_R_PUBLIC, NULL, 200, "Liveness: the process answers"},
-    {"GET", "/readyz", h_readyz, NULL, PL_R_PUBLIC, NULL, 200, "Readiness: the store answers, migrations current"},
+    {"GET", "/readyz", h_readyz, NULL, PL_R_PUBLIC, NULL, 200,
+     "Readiness: the store answers, migrations current"},
     {"GET", "/openapi.json", h_openapi, NULL, PL_R_PUBLIC, NULL, 200, "This document"},
     PL_ROUTES_END,
 };

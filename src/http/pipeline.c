@@ -58,8 +58,8 @@ static void stage_request_id(pl_ctx_t *c)
         size_t k;
         for (k = 0; ok && k < v.len; k++) {
             char ch = v.base[k];
-            ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-                 ch == '_' || ch == '.' || ch == ':';
+            ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '-' || ch == '_' || ch == '.' || ch == ':';
         }
         if (ok) {
             memcpy(c->request_id, v.base, v.len);
@@ -181,7 +181,8 @@ static int stage_auth(pl_ctx_t *c, int perm)
         }
         if (cred.len == 0) {
             pl_header(c, "www-authenticate", "Bearer");
-            return pl_fail(c, PL_EUNAUTH, NULL, "the Authorization header must be 'Bearer <token or API key>'");
+            return pl_fail(c, PL_EUNAUTH, NULL,
+                           "the Authorization header must be 'Bearer <token or API key>'");
         }
     }
     if (cred.len == 0) {
@@ -209,8 +210,8 @@ static int stage_auth(pl_ctx_t *c, int perm)
         return pl_fail(c, PL_EFORBIDDEN, NULL, "the role '%s' lacks the permission '%s'", c->principal->role,
                        r->permission);
     if (r->feature && !pl_feature_enabled(c->principal, r->feature))
-        return pl_fail(c, PL_EFORBIDDEN, "feature_not_enabled", "the feature '%s' is not enabled for this organization",
-                       r->feature);
+        return pl_fail(c, PL_EFORBIDDEN, "feature_not_enabled",
+                       "the feature '%s' is not enabled for this organization", r->feature);
     return 0;
 }
 
@@ -263,20 +264,25 @@ static int stage_limits(pl_ctx_t *c)
         pl_header(c, "ratelimit-remaining", pl_printf(c->arena, "%.0f", h->remaining));
         pl_header(c, "ratelimit-reset", pl_printf(c->arena, "%.0f", ceil(h->reset_s)));
         pl_header(c, "ratelimit-policy", policy);
-        pl_header(c, "ratelimit", pl_printf(c->arena, "\"%s\";r=%.0f;t=%.0f", names[hi], h->remaining, ceil(h->reset_s)));
+        pl_header(c, "ratelimit",
+                  pl_printf(c->arena, "\"%s\";r=%.0f;t=%.0f", names[hi], h->remaining, ceil(h->reset_s)));
     }
     if (refused) {
-        pl_header(c, "retry-after", pl_printf(c->arena, "%.0f", ceil(refused->retry_after_s) < 1 ? 1 : ceil(refused->retry_after_s)));
+        pl_header(
+            c, "retry-after",
+            pl_printf(c->arena, "%.0f", ceil(refused->retry_after_s) < 1 ? 1 : ceil(refused->retry_after_s)));
         return pl_fail(c, PL_ERATE, NULL, "too many requests for this %s; retry in %.0f s", names[refused_i],
                        ceil(refused->retry_after_s) < 1 ? 1 : ceil(refused->retry_after_s));
     }
     if (tenant_scoped) {
         bool monthly = false;
         int64_t retry = 0;
-        if (pl_quota_take(srv->quota, c->db, c->tenant_id, p->quota_day, p->quota_month, now, &monthly, &retry)) {
+        if (pl_quota_take(srv->quota, c->db, c->tenant_id, p->quota_day, p->quota_month, now, &monthly,
+                          &retry)) {
             pl_header(c, "retry-after", pl_printf(c->arena, "%lld", (long long)retry));
             return pl_fail(c, PL_ERATE, "quota_exceeded", "the plan's %s API-call quota (%lld) is used up",
-                           monthly ? "monthly" : "daily", (long long)(monthly ? p->quota_month : p->quota_day));
+                           monthly ? "monthly" : "daily",
+                           (long long)(monthly ? p->quota_month : p->quota_day));
         }
     }
     return 0;
@@ -335,11 +341,13 @@ static int stage_idempotency(pl_ctx_t *c)
     pl_buf_t b;
     char hash[PL_SHA256_HEX];
     const char *key;
-    if (i < 0 || !h2o_memis(c->req->method.base, c->req->method.len, H2O_STRLIT("POST")) || c->tenant_id == NULL)
+    if (i < 0 || !h2o_memis(c->req->method.base, c->req->method.len, H2O_STRLIT("POST")) ||
+        c->tenant_id == NULL)
         return 0;
     v = c->req->headers.entries[i].value;
     if (!pl_idempotency_key_valid(v.base, v.len)) {
-        pl_err_set(&c->err, PL_EBADREQ, NULL, "the Idempotency-Key header must be 1 to 255 printable characters");
+        pl_err_set(&c->err, PL_EBADREQ, NULL,
+                   "the Idempotency-Key header must be 1 to 255 printable characters");
         pl_err_field(&c->err, "Idempotency-Key", "must be 1 to 255 printable ASCII characters");
         return PL_EBADREQ;
     }
@@ -375,7 +383,8 @@ static int stage_idempotency(pl_ctx_t *c)
 
 static int stage_audit(pl_ctx_t *c, bool own_tx)
 {
-    const char *action = c->route->audit, *dot = strchr(action, '.'), *tenant = c->tenant_id, *rid = NULL, *etype;
+    const char *action = c->route->audit, *dot = strchr(action, '.'), *tenant = c->tenant_id, *rid = NULL,
+               *etype;
     char rtype[64];
     int rc;
     if (c->audited)
@@ -400,7 +409,8 @@ static int stage_audit(pl_ctx_t *c, bool own_tx)
     rc = pl_audit_write(c, tenant, action, rtype, rid, c->audit_before, c->resp);
     if (rc == 0 && (etype = pl_event_type_for(action)) != NULL) {
         /* the event goes to the tenant it is about: for operator actions, the target */
-        const char *et = (c->route->flags & PL_R_PLATFORM) && strncmp(action, "tenant.", 7) == 0 && rid ? rid : tenant;
+        const char *et =
+            (c->route->flags & PL_R_PLATFORM) && strncmp(action, "tenant.", 7) == 0 && rid ? rid : tenant;
         json_t *data = c->resp;
         if (data && json_object_get(data, "tenant") && strcmp(etype, "tenant.created") == 0)
             data = json_object_get(data, "tenant"); /* signup answers {user, tenant, tokens} */
@@ -467,8 +477,8 @@ static void send_json(pl_ctx_t *c, int status, const char *ctype, json_t *body)
     if (body == NULL) {
         req->res.status = status;
         req->res.reason = "";
-        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, c->request_id,
-                              strlen(c->request_id));
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL,
+                              c->request_id, strlen(c->request_id));
         h2o_start_response(req, &gen);
         h2o_send(req, NULL, 0, 1);
         return;
@@ -497,8 +507,8 @@ static void stream_next(stream_gen_t *g)
     if (rc < 0)
         pl_logf(PL_LOG_ERROR, "stream failed", "request %s: the response was cut short", c->request_id);
     v = h2o_iovec_init(g->buf.ptr, g->buf.len);
-    h2o_send(c->req, &v, g->buf.len ? 1 : 0, rc == 1 ? H2O_SEND_STATE_IN_PROGRESS
-                                                   : (rc == 0 ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_ERROR));
+    h2o_send(c->req, &v, g->buf.len ? 1 : 0,
+             rc == 1 ? H2O_SEND_STATE_IN_PROGRESS : (rc == 0 ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_ERROR));
 }
 
 static void stream_proceed(h2o_generator_t *self, h2o_req_t *req)
@@ -525,7 +535,8 @@ static void send_stream(pl_ctx_t *c, int status)
     req->res.reason = "";
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, c->request_id,
                           strlen(c->request_id));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, c->raw_type, strlen(c->raw_type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, c->raw_type,
+                   strlen(c->raw_type));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
     h2o_start_response(req, &g->super);
     stream_next(g);
@@ -535,13 +546,13 @@ static json_t *problem_json(pl_ctx_t *c)
 {
     const pl_err_t *e = &c->err;
     const char *code = pl_err_code(e);
-    json_t *p = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s}", "type", "about:blank", "title", pl_status_title(e->status),
-                          "status", pl_status_http(e->status), "detail", e->message[0] ? e->message : code, "code",
-                          code, "request_id", c->request_id);
+    json_t *p = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s}", "type", "about:blank", "title",
+                          pl_status_title(e->status), "status", pl_status_http(e->status), "detail",
+                          e->message[0] ? e->message : code, "code", code, "request_id", c->request_id);
     char type[128];
     if (p == NULL) /* the message was not valid UTF-8: answer without it */
-        p = json_pack("{s:s,s:s,s:i,s:s,s:s}", "type", "about:blank", "title", pl_status_title(e->status), "status",
-                      pl_status_http(e->status), "detail", code, "code", code);
+        p = json_pack("{s:s,s:s,s:i,s:s,s:s}", "type", "about:blank", "title", pl_status_title(e->status),
+                      "status", pl_status_http(e->status), "detail", code, "code", code);
     snprintf(type, sizeof(type), "urn:plinth:problem:%s", code);
     json_object_set_new(p, "type", json_string(type));
     if (c->problem_extra)
@@ -550,8 +561,8 @@ static json_t *problem_json(pl_ctx_t *c)
         json_t *errs = json_array();
         int i;
         for (i = 0; i < e->nfields; i++)
-            json_array_append_new(errs, json_pack("{s:s,s:s}", "field", e->fields[i].field, "message",
-                                                  e->fields[i].message));
+            json_array_append_new(
+                errs, json_pack("{s:s,s:s}", "field", e->fields[i].field, "message", e->fields[i].message));
         json_object_set_new(p, "errors", errs);
     }
     return p;
@@ -606,11 +617,11 @@ int pl_pipeline_handle(pl_worker_t *w, h2o_req_t *req)
     c->db = w->db;
     pl_err_clear(&c->err);
 
-    stage_request_id(c);                                                   /* 1 */
+    stage_request_id(c); /* 1 */
     peer_address(c);
     c->user_agent = header(c, H2O_TOKEN_USER_AGENT);
 
-    if (pl_router_match(w->srv->router, method, path, &m) != 0) {          /* 2 */
+    if (pl_router_match(w->srv->router, method, path, &m) != 0) { /* 2 */
         if (m.path_matched) {
             pl_header(c, "allow", m.allow);
             rc = pl_fail(c, PL_EMETHOD, NULL, "%.*s is not allowed here; allowed: %s", (int)method.len,
@@ -625,32 +636,32 @@ int pl_pipeline_handle(pl_worker_t *w, h2o_req_t *req)
     memcpy(c->params, m.params, sizeof(m.params));
     c->nparams = m.nparams;
 
-    if (req->entity.base && req->entity.len > (size_t)w->srv->cfg.max_body) {    /* 3 */
+    if (req->entity.base && req->entity.len > (size_t)w->srv->cfg.max_body) { /* 3 */
         rc = pl_fail(c, PL_ETOOBIG, NULL, "the request body is larger than %ld bytes", w->srv->cfg.max_body);
         goto respond;
     }
-    if ((rc = stage_query(c)) != 0)                                        /* 4 */
+    if ((rc = stage_query(c)) != 0) /* 4 */
         goto respond;
-    if ((rc = stage_auth(c, m.perm)) != 0)                                 /* 5, 6, 7 */
+    if ((rc = stage_auth(c, m.perm)) != 0) /* 5, 6, 7 */
         goto respond;
-    if ((rc = stage_limits(c)) != 0)                                       /* 8 */
+    if ((rc = stage_limits(c)) != 0) /* 8 */
         goto respond;
-    if ((rc = stage_body(c)) != 0)                                         /* 9 */
+    if ((rc = stage_body(c)) != 0) /* 9 */
         goto respond;
-    if ((rc = stage_idempotency(c)) != 0) {                                /* 10 */
+    if ((rc = stage_idempotency(c)) != 0) { /* 10 */
         if (rc == 1)
             rc = 0; /* replayed */
         goto respond;
     }
 
-    own_tx = (c->route->flags & PL_R_OWN_TX) != 0;                          /* 11 */
+    own_tx = (c->route->flags & PL_R_OWN_TX) != 0; /* 11 */
     writes = !pl_str_eq_cstr(method, "GET") && !pl_str_eq_cstr(method, "HEAD");
     if (!own_tx && (rc = pl_tx_begin(c, writes ? PL_TX_WRITE : PL_TX_READ, c->tenant_id)) != 0)
         goto release;
 
-    rc = c->route->handler(c);                                             /* 12 */
+    rc = c->route->handler(c); /* 12 */
 
-    ok = rc == 0 && c->status < 400;                                       /* 13 */
+    ok = rc == 0 && c->status < 400; /* 13 */
     if (ok && writes)
         rc = stage_audit(c, !pl_db_in_tx(c->db));
     if (rc == 0 && ok && c->idem_key) {
@@ -658,8 +669,8 @@ int pl_pipeline_handle(pl_worker_t *w, h2o_req_t *req)
         render_reply(c);
         if (own && pl_db_begin(c->db, PL_TX_WRITE, c->tenant_id) != 0)
             rc = pl_fail(c, PL_EDB, NULL, "the store is unavailable");
-        else if (pl_idempotency_store(c->db, c->tenant_id, c->idem_key, c->status ? c->status : 200, c->raw_type,
-                                      c->raw, c->raw_len) != 0)
+        else if (pl_idempotency_store(c->db, c->tenant_id, c->idem_key, c->status ? c->status : 200,
+                                      c->raw_type, c->raw, c->raw_len) != 0)
             rc = pl_fail(c, PL_EDB, NULL, "the response could not be stored for the idempotency key");
         else if (own)
             rc = pl_tx_commit(c);
@@ -676,7 +687,7 @@ release:
     if (c->idem_key && !(rc == 0 && ok))
         pl_idempotency_release(c->db, c->tenant_id, c->idem_key);
 
-respond:                                                                   /* 14 */
+respond: /* 14 */
     if (rc != 0) {
         if (c->err.status == PL_OK)
             pl_fail(c, rc, NULL, "%s", pl_status_title(rc));

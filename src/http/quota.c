@@ -159,7 +159,8 @@ int pl_quota_flush(pl_quota_t *q, pl_db_t *db)
     pthread_mutex_unlock(&q->lock);
     if (n && pl_db_begin(db, PL_TX_WRITE, NULL) == 0) {
         for (i = 0; i < n && rc == 0; i++)
-            if (pl_db_exec(db, sql, PL_ARGS(PL_TEXT(todo[i].tenant), PL_TEXT(todo[i].period), PL_INT(todo[i].n))) < 0)
+            if (pl_db_exec(db, sql,
+                           PL_ARGS(PL_TEXT(todo[i].tenant), PL_TEXT(todo[i].period), PL_INT(todo[i].n))) < 0)
                 rc = PL_EDB;
         if (rc == 0)
             rc = pl_db_commit(db);

@@ -41,7 +41,8 @@ static uint64_t hash(const char *s)
     return h ? h : 1;
 }
 
-static void take(pl_ratelimit_t *rl, const char *name, double rate, double burst, int64_t now_ms, pl_rl_result_t *out)
+static void take(pl_ratelimit_t *rl, const char *name, double rate, double burst, int64_t now_ms,
+                 pl_rl_result_t *out)
 {
     memory_t *m = (memory_t *)rl;
     uint64_t h = hash(name);

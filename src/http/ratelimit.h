@@ -13,15 +13,16 @@
 
 typedef struct pl_rl_result {
     bool allowed;
-    double limit;        /* the burst: the most a client can send at once */
-    double remaining;    /* whole tokens left */
-    double reset_s;      /* seconds until the bucket is full again */
+    double limit;         /* the burst: the most a client can send at once */
+    double remaining;     /* whole tokens left */
+    double reset_s;       /* seconds until the bucket is full again */
     double retry_after_s; /* when refused: seconds until one token is there */
 } pl_rl_result_t;
 
 typedef struct pl_ratelimit pl_ratelimit_t;
 struct pl_ratelimit {
-    void (*take)(pl_ratelimit_t *rl, const char *key, double rate, double burst, int64_t now_ms, pl_rl_result_t *out);
+    void (*take)(pl_ratelimit_t *rl, const char *key, double rate, double burst, int64_t now_ms,
+                 pl_rl_result_t *out);
     void (*destroy)(pl_ratelimit_t *rl);
 };
 

@@ -65,28 +65,29 @@ pl_router_t *pl_router_create(const pl_module_t *const *modules, size_t nmodules
         abort();
     for (m = 0; m < nmodules; m++) {
         for (t = 0; modules[m]->tables[t]; t++)
-        for (k = 0; modules[m]->tables[t][k].method; k++) {
-            const pl_route_t *rt = &modules[m]->tables[t][k];
-            entry_t *e = &r->entries[r->n++];
-            e->route = rt;
-            e->perm = -1;
-            if (rt->permission && (e->perm = pl_rbac_perm_index(rt->permission)) < 0) {
-                fprintf(stderr, "route %s %s: unknown permission '%s'\n", rt->method, rt->path, rt->permission);
-                abort();
+            for (k = 0; modules[m]->tables[t][k].method; k++) {
+                const pl_route_t *rt = &modules[m]->tables[t][k];
+                entry_t *e = &r->entries[r->n++];
+                e->route = rt;
+                e->perm = -1;
+                if (rt->permission && (e->perm = pl_rbac_perm_index(rt->permission)) < 0) {
+                    fprintf(stderr, "route %s %s: unknown permission '%s'\n", rt->method, rt->path,
+                            rt->permission);
+                    abort();
+                }
+                if (strcmp(rt->method, "GET") != 0 && rt->audit == NULL) {
+                    fprintf(stderr, "route %s %s: a mutation needs an audit action\n", rt->method, rt->path);
+                    abort();
+                }
+                e->nsegs = split(rt->path, strlen(rt->path), e->segs, MAX_SEGS);
+                if (e->nsegs < 0) {
+                    fprintf(stderr, "route %s %s: bad path\n", rt->method, rt->path);
+                    abort();
+                }
+                for (s = 0; s < e->nsegs; s++)
+                    if (e->segs[s].len >= 2 && e->segs[s].ptr[0] == '{')
+                        e->segs[s].ptr = NULL;
             }
-            if (strcmp(rt->method, "GET") != 0 && rt->audit == NULL) {
-                fprintf(stderr, "route %s %s: a mutation needs an audit action\n", rt->method, rt->path);
-                abort();
-            }
-            e->nsegs = split(rt->path, strlen(rt->path), e->segs, MAX_SEGS);
-            if (e->nsegs < 0) {
-                fprintf(stderr, "route %s %s: bad path\n", rt->method, rt->path);
-                abort();
-            }
-            for (s = 0; s < e->nsegs; s++)
-                if (e->segs[s].len >= 2 && e->segs[s].ptr[0] == '{')
-                    e->segs[s].ptr = NULL;
-        }
     }
     return r;
 }

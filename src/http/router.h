@@ -20,13 +20,13 @@
 typedef struct pl_ctx pl_ctx_t;
 typedef int (*pl_handler_fn)(pl_ctx_t *c);
 
-#define PL_R_PUBLIC 1u    /* no credential needed */
-#define PL_R_TENANT 2u    /* runs in the caller's tenant */
-#define PL_R_PLATFORM 4u  /* operator route: the caller must belong to the platform tenant */
-#define PL_R_METERED 8u   /* counts as a billable API call */
-#define PL_R_RAW_BODY 16u /* the handler reads the raw body (no JSON parsing) */
+#define PL_R_PUBLIC 1u            /* no credential needed */
+#define PL_R_TENANT 2u            /* runs in the caller's tenant */
+#define PL_R_PLATFORM 4u          /* operator route: the caller must belong to the platform tenant */
+#define PL_R_METERED 8u           /* counts as a billable API call */
+#define PL_R_RAW_BODY 16u         /* the handler reads the raw body (no JSON parsing) */
 #define PL_R_ANY_TENANT_STATE 32u /* allowed while the tenant is suspended (e.g. /v1/me) */
-#define PL_R_OWN_TX 64u   /* the handler opens and commits its own transactions */
+#define PL_R_OWN_TX 64u           /* the handler opens and commits its own transactions */
 
 #define PL_MAX_PARAMS 4
 
@@ -37,14 +37,17 @@ typedef struct pl_route {
     const char *permission; /* NULL: any authenticated caller */
     unsigned flags;
     const pl_schema_t *input;
-    int status;             /* success status, for the OpenAPI document */
+    int status; /* success status, for the OpenAPI document */
     const char *summary;
-    const char *audit;      /* audit action of a mutation ("member.created"); required for non-GET routes */
-    const char *feature;    /* a feature flag the tenant must have (403 feature_not_enabled), or NULL */
+    const char *audit;   /* audit action of a mutation ("member.created"); required for non-GET routes */
+    const char *feature; /* a feature flag the tenant must have (403 feature_not_enabled), or NULL */
 } pl_route_t;
 
 /* A route table ends with PL_ROUTES_END. */
-#define PL_ROUTES_END {NULL, NULL, NULL, NULL, 0, NULL, 0, NULL, NULL, NULL}
+#define PL_ROUTES_END                                                                                        \
+    {                                                                                                        \
+        NULL, NULL, NULL, NULL, 0, NULL, 0, NULL, NULL, NULL                                                 \
+    }
 
 /* How much of a plan limit ("members", "api_keys" …) a tenant uses now; the module that owns
  * the counted table provides it. */
@@ -64,11 +67,11 @@ typedef struct pl_router pl_router_t;
 
 typedef struct pl_match {
     const pl_route_t *route;
-    int perm;                   /* index of the route's permission, -1 for none */
+    int perm; /* index of the route's permission, -1 for none */
     pl_str_t params[PL_MAX_PARAMS];
     int nparams;
-    bool path_matched;          /* some route has this path (for 405) */
-    char allow[64];             /* methods allowed on the path, for 405 */
+    bool path_matched; /* some route has this path (for 405) */
+    char allow[64];    /* methods allowed on the path, for 405 */
 } pl_match_t;
 
 /* Builds the router from modules; aborts on a malformed route or unknown permission. */

@@ -57,7 +57,8 @@ typedef struct {
     h2o_iovec_t body;
 } problem_ostream_t;
 
-static void problem_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t n, h2o_send_state_t state)
+static void problem_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t n,
+                         h2o_send_state_t state)
 {
     problem_ostream_t *p = (problem_ostream_t *)self;
     (void)bufs;
@@ -85,7 +86,8 @@ static void on_setup_problem(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
                        "{\"type\":\"urn:plinth:problem:%s\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\","
                        "\"code\":\"%s\",\"request_id\":\"%s\"}\n",
                        code, st == 413 ? "Payload too large" : "Bad request", st, detail, code, rid);
-        h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/problem+json"), 1);
+        h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
+                       H2O_STRLIT("application/problem+json"), 1);
         req->res.content_length = (size_t)len;
         p = (problem_ostream_t *)h2o_add_ostream(req, sizeof(*p), slot);
         p->super.do_send = problem_send;

@@ -31,7 +31,7 @@ typedef struct pl_worker {
     h2o_accept_ctx_t accept;
     h2o_socket_t *listener;
     pl_authcache_t *authcache;
-    struct pl_streams *streams;  /* open event streams of this worker (events/stream.h) */
+    struct pl_streams *streams; /* open event streams of this worker (events/stream.h) */
 } pl_worker_t;
 
 typedef struct pl_server {
@@ -48,17 +48,17 @@ typedef struct pl_server {
     char bound[128]; /* the address actually bound, e.g. 127.0.0.1:43121 */
     int nworkers;
     pl_worker_t *workers;
-    char platform_tenant[64];         /* id of the platform tenant (operators) */
+    char platform_tenant[64]; /* id of the platform tenant (operators) */
     const pl_module_t *const *modules;
     size_t nmodules;
-    struct pl_ratelimit *ratelimit;   /* token buckets (memory now; shared store later) */
-    double rl_rate[3], rl_burst[3];   /* default buckets: tenant, key, ip (0: off) */
-    struct pl_quota *quota;           /* API calls per tenant per day and month */
-    pthread_t maintenance;            /* flushes counters, expires idempotency keys */
-    struct pl_webhooks *webhooks;     /* dispatcher and sender threads (events/webhooks.h) */
-    struct pl_mailer *mailer;         /* SMTP delivery thread (events/mail.h) */
+    struct pl_ratelimit *ratelimit; /* token buckets (memory now; shared store later) */
+    double rl_rate[3], rl_burst[3]; /* default buckets: tenant, key, ip (0: off) */
+    struct pl_quota *quota;         /* API calls per tenant per day and month */
+    pthread_t maintenance;          /* flushes counters, expires idempotency keys */
+    struct pl_webhooks *webhooks;   /* dispatcher and sender threads (events/webhooks.h) */
+    struct pl_mailer *mailer;       /* SMTP delivery thread (events/mail.h) */
     bool maintenance_started;
-    char *openapi;   /* the OpenAPI document, rendered once from the router */
+    char *openapi; /* the OpenAPI document, rendered once from the router */
     size_t openapi_len;
     int64_t started_ms;
 } pl_server_t;

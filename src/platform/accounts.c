@@ -18,14 +18,19 @@
 #include "core/banned.h"
 
 static const char *const common_passwords[] = {
-    "password", "password1", "password12", "password123", "password1234", "passw0rd", "123456", "1234567890",
-    "12345678910", "0123456789", "qwertyuiop", "qwerty1234", "qwerty12345", "1q2w3e4r5t", "1qaz2wsx3edc",
-    "iloveyou", "iloveyou12", "letmein123", "welcome123", "welcome1234", "administrator", "admin12345",
-    "changeme123", "football123", "baseball123", "sunshine123", "princess123", "dragon1234", "monkey1234",
-    "trustno1234", "abc1234567", "abcdefghij", "aaaaaaaaaa", "1111111111", "0000000000", "9876543210",
-    "superman123", "starwars123", "whatever123", "computer123", "michael123", "liverpool1", "secret1234",
-    "p@ssw0rd123", "Password1!", "Password123", "Password123!", "qwerty123456", "asdfghjkl1", "zxcvbnm123",
-    NULL,
+    "password",      "password1",   "password12",   "password123",
+    "password1234",  "passw0rd",    "123456",       "1234567890",
+    "12345678910",   "0123456789",  "qwertyuiop",   "qwerty1234",
+    "qwerty12345",   "1q2w3e4r5t",  "1qaz2wsx3edc", "iloveyou",
+    "iloveyou12",    "letmein123",  "welcome123",   "welcome1234",
+    "administrator", "admin12345",  "changeme123",  "football123",
+    "baseball123",   "sunshine123", "princess123",  "dragon1234",
+    "monkey1234",    "trustno1234", "abc1234567",   "abcdefghij",
+    "aaaaaaaaaa",    "1111111111",  "0000000000",   "9876543210",
+    "superman123",   "starwars123", "whatever123",  "computer123",
+    "michael123",    "liverpool1",  "secret1234",   "p@ssw0rd123",
+    "Password1!",    "Password123", "Password123!", "qwerty123456",
+    "asdfghjkl1",    "zxcvbnm123",  NULL,
 };
 
 static int password_policy(const char *password, const char *email, pl_err_t *err)
@@ -99,10 +104,12 @@ static int slug_taken(pl_db_t *db, const char *slug)
 static int insert_tenant(pl_db_t *db, pl_arena_t *a, const char *name, const char *slug, bool platform,
                          const char **id, pl_err_t *err)
 {
-    static const char *sql = "INSERT INTO tenants (id, num, name, slug, is_platform, settings, created_at, updated_at) "
-                             "VALUES ($1, (SELECT COALESCE(MAX(num), 0) + 1 FROM tenants), $2, $3, $4, $5, $6, $6)";
-    static const char *defaults = "{\"timezone\":\"UTC\",\"currency\":\"USD\",\"locale\":\"en\",\"branding\":{},"
-                                  "\"domain\":null}";
+    static const char *sql =
+        "INSERT INTO tenants (id, num, name, slug, is_platform, settings, created_at, updated_at) "
+        "VALUES ($1, (SELECT COALESCE(MAX(num), 0) + 1 FROM tenants), $2, $3, $4, $5, $6, $6)";
+    static const char *defaults =
+        "{\"timezone\":\"UTC\",\"currency\":\"USD\",\"locale\":\"en\",\"branding\":{},"
+        "\"domain\":null}";
     char *tid = pl_alloc(a, PL_TYPEID_MAX);
     int rc;
     pl_typeid_new("ten", tid);
@@ -165,10 +172,11 @@ json_t *pl_tenant_json(pl_db_t *db, const char *tenant_id)
     if (pl_rows_next(r) == 1) {
         json_t *settings = json_loads(pl_rows_text(r, 5), 0, NULL);
         t = json_pack("{s:s,s:s,s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:o}", "id", pl_rows_text(r, 0), "name",
-                      pl_rows_text(r, 1), "slug", pl_rows_text(r, 2), "status", pl_rows_text(r, 3), "is_platform",
-                      (int)pl_rows_int(r, 4), "settings", settings ? settings : json_object(), "suspended_at",
-                      pl_json_time_or_null(r, 6), "suspended_reason", pl_json_str_or_null(pl_rows_text(r, 7)),
-                      "created_at", pl_json_time(pl_rows_int(r, 8)), "updated_at", pl_json_time(pl_rows_int(r, 9)));
+                      pl_rows_text(r, 1), "slug", pl_rows_text(r, 2), "status", pl_rows_text(r, 3),
+                      "is_platform", (int)pl_rows_int(r, 4), "settings", settings ? settings : json_object(),
+                      "suspended_at", pl_json_time_or_null(r, 6), "suspended_reason",
+                      pl_json_str_or_null(pl_rows_text(r, 7)), "created_at", pl_json_time(pl_rows_int(r, 8)),
+                      "updated_at", pl_json_time(pl_rows_int(r, 9)));
     }
     pl_rows_close(r);
     return t;
@@ -176,8 +184,9 @@ json_t *pl_tenant_json(pl_db_t *db, const char *tenant_id)
 
 json_t *pl_tenant_list(pl_db_t *db, const char *after, const char *status, int limit)
 {
-    static const char *sql = "SELECT id FROM tenants WHERE ($1 IS NULL OR id < $1) AND ($2 IS NULL OR status = $2) "
-                             "ORDER BY id DESC LIMIT $3";
+    static const char *sql =
+        "SELECT id FROM tenants WHERE ($1 IS NULL OR id < $1) AND ($2 IS NULL OR status = $2) "
+        "ORDER BY id DESC LIMIT $3";
     pl_rows_t *r;
     json_t *ids = json_array(), *out = json_array();
     size_t i;
@@ -201,8 +210,9 @@ json_t *pl_tenant_list(pl_db_t *db, const char *after, const char *status, int l
 int pl_user_create(pl_db_t *db, pl_arena_t *a, const char *email, const char *hash, const char *name,
                    bool email_verified, const char **id, pl_err_t *err)
 {
-    static const char *sql = "INSERT INTO users (id, email, email_norm, name, password_hash, email_verified_at, "
-                             "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+    static const char *sql =
+        "INSERT INTO users (id, email, email_norm, name, password_hash, email_verified_at, "
+        "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
     char *uid = pl_alloc(a, PL_TYPEID_MAX);
     int64_t now = pl_now_ms();
     int rc;
@@ -251,13 +261,16 @@ json_t *pl_user_json(pl_db_t *db, const char *user_id)
     return u;
 }
 
-int pl_membership_add(pl_db_t *db, const char *tenant_id, const char *user_id, const char *role, pl_err_t *err)
+int pl_membership_add(pl_db_t *db, const char *tenant_id, const char *user_id, const char *role,
+                      pl_err_t *err)
 {
     static const char *sql = "INSERT INTO tenant_users (tenant_id, user_id, role, created_at, updated_at) "
                              "VALUES ($1, $2, $3, $4, $4)";
-    int rc = pl_db_exec(db, sql, PL_ARGS(PL_TEXT(tenant_id), PL_TEXT(user_id), PL_TEXT(role), PL_INT(pl_now_ms())));
+    int rc = pl_db_exec(db, sql,
+                        PL_ARGS(PL_TEXT(tenant_id), PL_TEXT(user_id), PL_TEXT(role), PL_INT(pl_now_ms())));
     if (rc == PL_ECONFLICT)
-        return pl_err_set(err, PL_ECONFLICT, "already_member", "the user already belongs to this organization");
+        return pl_err_set(err, PL_ECONFLICT, "already_member",
+                          "the user already belongs to this organization");
     if (rc < 0)
         return pl_err_set(err, PL_EDB, NULL, "cannot add the membership");
     return 0;

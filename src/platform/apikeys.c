@@ -17,8 +17,8 @@
 
 static json_t *key_json(pl_rows_t *r)
 {
-    return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "id", pl_rows_text(r, 0), "name", pl_rows_text(r, 1), "role",
-                     pl_rows_text(r, 2), "prefix", pl_rows_text(r, 3), "created_by",
+    return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "id", pl_rows_text(r, 0), "name", pl_rows_text(r, 1),
+                     "role", pl_rows_text(r, 2), "prefix", pl_rows_text(r, 3), "created_by",
                      pl_json_str_or_null(pl_rows_text(r, 4)), "created_at", pl_json_time(pl_rows_int(r, 5)),
                      "last_used_at", pl_json_time_or_null(r, 6));
 }
@@ -71,8 +71,8 @@ static int h_create(pl_ctx_t *c)
                        c->principal->role);
     if (pl_limit_check(c, "api_keys", 1) != 0)
         return c->err.status;
-    if (pl_apikey_create(c->db, c->arena, c->tenant_id, pl_json_str(c->body, "name"), role, caller_id(c), &out,
-                         &c->err) != 0)
+    if (pl_apikey_create(c->db, c->arena, c->tenant_id, pl_json_str(c->body, "name"), role, caller_id(c),
+                         &out, &c->err) != 0)
         return c->err.status;
     return pl_reply(c, 201, out);
 }
@@ -87,10 +87,12 @@ static int h_list(pl_ctx_t *c)
 
 static int h_get(pl_ctx_t *c)
 {
-    static const char *sql = "SELECT " COLS " FROM api_keys WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL";
+    static const char *sql =
+        "SELECT " COLS " FROM api_keys WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL";
     const char *id = pl_param(c, 0);
-    json_t *k = pl_id_ok(id, "key") ? pl_query_one(c->db, key_json, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id)))
-                                    : NULL;
+    json_t *k = pl_id_ok(id, "key")
+                    ? pl_query_one(c->db, key_json, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id)))
+                    : NULL;
     return k ? pl_reply(c, 200, k) : pl_fail_notfound(c, "API key");
 }
 
@@ -116,6 +118,7 @@ const pl_route_t pl_apikey_routes[] = {
      "Create an API key (the secret is shown once)", "api_key.created"},
     {"GET", "/v1/api-keys", h_list, "apikeys:read", PL_R_TENANT, NULL, 200, "List API keys"},
     {"GET", "/v1/api-keys/{id}", h_get, "apikeys:read", PL_R_TENANT, NULL, 200, "Get an API key"},
-    {"DELETE", "/v1/api-keys/{id}", h_delete, "apikeys:manage", PL_R_TENANT, NULL, 204, "Revoke an API key", "api_key.revoked"},
+    {"DELETE", "/v1/api-keys/{id}", h_delete, "apikeys:manage", PL_R_TENANT, NULL, 204, "Revoke an API key",
+     "api_key.revoked"},
     PL_ROUTES_END,
 };

@@ -27,8 +27,9 @@
 
 int pl_session_issue(pl_ctx_t *c, const char *user_id, const char *tenant_id, const char *family, json_t *out)
 {
-    static const char *sql = "INSERT INTO sessions (id, family_id, user_id, tenant_id, token_hash, created_at, "
-                             "expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    static const char *sql =
+        "INSERT INTO sessions (id, family_id, user_id, tenant_id, token_hash, created_at, "
+        "expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
     char refresh[80], hash[PL_SHA256_HEX];
     char *sid = pl_new_id(c, "ses");
     char *access;
@@ -79,8 +80,9 @@ int pl_session_answer(pl_ctx_t *c, const char *user_id, const char *tenant_id, j
 
 const char *pl_user_token_create(pl_ctx_t *c, const char *user_id, const char *purpose, int64_t ttl_ms)
 {
-    static const char *sql = "INSERT INTO user_tokens (id, user_id, purpose, token_hash, created_at, expires_at) "
-                             "VALUES ($1, $2, $3, $4, $5, $6)";
+    static const char *sql =
+        "INSERT INTO user_tokens (id, user_id, purpose, token_hash, created_at, expires_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6)";
     char *tok = pl_alloc(c->arena, 80), hash[PL_SHA256_HEX];
     int64_t now = pl_now_ms();
     pl_random_token("ut_", 32, tok, 80);
@@ -113,18 +115,21 @@ static void send_verification(pl_ctx_t *c, const char *user_id, const char *emai
     const char *tok = pl_user_token_create(c, user_id, "verify_email", VERIFY_TTL_MS);
     if (tok == NULL)
         return;
-    pl_mail_queue(c, NULL, email, "Confirm your email address",
-                 pl_printf(c->arena,
-                           "Confirm your email address by opening %s/console/#/verify-email?token=%s\n"
-                           "or by sending POST /v1/auth/verify-email {\"token\":\"%s\"}.\nThe link expires in 24 hours.",
-                           pl_public_url(c), tok, tok));
+    pl_mail_queue(
+        c, NULL, email, "Confirm your email address",
+        pl_printf(
+            c->arena,
+            "Confirm your email address by opening %s/console/#/verify-email?token=%s\n"
+            "or by sending POST /v1/auth/verify-email {\"token\":\"%s\"}.\nThe link expires in 24 hours.",
+            pl_public_url(c), tok, tok));
 }
 
 /* ---- signup ---- */
 
 static const pl_field_t signup_fields[] = {
     {"email", PL_T_EMAIL, PL_F_REQUIRED, 0, 0, NULL, NULL, "the new user's email, unique on the platform"},
-    {"password", PL_T_STRING, PL_F_REQUIRED, 1, 256, NULL, NULL, "at least 10 characters, not a common password"},
+    {"password", PL_T_STRING, PL_F_REQUIRED, 1, 256, NULL, NULL,
+     "at least 10 characters, not a common password"},
     {"name", PL_T_STRING, PL_F_REQUIRED, 1, 200, NULL, NULL, "the user's display name"},
     {"organization", PL_T_STRING, PL_F_REQUIRED, 1, 200, NULL, NULL, "the name of the new organization"},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
@@ -180,7 +185,8 @@ static int h_login(pl_ctx_t *c)
 {
     static const char *sql_user = "SELECT id, password_hash FROM users WHERE email_norm = lower($1)";
     static const char *sql_tenant =
-        "SELECT tu.tenant_id FROM tenant_users tu JOIN tenants t ON t.id = tu.tenant_id WHERE tu.user_id = $1 "
+        "SELECT tu.tenant_id FROM tenant_users tu JOIN tenants t ON t.id = tu.tenant_id WHERE tu.user_id = "
+        "$1 "
         "AND ($2 IS NULL OR t.id = $2 OR t.slug = $2) ORDER BY t.is_platform, tu.created_at LIMIT 1";
     /* a valid argon2id hash of a random secret: unknown emails cost the same time as known ones */
     static const char *dummy = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
@@ -235,15 +241,17 @@ static const pl_schema_t refresh_schema = {"Refresh", refresh_fields, false};
 
 static int revoke_family(pl_ctx_t *c, const char *family)
 {
-    static const char *sql = "UPDATE sessions SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL";
+    static const char *sql =
+        "UPDATE sessions SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL";
     return pl_db_exec(c->db, sql, PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(family)));
 }
 
 static int h_refresh(pl_ctx_t *c)
 {
-    static const char *sql_find = "SELECT s.id, s.family_id, s.user_id, s.tenant_id, s.expires_at, s.used_at, "
-                                  "s.revoked_at, (SELECT COUNT(*) FROM tenant_users tu WHERE tu.tenant_id = "
-                                  "s.tenant_id AND tu.user_id = s.user_id) FROM sessions s WHERE s.token_hash = $1";
+    static const char *sql_find =
+        "SELECT s.id, s.family_id, s.user_id, s.tenant_id, s.expires_at, s.used_at, "
+        "s.revoked_at, (SELECT COUNT(*) FROM tenant_users tu WHERE tu.tenant_id = "
+        "s.tenant_id AND tu.user_id = s.user_id) FROM sessions s WHERE s.token_hash = $1";
     static const char *sql_use = "UPDATE sessions SET used_at = $1 WHERE id = $2 AND used_at IS NULL";
     const char *tok = pl_json_str(c->body, "refresh_token");
     char hash[PL_SHA256_HEX];
@@ -332,8 +340,9 @@ static int h_logout(pl_ctx_t *c)
 
 static int h_me(pl_ctx_t *c)
 {
-    static const char *sql = "SELECT t.id, t.name, t.slug, tu.role, t.status FROM tenant_users tu "
-                             "JOIN tenants t ON t.id = tu.tenant_id WHERE tu.user_id = $1 ORDER BY tu.created_at";
+    static const char *sql =
+        "SELECT t.id, t.name, t.slug, tu.role, t.status FROM tenant_users tu "
+        "JOIN tenants t ON t.id = tu.tenant_id WHERE tu.user_id = $1 ORDER BY tu.created_at";
     static const char *sql_key = "SELECT id, name FROM api_keys WHERE id = $1";
     const pl_principal_t *p = c->principal;
     json_t *out = json_object(), *tenants;
@@ -349,9 +358,10 @@ static int h_me(pl_ctx_t *c)
         tenants = json_array();
         if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(p->user_id))) == 0) {
             while (pl_rows_next(r) == 1)
-                json_array_append_new(tenants, json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", pl_rows_text(r, 0), "name",
-                                                         pl_rows_text(r, 1), "slug", pl_rows_text(r, 2), "role",
-                                                         pl_rows_text(r, 3), "status", pl_rows_text(r, 4)));
+                json_array_append_new(tenants,
+                                      json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", pl_rows_text(r, 0), "name",
+                                                pl_rows_text(r, 1), "slug", pl_rows_text(r, 2), "role",
+                                                pl_rows_text(r, 3), "status", pl_rows_text(r, 4)));
             pl_rows_close(r);
         }
         json_object_set_new(out, "tenants", tenants);
@@ -359,8 +369,9 @@ static int h_me(pl_ctx_t *c)
         json_object_set_new(out, "user", json_null());
         if (pl_db_query(c->db, &r, sql_key, PL_ARGS(PL_TEXT(p->key_id))) == 0) {
             if (pl_rows_next(r) == 1)
-                json_object_set_new(out, "api_key",
-                                    json_pack("{s:s,s:s}", "id", pl_rows_text(r, 0), "name", pl_rows_text(r, 1)));
+                json_object_set_new(
+                    out, "api_key",
+                    json_pack("{s:s,s:s}", "id", pl_rows_text(r, 0), "name", pl_rows_text(r, 1)));
             pl_rows_close(r);
         }
     }
@@ -434,12 +445,13 @@ static int h_reset_request(pl_ctx_t *c)
     /* The answer is the same whether or not the address is known: no account oracle. */
     if (pl_user_find(c->db, c->arena, email, &uid) == 1 &&
         (tok = pl_user_token_create(c, uid, "password_reset", RESET_TTL_MS)) != NULL)
-        pl_mail_queue(c, NULL, email, "Reset your password",
-                     pl_printf(c->arena,
-                               "Choose a new password at %s/console/#/reset-password?token=%s\n"
-                               "or send POST /v1/auth/password-reset {\"token\":\"%s\",\"password\":\"…\"}.\n"
-                               "The link expires in one hour. If you did not ask for this, ignore this message.",
-                               pl_public_url(c), tok, tok));
+        pl_mail_queue(
+            c, NULL, email, "Reset your password",
+            pl_printf(c->arena,
+                      "Choose a new password at %s/console/#/reset-password?token=%s\n"
+                      "or send POST /v1/auth/password-reset {\"token\":\"%s\",\"password\":\"…\"}.\n"
+                      "The link expires in one hour. If you did not ask for this, ignore this message.",
+                      pl_public_url(c), tok, tok));
     return pl_reply(c, 202, json_pack("{s:s}", "status", "if the address is known, a message is on its way"));
 }
 
@@ -453,7 +465,8 @@ static const pl_schema_t reset_schema = {"PasswordReset", reset_fields, false};
 static int h_reset(pl_ctx_t *c)
 {
     static const char *sql_pw = "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3";
-    static const char *sql_rev = "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL";
+    static const char *sql_rev =
+        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL";
     char hash[128];
     const char *uid;
     int64_t now = pl_now_ms();
@@ -492,8 +505,8 @@ const pl_route_t pl_auth_routes[] = {
      &empty_schema, 202, "Send an email-verification message", "user.verification_requested"},
     {"POST", "/v1/auth/verify-email", h_verify, NULL, PL_R_PUBLIC, &token_schema, 200,
      "Confirm an email address with its token", "user.email_verified"},
-    {"POST", "/v1/auth/password-reset/request", h_reset_request, NULL, PL_R_PUBLIC, &reset_request_schema, 202,
-     "Send a password-reset message", "user.password_reset_requested"},
+    {"POST", "/v1/auth/password-reset/request", h_reset_request, NULL, PL_R_PUBLIC, &reset_request_schema,
+     202, "Send a password-reset message", "user.password_reset_requested"},
     {"POST", "/v1/auth/password-reset", h_reset, NULL, PL_R_PUBLIC | PL_R_OWN_TX, &reset_schema, 200,
      "Set a new password with a reset token", "user.password_reset"},
     {"GET", "/v1/me", h_me, NULL, PL_R_TENANT | PL_R_ANY_TENANT_STATE, NULL, 200,

@@ -23,7 +23,8 @@ void pl_plan_check_parts(pl_ctx_t *c, json_t *obj, const char *where);
 /* Starts a session (refresh-token family; family NULL starts a new one) for user in tenant,
  * inside the current write transaction, and adds access_token, refresh_token, token_type
  * and expires_in to out. */
-int pl_session_issue(pl_ctx_t *c, const char *user_id, const char *tenant_id, const char *family, json_t *out);
+int pl_session_issue(pl_ctx_t *c, const char *user_id, const char *tenant_id, const char *family,
+                     json_t *out);
 /* Adds user, tenant, role (and the token fields) — the body of signup/login answers. */
 int pl_session_answer(pl_ctx_t *c, const char *user_id, const char *tenant_id, json_t *out);
 
@@ -31,7 +32,6 @@ int pl_session_answer(pl_ctx_t *c, const char *user_id, const char *tenant_id, j
  * secret; consume marks it used and returns the user id (NULL if invalid, used or expired). */
 const char *pl_user_token_create(pl_ctx_t *c, const char *user_id, const char *purpose, int64_t ttl_ms);
 const char *pl_user_token_consume(pl_ctx_t *c, const char *token, const char *purpose);
-
 
 /* The external base URL for links in emails (--public-url, else the bound address). */
 const char *pl_public_url(pl_ctx_t *c);

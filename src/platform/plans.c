@@ -49,9 +49,9 @@ json_t *pl_plan_effective(pl_db_t *db, const char *tenant_id)
         json_t *pl = json_loads(pl_rows_text(r, 4) ? pl_rows_text(r, 4) : "{}", 0, NULL);
         json_t *pr = json_loads(pl_rows_text(r, 5) ? pl_rows_text(r, 5) : "{}", 0, NULL);
         ov = json_loads(pl_rows_text(r, 1), 0, NULL);
-        eff = json_pack("{s:{s:s,s:s?},s:o,s:o,s:o}", "plan", "key", pl_rows_text(r, 0), "name", pl_rows_text(r, 2),
-                        "features", pf ? pf : json_object(), "limits", pl ? pl : json_object(), "rate_limits",
-                        pr ? pr : json_object());
+        eff = json_pack("{s:{s:s,s:s?},s:o,s:o,s:o}", "plan", "key", pl_rows_text(r, 0), "name",
+                        pl_rows_text(r, 2), "features", pf ? pf : json_object(), "limits",
+                        pl ? pl : json_object(), "rate_limits", pr ? pr : json_object());
     }
     pl_rows_close(r);
     if (eff == NULL) {
@@ -68,8 +68,9 @@ json_t *pl_plan_effective(pl_db_t *db, const char *tenant_id)
             if (json_object_get(features, flag))
                 continue;
             json_object_set_new(features, flag,
-                                json_boolean(pl_rows_int(r, 2) > 0 ? rollout_hit(tenant_id, flag, pl_rows_int(r, 2))
-                                                                    : pl_rows_int(r, 1) != 0));
+                                json_boolean(pl_rows_int(r, 2) > 0
+                                                 ? rollout_hit(tenant_id, flag, pl_rows_int(r, 2))
+                                                 : pl_rows_int(r, 1) != 0));
         }
         pl_rows_close(r);
     }
@@ -107,9 +108,12 @@ int pl_plan_apply(pl_db_t *db, const char *tenant_id, pl_principal_t *p)
     rates = json_object_get(eff, "rate_limits");
     for (i = 0; i < 3; i++) {
         json_t *b = json_object_get(rates, bucket_names[i]);
-        p->rate[i] = json_is_integer(json_object_get(b, "rate")) ? (double)json_integer_value(json_object_get(b, "rate")) : 0;
-        p->burst[i] = json_is_integer(json_object_get(b, "burst")) ? (double)json_integer_value(json_object_get(b, "burst"))
-                                                                   : p->rate[i];
+        p->rate[i] = json_is_integer(json_object_get(b, "rate"))
+                         ? (double)json_integer_value(json_object_get(b, "rate"))
+                         : 0;
+        p->burst[i] = json_is_integer(json_object_get(b, "burst"))
+                          ? (double)json_integer_value(json_object_get(b, "burst"))
+                          : p->rate[i];
     }
     features = json_object_get(eff, "features");
     p->features[0] = ',';
@@ -153,7 +157,8 @@ int pl_limit_check(pl_ctx_t *c, const char *limit, int64_t adding)
     if (usage + adding <= value)
         return 0;
     json_decref(c->problem_extra);
-    c->problem_extra = json_pack("{s:s,s:I,s:I}", "limit", limit, "value", (json_int_t)value, "usage", (json_int_t)usage);
+    c->problem_extra =
+        json_pack("{s:s,s:I,s:I}", "limit", limit, "value", (json_int_t)value, "usage", (json_int_t)usage);
     return pl_fail(c, PL_ELIMIT, NULL, "the plan allows %lld %s; %lld in use", (long long)value, limit,
                    (long long)usage);
 }
@@ -162,9 +167,10 @@ int pl_limit_check(pl_ctx_t *c, const char *limit, int64_t adding)
 
 static int64_t count_team(pl_db_t *db, const char *tenant_id)
 {
-    static const char *sql = "SELECT (SELECT COUNT(*) FROM tenant_users WHERE tenant_id = $1) + (SELECT COUNT(*) "
-                             "FROM invitations WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL "
-                             "AND expires_at > $2)";
+    static const char *sql =
+        "SELECT (SELECT COUNT(*) FROM tenant_users WHERE tenant_id = $1) + (SELECT COUNT(*) "
+        "FROM invitations WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL "
+        "AND expires_at > $2)";
     int64_t n = 0;
     pl_db_int(db, &n, sql, PL_ARGS(PL_TEXT(tenant_id), PL_INT(pl_now_ms())));
     return n;
@@ -191,13 +197,14 @@ static int h_features(pl_ctx_t *c)
     json_t *eff = pl_plan_effective(c->db, c->tenant_id), *out;
     if (eff == NULL)
         return pl_fail(c, PL_EDB, NULL, "the plan could not be read");
-    out = json_pack("{s:O,s:O}", "plan", json_object_get(eff, "plan"), "features", json_object_get(eff, "features"));
+    out = json_pack("{s:O,s:O}", "plan", json_object_get(eff, "plan"), "features",
+                    json_object_get(eff, "features"));
     json_decref(eff);
     return pl_reply(c, 200, out);
 }
 
-/* Validates {"features": {flag: bool}, "limits": {name: int >= -1}, "rate_limits": {tenant|key|ip: {rate, burst}}}
- * parts of a plan or an override; field names are prefixed with where. */
+/* Validates {"features": {flag: bool}, "limits": {name: int >= -1}, "rate_limits": {tenant|key|ip: {rate,
+ * burst}}} parts of a plan or an override; field names are prefixed with where. */
 void pl_plan_check_parts(pl_ctx_t *c, json_t *obj, const char *where)
 {
     const char *k;
@@ -228,7 +235,8 @@ void pl_plan_check_parts(pl_ctx_t *c, json_t *obj, const char *where)
         if (strcmp(k, "tenant") && strcmp(k, "key") && strcmp(k, "ip"))
             pl_err_field(&c->err, f, "must be tenant, key or ip");
         else if (!json_is_object(v) || !json_is_integer(rate) || json_integer_value(rate) < 1 ||
-                 (burst && (!json_is_integer(burst) || json_integer_value(burst) < 1)) || json_object_size(v) > 2)
+                 (burst && (!json_is_integer(burst) || json_integer_value(burst) < 1)) ||
+                 json_object_size(v) > 2)
             pl_err_field(&c->err, f, "must be {\"rate\": requests per second >= 1, \"burst\": >= 1}");
     }
 }
@@ -250,14 +258,14 @@ static const char *check_key(const char *v)
     return NULL;
 }
 
-#define PLAN_FIELDS(REQ)                                                                                           \
-    {"key", PL_T_STRING, REQ, 2, 32, NULL, NULL, "e.g. starter", check_key},                                       \
-        {"name", PL_T_STRING, REQ, 1, 100, NULL, NULL, NULL, NULL},                                                \
-        {"features", PL_T_OBJECT, 0, 0, 8192, NULL, NULL, NULL, NULL},                                             \
-        {"limits", PL_T_OBJECT, 0, 0, 8192, NULL, NULL, NULL, NULL},                                               \
-        {"rate_limits", PL_T_OBJECT, 0, 0, 2048, NULL, NULL, NULL, NULL},                                          \
-    {                                                                                                              \
-        NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL                                                                   \
+#define PLAN_FIELDS(REQ)                                                                                     \
+    {"key", PL_T_STRING, REQ, 2, 32, NULL, NULL, "e.g. starter", check_key},                                 \
+        {"name", PL_T_STRING, REQ, 1, 100, NULL, NULL, NULL, NULL},                                          \
+        {"features", PL_T_OBJECT, 0, 0, 8192, NULL, NULL, NULL, NULL},                                       \
+        {"limits", PL_T_OBJECT, 0, 0, 8192, NULL, NULL, NULL, NULL},                                         \
+        {"rate_limits", PL_T_OBJECT, 0, 0, 2048, NULL, NULL, NULL, NULL},                                    \
+    {                                                                                                        \
+        NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL                                                             \
     }
 static const pl_field_t plan_create_fields[] = {PLAN_FIELDS(PL_F_REQUIRED)};
 static const pl_schema_t plan_create_schema = {"PlanCreate", plan_create_fields, false};
@@ -268,10 +276,11 @@ static const pl_schema_t plan_update_schema = {"PlanUpdate", plan_update_fields,
 
 static json_t *plan_json(pl_rows_t *r)
 {
-    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "id", pl_rows_text(r, 0), "key", pl_rows_text(r, 1), "name",
-                     pl_rows_text(r, 2), "features", json_loads(pl_rows_text(r, 3), 0, NULL), "limits",
-                     json_loads(pl_rows_text(r, 4), 0, NULL), "rate_limits", json_loads(pl_rows_text(r, 5), 0, NULL),
-                     "created_at", pl_json_time(pl_rows_int(r, 6)), "updated_at", pl_json_time(pl_rows_int(r, 7)));
+    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "id", pl_rows_text(r, 0), "key", pl_rows_text(r, 1),
+                     "name", pl_rows_text(r, 2), "features", json_loads(pl_rows_text(r, 3), 0, NULL),
+                     "limits", json_loads(pl_rows_text(r, 4), 0, NULL), "rate_limits",
+                     json_loads(pl_rows_text(r, 5), 0, NULL), "created_at", pl_json_time(pl_rows_int(r, 6)),
+                     "updated_at", pl_json_time(pl_rows_int(r, 7)));
 }
 
 static json_t *plan_get(pl_ctx_t *c, const char *id)
@@ -291,18 +300,21 @@ static int h_plans_list(pl_ctx_t *c)
 
 static int h_plans_create(pl_ctx_t *c)
 {
-    static const char *sql = "INSERT INTO plans (id, key, name, features, limits, rate_limits, created_at, updated_at) "
-                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+    static const char *sql =
+        "INSERT INTO plans (id, key, name, features, limits, rate_limits, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
     char *id = pl_new_id(c, "pln");
     int rc;
     pl_plan_check_parts(c, c->body, "");
     if (c->err.status != PL_OK)
         return c->err.status;
     rc = pl_db_exec(c->db, sql,
-                    PL_ARGS(PL_TEXT(id), PL_TEXT(pl_json_str(c->body, "key")), PL_TEXT(pl_json_str(c->body, "name")),
+                    PL_ARGS(PL_TEXT(id), PL_TEXT(pl_json_str(c->body, "key")),
+                            PL_TEXT(pl_json_str(c->body, "name")),
                             PL_TEXT(pl_json_text(c, json_object_get(c->body, "features"), "{}")),
                             PL_TEXT(pl_json_text(c, json_object_get(c->body, "limits"), "{}")),
-                            PL_TEXT(pl_json_text(c, json_object_get(c->body, "rate_limits"), "{}")), PL_INT(pl_now_ms())));
+                            PL_TEXT(pl_json_text(c, json_object_get(c->body, "rate_limits"), "{}")),
+                            PL_INT(pl_now_ms())));
     if (rc == PL_ECONFLICT)
         return pl_fail(c, PL_ECONFLICT, NULL, "a plan with the key '%s' exists", pl_json_str(c->body, "key"));
     if (rc < 0)
@@ -331,7 +343,8 @@ static int h_plans_patch(pl_ctx_t *c)
                     PL_ARGS(PL_TEXT(pl_param(c, 0)), PL_TEXT(key), PL_TEXT(pl_json_str(c->body, "name")),
                             PL_TEXT(pl_json_text(c, json_object_get(c->body, "features"), NULL)),
                             PL_TEXT(pl_json_text(c, json_object_get(c->body, "limits"), NULL)),
-                            PL_TEXT(pl_json_text(c, json_object_get(c->body, "rate_limits"), NULL)), PL_INT(pl_now_ms())));
+                            PL_TEXT(pl_json_text(c, json_object_get(c->body, "rate_limits"), NULL)),
+                            PL_INT(pl_now_ms())));
     if (rc == PL_ECONFLICT)
         return pl_fail(c, PL_ECONFLICT, NULL, "a plan with the key '%s' exists", key);
     if (rc >= 0 && key)
@@ -348,9 +361,10 @@ static int h_plans_patch(pl_ctx_t *c)
 
 static json_t *flag_json(pl_rows_t *r)
 {
-    return json_pack("{s:s,s:s,s:b,s:I,s:o,s:o}", "key", pl_rows_text(r, 0), "description", pl_rows_text(r, 1),
-                     "default_enabled", (int)pl_rows_int(r, 2), "rollout_percent", (json_int_t)pl_rows_int(r, 3),
-                     "created_at", pl_json_time(pl_rows_int(r, 4)), "updated_at", pl_json_time(pl_rows_int(r, 5)));
+    return json_pack("{s:s,s:s,s:b,s:I,s:o,s:o}", "key", pl_rows_text(r, 0), "description",
+                     pl_rows_text(r, 1), "default_enabled", (int)pl_rows_int(r, 2), "rollout_percent",
+                     (json_int_t)pl_rows_int(r, 3), "created_at", pl_json_time(pl_rows_int(r, 4)),
+                     "updated_at", pl_json_time(pl_rows_int(r, 5)));
 }
 
 static json_t *flag_get(pl_ctx_t *c, const char *key)
@@ -368,13 +382,21 @@ static const char *check_flag_key(const char *v)
     return NULL;
 }
 
-#define FLAG_FIELDS(REQ)                                                                                           \
-    {"key", PL_T_STRING, REQ, 1, 64, NULL, NULL, NULL, check_flag_key},                                            \
-        {"description", PL_T_STRING, 0, 0, 500, NULL, NULL, NULL, NULL},                                           \
-        {"default_enabled", PL_T_BOOL, 0, 0, 0, NULL, NULL, NULL, NULL},                                           \
-        {"rollout_percent", PL_T_INT, 0, 0, 100, NULL, NULL, "0–100: share of tenants that get the flag", NULL},  \
-    {                                                                                                              \
-        NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL                                                                   \
+#define FLAG_FIELDS(REQ)                                                                                     \
+    {"key", PL_T_STRING, REQ, 1, 64, NULL, NULL, NULL, check_flag_key},                                      \
+        {"description", PL_T_STRING, 0, 0, 500, NULL, NULL, NULL, NULL},                                     \
+        {"default_enabled", PL_T_BOOL, 0, 0, 0, NULL, NULL, NULL, NULL},                                     \
+        {"rollout_percent",                                                                                  \
+         PL_T_INT,                                                                                           \
+         0,                                                                                                  \
+         0,                                                                                                  \
+         100,                                                                                                \
+         NULL,                                                                                               \
+         NULL,                                                                                               \
+         "0–100: share of tenants that get the flag",                                                        \
+         NULL},                                                                                              \
+    {                                                                                                        \
+        NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL                                                             \
     }
 static const pl_field_t flag_create_fields[] = {FLAG_FIELDS(PL_F_REQUIRED)};
 static const pl_schema_t flag_create_schema = {"FeatureFlagCreate", flag_create_fields, false};
@@ -415,18 +437,20 @@ static int h_flags_create(pl_ctx_t *c)
 
 static int h_flags_patch(pl_ctx_t *c)
 {
-    static const char *sql = "UPDATE feature_flags SET description = COALESCE($2, description), default_enabled = "
-                             "COALESCE($3, default_enabled), rollout_percent = COALESCE($4, rollout_percent), "
-                             "updated_at = $5 WHERE key = $1";
+    static const char *sql =
+        "UPDATE feature_flags SET description = COALESCE($2, description), default_enabled = "
+        "COALESCE($3, default_enabled), rollout_percent = COALESCE($4, rollout_percent), "
+        "updated_at = $5 WHERE key = $1";
     const char *key = pl_param(c, 0);
-    json_t *de = json_object_get(c->body, "default_enabled"), *rp = json_object_get(c->body, "rollout_percent");
+    json_t *de = json_object_get(c->body, "default_enabled"),
+           *rp = json_object_get(c->body, "rollout_percent");
     int rc;
     if ((c->audit_before = flag_get(c, key)) == NULL)
         return pl_fail_notfound(c, "feature flag");
     rc = pl_db_exec(c->db, sql,
                     PL_ARGS(PL_TEXT(key), PL_TEXT(pl_json_str(c->body, "description")),
-                            de ? PL_INT(json_is_true(de)) : PL_NULLV, rp ? PL_INT(json_integer_value(rp)) : PL_NULLV,
-                            PL_INT(pl_now_ms())));
+                            de ? PL_INT(json_is_true(de)) : PL_NULLV,
+                            rp ? PL_INT(json_integer_value(rp)) : PL_NULLV, PL_INT(pl_now_ms())));
     if (rc < 0)
         return pl_fail(c, PL_EDB, NULL, "the flag could not be saved");
     pl_auth_changed(c);
@@ -434,16 +458,18 @@ static int h_flags_patch(pl_ctx_t *c)
 }
 
 const pl_route_t pl_plan_routes[] = {
-    {"GET", "/v1/features", h_features, NULL, PL_R_TENANT, NULL, 200, "The organization's effective feature flags"},
-    {"GET", "/v1/admin/plans", h_plans_list, "platform:plans:read", PL_R_PLATFORM, NULL, 200, "Operator: plans"},
-    {"POST", "/v1/admin/plans", h_plans_create, "platform:plans:manage", PL_R_PLATFORM, &plan_create_schema, 201,
-     "Operator: create a plan", "plan.created"},
-    {"PATCH", "/v1/admin/plans/{id}", h_plans_patch, "platform:plans:manage", PL_R_PLATFORM, &plan_update_schema, 200,
-     "Operator: change a plan", "plan.updated"},
+    {"GET", "/v1/features", h_features, NULL, PL_R_TENANT, NULL, 200,
+     "The organization's effective feature flags"},
+    {"GET", "/v1/admin/plans", h_plans_list, "platform:plans:read", PL_R_PLATFORM, NULL, 200,
+     "Operator: plans"},
+    {"POST", "/v1/admin/plans", h_plans_create, "platform:plans:manage", PL_R_PLATFORM, &plan_create_schema,
+     201, "Operator: create a plan", "plan.created"},
+    {"PATCH", "/v1/admin/plans/{id}", h_plans_patch, "platform:plans:manage", PL_R_PLATFORM,
+     &plan_update_schema, 200, "Operator: change a plan", "plan.updated"},
     {"GET", "/v1/admin/feature-flags", h_flags_list, "platform:plans:read", PL_R_PLATFORM, NULL, 200,
      "Operator: feature flags"},
-    {"POST", "/v1/admin/feature-flags", h_flags_create, "platform:plans:manage", PL_R_PLATFORM, &flag_create_schema,
-     201, "Operator: define a feature flag", "feature_flag.created"},
+    {"POST", "/v1/admin/feature-flags", h_flags_create, "platform:plans:manage", PL_R_PLATFORM,
+     &flag_create_schema, 201, "Operator: define a feature flag", "feature_flag.created"},
     {"PATCH", "/v1/admin/feature-flags/{key}", h_flags_patch, "platform:plans:manage", PL_R_PLATFORM,
      &flag_update_schema, 200, "Operator: change a flag's default or rollout", "feature_flag.updated"},
     PL_ROUTES_END,

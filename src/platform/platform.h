@@ -46,7 +46,8 @@ int pl_user_create(pl_db_t *db, pl_arena_t *a, const char *email, const char *pa
 /* Finds a user by email (case-insensitive); 1 found, 0 not, <0 error. */
 int pl_user_find(pl_db_t *db, pl_arena_t *a, const char *email, const char **id);
 json_t *pl_user_json(pl_db_t *db, const char *user_id);
-int pl_membership_add(pl_db_t *db, const char *tenant_id, const char *user_id, const char *role, pl_err_t *err);
+int pl_membership_add(pl_db_t *db, const char *tenant_id, const char *user_id, const char *role,
+                      pl_err_t *err);
 /* Creates an API key; *key receives the secret (shown once), *out the key as the API shows it. */
 int pl_apikey_create(pl_db_t *db, pl_arena_t *a, const char *tenant_id, const char *name, const char *role,
                      const char *created_by, json_t **out, pl_err_t *err);

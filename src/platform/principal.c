@@ -67,8 +67,9 @@ static void fill_tenant(pl_principal_t *p, const char *role, const char *status,
 
 static int resolve_key(pl_ctx_t *c, pl_str_t cred, pl_principal_t *p)
 {
-    static const char *sql = "SELECT k.id, k.tenant_id, k.role, t.status, t.is_platform FROM api_keys k "
-                             "JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL";
+    static const char *sql =
+        "SELECT k.id, k.tenant_id, k.role, t.status, t.is_platform FROM api_keys k "
+        "JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL";
     char hash[PL_SHA256_HEX];
     pl_rows_t *r;
     int rc;
@@ -94,7 +95,8 @@ static int resolve_jwt(pl_ctx_t *c, pl_str_t cred, pl_principal_t *p)
     static const char *sql =
         "SELECT tu.role, t.status, t.is_platform FROM tenant_users tu JOIN tenants t ON t.id = tu.tenant_id "
         "WHERE tu.tenant_id = $1 AND tu.user_id = $2 "
-        "AND EXISTS (SELECT 1 FROM sessions s WHERE s.family_id = $3 AND s.user_id = $2 AND s.tenant_id = $1) "
+        "AND EXISTS (SELECT 1 FROM sessions s WHERE s.family_id = $3 AND s.user_id = $2 AND s.tenant_id = "
+        "$1) "
         "AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.family_id = $3 AND s.revoked_at IS NOT NULL)";
     pl_claims_t cl;
     const char *why;
@@ -146,9 +148,11 @@ int pl_auth_resolve(pl_ctx_t *c, pl_str_t cred, const pl_principal_t **out)
     crypto_generichash(key, sizeof(key), (const unsigned char *)cred.ptr, cred.len, NULL, 0);
     memcpy(&h, key, sizeof(h));
     s = &cache->slots[h % SLOTS];
-    if (!(s->used && memcmp(s->key, key, sizeof(key)) == 0 && (s->p.expires_ms == 0 || s->p.expires_ms > now))) {
+    if (!(s->used && memcmp(s->key, key, sizeof(key)) == 0 &&
+          (s->p.expires_ms == 0 || s->p.expires_ms > now))) {
         memset(&p, 0, sizeof(p));
-        if ((cred.len > 3 && memcmp(cred.ptr, "pk_", 3) == 0) ? resolve_key(c, cred, &p) : resolve_jwt(c, cred, &p))
+        if ((cred.len > 3 && memcmp(cred.ptr, "pk_", 3) == 0) ? resolve_key(c, cred, &p)
+                                                              : resolve_jwt(c, cred, &p))
             return c->err.status;
         if (pl_plan_apply(c->db, p.tenant_id, &p) != 0)
             return pl_fail(c, PL_EDB, NULL, "the store is unavailable");

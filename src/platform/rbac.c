@@ -8,12 +8,35 @@
 #include "core/banned.h"
 
 static const char *const perms[] = {
-    "tenant:read",   "tenant:manage",   "team:read",      "team:manage",     "apikeys:read",
-    "apikeys:manage", "members:read",   "members:write",  "billing:read",    "billing:manage",
-    "webhooks:read", "webhooks:manage", "events:read",    "audit:read",      "analytics:read",
-    "usage:read",    "usage:write",     "catalog:read",   "catalog:write",   "orders:read",
-    "orders:write",  "devices:read",    "devices:write",  "jobs:read",       "jobs:manage",
-    "platform:tenants:read", "platform:tenants:manage", "platform:plans:read", "platform:plans:manage",
+    "tenant:read",
+    "tenant:manage",
+    "team:read",
+    "team:manage",
+    "apikeys:read",
+    "apikeys:manage",
+    "members:read",
+    "members:write",
+    "billing:read",
+    "billing:manage",
+    "webhooks:read",
+    "webhooks:manage",
+    "events:read",
+    "audit:read",
+    "analytics:read",
+    "usage:read",
+    "usage:write",
+    "catalog:read",
+    "catalog:write",
+    "orders:read",
+    "orders:write",
+    "devices:read",
+    "devices:write",
+    "jobs:read",
+    "jobs:manage",
+    "platform:tenants:read",
+    "platform:tenants:manage",
+    "platform:plans:read",
+    "platform:plans:manage",
     NULL,
 };
 
@@ -32,7 +55,8 @@ static const struct role {
 };
 
 /* Reads nobody but admins and owners see, even though they end in ":read". */
-static const char *const admin_only_reads[] = {"apikeys:read", "audit:read", "webhooks:read", "jobs:read", NULL};
+static const char *const admin_only_reads[] = {"apikeys:read", "audit:read", "webhooks:read", "jobs:read",
+                                               NULL};
 
 int pl_rbac_perm_index(const char *perm)
 {
@@ -92,7 +116,8 @@ pl_perms_t pl_rbac_role_perms(const char *role, bool platform)
                 if (is_platform)
                     continue;
                 if (!strcmp(grant, "*") || !strcmp(grant, perms[i]) ||
-                    (!strcmp(grant, "*:read") && ends_with(perms[i], ":read") && !in_list(admin_only_reads, perms[i])))
+                    (!strcmp(grant, "*:read") && ends_with(perms[i], ":read") &&
+                     !in_list(admin_only_reads, perms[i])))
                     set |= (pl_perms_t)1 << i;
             }
         }

@@ -27,15 +27,15 @@ int pl_caller_rank(const pl_ctx_t *c)
 
 /* ---- members ---- */
 
-#define MEMBER_SQL                                                                                                 \
-    "SELECT tu.user_id, u.email, u.name, tu.role, tu.created_at, tu.updated_at FROM tenant_users tu "             \
+#define MEMBER_SQL                                                                                           \
+    "SELECT tu.user_id, u.email, u.name, tu.role, tu.created_at, tu.updated_at FROM tenant_users tu "        \
     "JOIN users u ON u.id = tu.user_id "
 
 static json_t *member_json(pl_rows_t *r)
 {
-    return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "user_id", pl_rows_text(r, 0), "email", pl_rows_text(r, 1), "name",
-                     pl_rows_text(r, 2), "role", pl_rows_text(r, 3), "joined_at", pl_json_time(pl_rows_int(r, 4)),
-                     "updated_at", pl_json_time(pl_rows_int(r, 5)));
+    return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "user_id", pl_rows_text(r, 0), "email", pl_rows_text(r, 1),
+                     "name", pl_rows_text(r, 2), "role", pl_rows_text(r, 3), "joined_at",
+                     pl_json_time(pl_rows_int(r, 4)), "updated_at", pl_json_time(pl_rows_int(r, 5)));
 }
 
 static json_t *member_get(pl_ctx_t *c, const char *user_id)
@@ -61,7 +61,8 @@ static int target(pl_ctx_t *c, const char *user_id, json_t **member)
         return pl_fail_notfound(c, "team member");
     role = pl_json_str(*member, "role");
     if (pl_rbac_rank(role) > pl_caller_rank(c)) {
-        pl_fail(c, PL_EFORBIDDEN, NULL, "a %s cannot change a member whose role is %s", c->principal->role, role);
+        pl_fail(c, PL_EFORBIDDEN, NULL, "a %s cannot change a member whose role is %s", c->principal->role,
+                role);
         json_decref(*member);
         *member = NULL;
         return c->err.status;
@@ -86,7 +87,8 @@ static const pl_schema_t role_schema = {"TeamRole", role_fields, false};
 
 static int h_team_patch(pl_ctx_t *c)
 {
-    static const char *sql = "UPDATE tenant_users SET role = $1, updated_at = $2 WHERE tenant_id = $3 AND user_id = $4";
+    static const char *sql =
+        "UPDATE tenant_users SET role = $1, updated_at = $2 WHERE tenant_id = $3 AND user_id = $4";
     const char *uid = pl_param(c, 0), *role = pl_json_str(c->body, "role");
     json_t *m;
     if (target(c, uid, &m) != 0)
@@ -97,10 +99,12 @@ static int h_team_patch(pl_ctx_t *c)
     }
     if (!strcmp(pl_json_str(m, "role"), "owner") && strcmp(role, "owner") != 0 && other_owners(c, uid) == 0) {
         json_decref(m);
-        return pl_fail(c, PL_ECONFLICT, "last_owner", "the last owner cannot be demoted; make someone else owner first");
+        return pl_fail(c, PL_ECONFLICT, "last_owner",
+                       "the last owner cannot be demoted; make someone else owner first");
     }
     json_decref(m);
-    if (pl_db_exec(c->db, sql, PL_ARGS(PL_TEXT(role), PL_INT(pl_now_ms()), PL_TEXT(c->tenant_id), PL_TEXT(uid))) < 0)
+    if (pl_db_exec(c->db, sql,
+                   PL_ARGS(PL_TEXT(role), PL_INT(pl_now_ms()), PL_TEXT(c->tenant_id), PL_TEXT(uid))) < 0)
         return pl_fail(c, PL_EDB, NULL, "cannot change the role");
     pl_auth_changed(c);
     return pl_reply(c, 200, member_get(c, uid));
@@ -133,13 +137,14 @@ static int h_team_delete(pl_ctx_t *c)
 
 static json_t *invitation_json(pl_rows_t *r)
 {
-    const char *status = !pl_rows_null(r, 6)                 ? "accepted"
-                         : !pl_rows_null(r, 7)               ? "revoked"
+    const char *status = !pl_rows_null(r, 6)                ? "accepted"
+                         : !pl_rows_null(r, 7)              ? "revoked"
                          : pl_rows_int(r, 5) <= pl_now_ms() ? "expired"
-                                                             : "pending";
-    return json_pack("{s:s,s:s,s:s,s:o,s:s,s:o,s:o}", "id", pl_rows_text(r, 0), "email", pl_rows_text(r, 1), "role",
-                     pl_rows_text(r, 2), "invited_by", pl_json_str_or_null(pl_rows_text(r, 3)), "status", status,
-                     "created_at", pl_json_time(pl_rows_int(r, 4)), "expires_at", pl_json_time(pl_rows_int(r, 5)));
+                                                            : "pending";
+    return json_pack("{s:s,s:s,s:s,s:o,s:s,s:o,s:o}", "id", pl_rows_text(r, 0), "email", pl_rows_text(r, 1),
+                     "role", pl_rows_text(r, 2), "invited_by", pl_json_str_or_null(pl_rows_text(r, 3)),
+                     "status", status, "created_at", pl_json_time(pl_rows_int(r, 4)), "expires_at",
+                     pl_json_time(pl_rows_int(r, 5)));
 }
 
 static const pl_field_t invite_fields[] = {
@@ -152,12 +157,14 @@ static const pl_schema_t invite_schema = {"InvitationCreate", invite_fields, fal
 static int h_invite(pl_ctx_t *c)
 {
     static const char *sql_member = "SELECT COUNT(*) FROM tenant_users tu JOIN users u ON u.id = tu.user_id "
-                                     "WHERE tu.tenant_id = $1 AND u.email_norm = lower($2)";
-    static const char *sql_old = "UPDATE invitations SET revoked_at = $1 WHERE tenant_id = $2 AND email_norm = "
-                                 "lower($3) AND accepted_at IS NULL AND revoked_at IS NULL";
-    static const char *sql = "INSERT INTO invitations (id, tenant_id, email, email_norm, role, token_hash, "
-                             "invited_by, created_at, expires_at) VALUES ($1, $2, $3, lower($3), $4, $5, $6, $7, $8) "
-                             "RETURNING " INV_COLS;
+                                    "WHERE tu.tenant_id = $1 AND u.email_norm = lower($2)";
+    static const char *sql_old =
+        "UPDATE invitations SET revoked_at = $1 WHERE tenant_id = $2 AND email_norm = "
+        "lower($3) AND accepted_at IS NULL AND revoked_at IS NULL";
+    static const char *sql =
+        "INSERT INTO invitations (id, tenant_id, email, email_norm, role, token_hash, "
+        "invited_by, created_at, expires_at) VALUES ($1, $2, $3, lower($3), $4, $5, $6, $7, $8) "
+        "RETURNING " INV_COLS;
     const char *email = pl_json_str(c->body, "email"), *role = pl_json_str(c->body, "role");
     char tok[80], hash[PL_SHA256_HEX];
     int64_t n = 0, now = pl_now_ms();
@@ -177,10 +184,10 @@ static int h_invite(pl_ctx_t *c)
     pl_random_token("it_", 32, tok, sizeof(tok));
     pl_sha256_hex(tok, strlen(tok), hash);
     if (pl_db_query(c->db, &r, sql,
-                    PL_ARGS(PL_TEXT(pl_new_id(c, "inv")), PL_TEXT(c->tenant_id), PL_TEXT(email), PL_TEXT(role),
-                            PL_TEXT(hash),
+                    PL_ARGS(PL_TEXT(pl_new_id(c, "inv")), PL_TEXT(c->tenant_id), PL_TEXT(email),
+                            PL_TEXT(role), PL_TEXT(hash),
                             PL_TEXT(c->principal->kind == PL_PRINCIPAL_USER ? c->principal->user_id
-                                                                             : c->principal->key_id),
+                                                                            : c->principal->key_id),
                             PL_INT(now), PL_INT(now + INVITE_TTL_MS))) != 0)
         return pl_fail(c, PL_EDB, NULL, "cannot invite");
     if (pl_rows_next(r) == 1)
@@ -192,19 +199,23 @@ static int h_invite(pl_ctx_t *c)
     json_object_set_new(out, "token", json_string(tok));
     json_object_set_new(out, "accept_url", json_string(url));
     tenant = pl_tenant_json(c->db, c->tenant_id);
-    pl_mail_queue(c, c->tenant_id, email, pl_printf(c->arena, "You are invited to join %s", pl_json_str(tenant, "name")),
-                 pl_printf(c->arena,
-                           "You have been invited to join %s on Plinth as %s.\nAccept the invitation at %s\n"
-                           "or send POST /v1/invitations/accept {\"token\":\"%s\"}.\nThe invitation expires in 7 days.",
-                           pl_json_str(tenant, "name"), role, url, tok));
+    pl_mail_queue(
+        c, c->tenant_id, email,
+        pl_printf(c->arena, "You are invited to join %s", pl_json_str(tenant, "name")),
+        pl_printf(
+            c->arena,
+            "You have been invited to join %s on Plinth as %s.\nAccept the invitation at %s\n"
+            "or send POST /v1/invitations/accept {\"token\":\"%s\"}.\nThe invitation expires in 7 days.",
+            pl_json_str(tenant, "name"), role, url, tok));
     json_decref(tenant);
     return pl_reply(c, 201, out);
 }
 
 static int h_invite_list(pl_ctx_t *c)
 {
-    static const char *sql = "SELECT " INV_COLS " FROM invitations WHERE tenant_id = $1 AND ($2 IS NULL OR id < $2) "
-                             "ORDER BY id DESC LIMIT $3";
+    static const char *sql =
+        "SELECT " INV_COLS " FROM invitations WHERE tenant_id = $1 AND ($2 IS NULL OR id < $2) "
+        "ORDER BY id DESC LIMIT $3";
     static const char *sql_n = "SELECT COUNT(*) FROM invitations WHERE tenant_id = $1";
     return pl_reply_list(c, sql, sql_n, invitation_json, "id");
 }
@@ -225,7 +236,8 @@ static int h_invite_revoke(pl_ctx_t *c)
 
 static const pl_field_t accept_fields[] = {
     {"token", PL_T_STRING, PL_F_REQUIRED, 1, 200, NULL, NULL, NULL},
-    {"password", PL_T_STRING, 0, 1, 256, NULL, NULL, "new users: their password; existing users: theirs, to confirm"},
+    {"password", PL_T_STRING, 0, 1, 256, NULL, NULL,
+     "new users: their password; existing users: theirs, to confirm"},
     {"name", PL_T_STRING, 0, 1, 200, NULL, NULL, "new users: their display name"},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
@@ -236,8 +248,9 @@ static int h_accept(pl_ctx_t *c)
     static const char *sql_inv = "SELECT id, tenant_id, email, role FROM invitations WHERE token_hash = $1 "
                                  "AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2";
     static const char *sql_user = "SELECT id, password_hash FROM users WHERE email_norm = lower($1)";
-    static const char *sql_take = "UPDATE invitations SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL "
-                                  "AND revoked_at IS NULL";
+    static const char *sql_take =
+        "UPDATE invitations SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL "
+        "AND revoked_at IS NULL";
     const char *tok = pl_json_str(c->body, "token"), *password = pl_json_str(c->body, "password");
     const char *name = pl_json_str(c->body, "name");
     const char *inv = NULL, *tid = NULL, *email = NULL, *role = NULL, *uid = NULL, *pwhash = NULL;

@@ -154,9 +154,9 @@ static json_t *plan_with_usage(pl_ctx_t *c, const char *tenant_id)
             usage = json_integer(pl_quota_used(c->srv->quota, c->db, tenant_id, k[14] == 'd'));
         json_object_set_new(limits, k, json_pack("{s:O,s:o}", "limit", v, "usage", usage));
     }
-    out = json_pack("{s:O,s:o,s:O,s:O,s:O}", "plan", json_object_get(eff, "plan"), "limits", limits, "features",
-                    json_object_get(eff, "features"), "rate_limits", json_object_get(eff, "rate_limits"), "overrides",
-                    json_object_get(eff, "overrides"));
+    out = json_pack("{s:O,s:o,s:O,s:O,s:O}", "plan", json_object_get(eff, "plan"), "limits", limits,
+                    "features", json_object_get(eff, "features"), "rate_limits",
+                    json_object_get(eff, "rate_limits"), "overrides", json_object_get(eff, "overrides"));
     json_decref(eff);
     return out;
 }
@@ -244,7 +244,8 @@ static bool slug_ok(const char *s)
 {
     size_t i, n = strlen(s);
     for (i = 0; i < n; i++)
-        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || (s[i] == '-' && i > 0 && i < n - 1)))
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
+              (s[i] == '-' && i > 0 && i < n - 1)))
             return false;
     return n >= 2;
 }
@@ -257,7 +258,8 @@ static const char *check_slug(const char *v)
 static const pl_field_t admin_create_fields[] = {
     {"name", PL_T_STRING, PL_F_REQUIRED, 1, 200, NULL, NULL, NULL},
     {"slug", PL_T_STRING, 0, 2, 48, NULL, NULL, "lowercase letters, digits and hyphens", check_slug},
-    {"owner_email", PL_T_EMAIL, 0, 0, 0, NULL, NULL, "an existing user becomes owner; anyone else is invited"},
+    {"owner_email", PL_T_EMAIL, 0, 0, 0, NULL, NULL,
+     "an existing user becomes owner; anyone else is invited"},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 static const pl_schema_t admin_create_schema = {"TenantCreate", admin_create_fields, false};
@@ -302,7 +304,8 @@ static json_t *admin_tenant(pl_ctx_t *c, const char *id)
     t = tenant_with_plan(c, id);
     pl_db_int(c->db, &users, sql_users, PL_ARGS(PL_TEXT(id)));
     pl_db_int(c->db, &keys, sql_keys, PL_ARGS(PL_TEXT(id)));
-    json_object_set_new(t, "stats", json_pack("{s:I,s:I}", "users", (json_int_t)users, "api_keys", (json_int_t)keys));
+    json_object_set_new(t, "stats",
+                        json_pack("{s:I,s:I}", "users", (json_int_t)users, "api_keys", (json_int_t)keys));
     return t;
 }
 
@@ -320,10 +323,12 @@ static const pl_schema_t suspend_schema = {"TenantSuspend", suspend_fields, fals
 
 static int set_status(pl_ctx_t *c, bool suspend)
 {
-    static const char *sql_s = "UPDATE tenants SET status = 'suspended', suspended_at = $1, suspended_reason = $2, "
-                               "updated_at = $1 WHERE id = $3";
-    static const char *sql_r = "UPDATE tenants SET status = 'active', suspended_at = NULL, suspended_reason = NULL, "
-                               "updated_at = $1 WHERE id = $2";
+    static const char *sql_s =
+        "UPDATE tenants SET status = 'suspended', suspended_at = $1, suspended_reason = $2, "
+        "updated_at = $1 WHERE id = $3";
+    static const char *sql_r =
+        "UPDATE tenants SET status = 'active', suspended_at = NULL, suspended_reason = NULL, "
+        "updated_at = $1 WHERE id = $2";
     const char *id = pl_param(c, 0);
     json_t *t = admin_tenant(c, id);
     int rc;
@@ -334,9 +339,10 @@ static int set_status(pl_ctx_t *c, bool suspend)
         return pl_fail(c, PL_ECONFLICT, NULL, "the platform tenant cannot be suspended");
     }
     json_decref(t);
-    rc = suspend ? pl_db_exec(c->db, sql_s,
-                              PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(pl_json_str(c->body, "reason")), PL_TEXT(id)))
-                 : pl_db_exec(c->db, sql_r, PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(id)));
+    rc = suspend
+             ? pl_db_exec(c->db, sql_s,
+                          PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(pl_json_str(c->body, "reason")), PL_TEXT(id)))
+             : pl_db_exec(c->db, sql_r, PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(id)));
     if (rc < 0)
         return pl_fail(c, PL_EDB, NULL, "cannot change the tenant's status");
     pl_auth_changed(c);
@@ -346,7 +352,8 @@ static int set_status(pl_ctx_t *c, bool suspend)
 static const pl_field_t admin_patch_fields[] = {
     {"plan", PL_T_STRING, 0, 1, 32, NULL, NULL, "plan key", NULL},
     {"overrides", PL_T_OBJECT, PL_F_NULLABLE, 0, 0, NULL, &pl_plan_parts_schema,
-     "{limits, features, rate_limits} on top of the plan; replaces the previous overrides; null clears", NULL},
+     "{limits, features, rate_limits} on top of the plan; replaces the previous overrides; null clears",
+     NULL},
     {"name", PL_T_STRING, 0, 1, 200, NULL, NULL, NULL, NULL},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
@@ -355,8 +362,9 @@ static const pl_schema_t admin_patch_schema = {"TenantAdminUpdate", admin_patch_
 static int h_admin_patch(pl_ctx_t *c)
 {
     static const char *sql_plan = "SELECT 1 FROM plans WHERE key = $1";
-    static const char *sql = "UPDATE tenants SET plan_key = COALESCE($2, plan_key), overrides = COALESCE($3, overrides), "
-                             "name = COALESCE($4, name), updated_at = $5 WHERE id = $1";
+    static const char *sql =
+        "UPDATE tenants SET plan_key = COALESCE($2, plan_key), overrides = COALESCE($3, overrides), "
+        "name = COALESCE($4, name), updated_at = $5 WHERE id = $1";
     const char *id = pl_param(c, 0), *plan = pl_json_str(c->body, "plan");
     json_t *ov = json_object_get(c->body, "overrides");
     char *ovs = NULL;
@@ -394,12 +402,12 @@ const pl_route_t pl_tenant_routes[] = {
      "Rename the organization or change its settings", "tenant.updated"},
     {"GET", "/v1/admin/tenants", h_admin_list, "platform:tenants:read", PL_R_PLATFORM, NULL, 200,
      "Operator: list organizations"},
-    {"POST", "/v1/admin/tenants", h_admin_create, "platform:tenants:manage", PL_R_PLATFORM, &admin_create_schema,
-     201, "Operator: create an organization", "tenant.created"},
+    {"POST", "/v1/admin/tenants", h_admin_create, "platform:tenants:manage", PL_R_PLATFORM,
+     &admin_create_schema, 201, "Operator: create an organization", "tenant.created"},
     {"GET", "/v1/admin/tenants/{id}", h_admin_get, "platform:tenants:read", PL_R_PLATFORM, NULL, 200,
      "Operator: an organization with its figures"},
-    {"PATCH", "/v1/admin/tenants/{id}", h_admin_patch, "platform:tenants:manage", PL_R_PLATFORM, &admin_patch_schema,
-     200, "Operator: change an organization's plan or overrides", "tenant.plan_changed"},
+    {"PATCH", "/v1/admin/tenants/{id}", h_admin_patch, "platform:tenants:manage", PL_R_PLATFORM,
+     &admin_patch_schema, 200, "Operator: change an organization's plan or overrides", "tenant.plan_changed"},
     {"POST", "/v1/admin/tenants/{id}/suspend", h_suspend, "platform:tenants:manage", PL_R_PLATFORM,
      &suspend_schema, 200, "Operator: suspend an organization", "tenant.suspended"},
     {"POST", "/v1/admin/tenants/{id}/reactivate", h_reactivate, "platform:tenants:manage", PL_R_PLATFORM,

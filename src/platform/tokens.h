@@ -32,7 +32,8 @@ typedef struct pl_claims {
 pl_tokens_t *pl_tokens_load(pl_db_t *db, const char *issuer, pl_err_t *err);
 void pl_tokens_destroy(pl_tokens_t *t);
 /* Returns a malloc'd compact JWS, or NULL. */
-char *pl_tokens_issue(pl_tokens_t *t, const char *user_id, const char *tenant_id, const char *sid, long ttl_s);
+char *pl_tokens_issue(pl_tokens_t *t, const char *user_id, const char *tenant_id, const char *sid,
+                      long ttl_s);
 /* 0 if the token is ours, well-signed and unexpired at now_s; -1 otherwise (reason in why). */
 int pl_tokens_verify(pl_tokens_t *t, const char *token, size_t len, int64_t now_s, pl_claims_t *out,
                      const char **why);

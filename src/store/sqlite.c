@@ -31,7 +31,7 @@ struct pl_store {
 
 struct pl_rows {
     sqlite3_stmt *stmt;
-    char *key;       /* a copy of the SQL text, or NULL for an uncached statement */
+    char *key; /* a copy of the SQL text, or NULL for an uncached statement */
     uint64_t hash;
     bool in_use;
     pl_db_t *db;
@@ -101,9 +101,10 @@ int pl_db_connect(pl_store_t *s, pl_db_t **out, pl_err_t *err)
     if (db == NULL)
         abort();
     db->store = s;
-    if (sqlite3_open_v2(s->path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
-        pl_err_set(err, PL_EDB, NULL, "cannot open '%s': %s", s->path, db->h ? sqlite3_errmsg(db->h) : "no memory");
+    if (sqlite3_open_v2(s->path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        pl_err_set(err, PL_EDB, NULL, "cannot open '%s': %s", s->path,
+                   db->h ? sqlite3_errmsg(db->h) : "no memory");
         sqlite3_close(db->h);
         free(db);
         return PL_EDB;
@@ -468,7 +469,8 @@ int pl_store_migrate(pl_store_t *s, int *applied, pl_err_t *err)
             pl_db_rollback(db);
             goto out;
         }
-        if (pl_db_exec(db, sql_ins, PL_ARGS(PL_INT(m->version), PL_TEXT(m->name))) < 0 || pl_db_commit(db) != 0) {
+        if (pl_db_exec(db, sql_ins, PL_ARGS(PL_INT(m->version), PL_TEXT(m->name))) < 0 ||
+            pl_db_commit(db) != 0) {
             rc = pl_err_set(err, PL_EDB, NULL, "cannot record migration %d", m->version);
             pl_db_rollback(db);
             goto out;

@@ -51,7 +51,7 @@ static inline pl_val_t pl_val_text(const char *s)
 #define PL_TEXTN(s, len) ((pl_val_t){.t = PL_V_TEXT, .p = (s), .n = (len)})
 #define PL_BLOB(b, len) ((pl_val_t){.t = PL_V_BLOB, .p = (b), .n = (len)})
 #define PL_NULLV ((pl_val_t){.t = PL_V_NULL})
-#define PL_ARGS(...)                                                                                               \
+#define PL_ARGS(...)                                                                                         \
     ((const pl_val_t[]){__VA_ARGS__}), (int)(sizeof((const pl_val_t[]){__VA_ARGS__}) / sizeof(pl_val_t))
 #define PL_NOARGS NULL, 0
 

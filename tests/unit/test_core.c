@@ -81,7 +81,8 @@ static void test_config(void **state)
 {
     pl_config_t c;
     char err[256], host[64];
-    char *argv[] = {"plinth", "serve", "--listen", "0.0.0.0:9000", "--workers=3", "--signup", "off", "--x", NULL};
+    char *argv[] = {"plinth", "serve", "--listen", "0.0.0.0:9000", "--workers=3", "--signup",
+                    "off",    "--x",   NULL};
     int argc = 8, port;
     (void)state;
     pl_config_defaults(&c);

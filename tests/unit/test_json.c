@@ -96,16 +96,20 @@ static void test_schema(void **state)
 {
     pl_err_t e;
     (void)state;
-    assert_int_equal(validate("{\"name\":\"abc\",\"colour\":\"red\",\"tags\":[\"a\"],\"inner\":{\"n\":3},\"ok\":true}", &e), 0);
+    assert_int_equal(
+        validate("{\"name\":\"abc\",\"colour\":\"red\",\"tags\":[\"a\"],\"inner\":{\"n\":3},\"ok\":true}",
+                 &e),
+        0);
     assert_int_equal(validate("{\"name\":\"abc\",\"inner\":null}", &e), 0);
     assert_int_equal(validate("{}", &e), PL_EINVAL);
     assert_string_equal(e.fields[0].field, "name");
     assert_int_equal(validate("{\"name\":\"abxc\"}", &e), PL_EINVAL);
     assert_string_equal(e.fields[0].message, "must not contain x");
-    assert_int_equal(validate("{\"name\":\"a\",\"colour\":\"blue\",\"tags\":[1],\"inner\":{\"n\":11,\"m\":1},\"ok\":1,"
-                              "\"zzz\":0}",
-                              &e),
-                     PL_EINVAL);
+    assert_int_equal(
+        validate("{\"name\":\"a\",\"colour\":\"blue\",\"tags\":[1],\"inner\":{\"n\":11,\"m\":1},\"ok\":1,"
+                 "\"zzz\":0}",
+                 &e),
+        PL_EINVAL);
     assert_int_equal(e.nfields, 7);
     assert_string_equal(e.fields[3].field, "inner.n");
     assert_string_equal(e.fields[4].field, "inner.m");
@@ -126,8 +130,9 @@ static void test_openapi_schema(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_depth),  cmocka_unit_test(test_parse_body), cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_email),  cmocka_unit_test(test_schema),     cmocka_unit_test(test_openapi_schema),
+        cmocka_unit_test(test_depth),  cmocka_unit_test(test_parse_body),
+        cmocka_unit_test(test_utf8),   cmocka_unit_test(test_email),
+        cmocka_unit_test(test_schema), cmocka_unit_test(test_openapi_schema),
     };
     return cmocka_run_group_tests_name("json", tests, NULL, NULL);
 }

@@ -65,7 +65,8 @@ static void test_rbac(void **state)
     assert_true(pl_rbac_has(editor, pl_rbac_perm_index("members:write")));
     assert_false(pl_rbac_has(editor, pl_rbac_perm_index("team:manage")));
     assert_true(pl_rbac_has(op, pl_rbac_perm_index("platform:tenants:manage")));
-    assert_false(pl_rbac_has(pl_rbac_role_perms("viewer", true), pl_rbac_perm_index("platform:tenants:manage")));
+    assert_false(
+        pl_rbac_has(pl_rbac_role_perms("viewer", true), pl_rbac_perm_index("platform:tenants:manage")));
     assert_true(pl_rbac_has(pl_rbac_role_perms("viewer", true), pl_rbac_perm_index("platform:tenants:read")));
     assert_int_equal(pl_rbac_role_perms("root", false), 0);
     assert_int_equal(pl_rbac_perm_index("nope:nope"), -1);

@@ -50,7 +50,8 @@ static void test_migrations_idempotent(void **state)
 
 static void test_exec_query_tx(void **state)
 {
-    static const char *ins = "INSERT INTO tenants (id, num, name, slug, created_at, updated_at) VALUES ($1, (SELECT COALESCE(MAX(num), 0) + 1 FROM tenants), $2, $3, $4, $4)";
+    static const char *ins = "INSERT INTO tenants (id, num, name, slug, created_at, updated_at) VALUES ($1, "
+                             "(SELECT COALESCE(MAX(num), 0) + 1 FROM tenants), $2, $3, $4, $4)";
     static const char *sel = "SELECT name, created_at, suspended_at FROM tenants WHERE slug = $2 AND id = $1";
     static const char *cnt = "SELECT COUNT(*) FROM tenants WHERE name = $1";
     pl_err_t e;
@@ -62,7 +63,8 @@ static void test_exec_query_tx(void **state)
     pl_err_clear(&e);
     assert_int_equal(pl_db_connect(store, &db, &e), 0);
     assert_int_equal(pl_db_begin(db, PL_TX_WRITE, NULL), 0);
-    assert_int_equal(pl_db_exec(db, ins, PL_ARGS(PL_TEXT("ten_a"), PL_TEXT("A'; --"), PL_TEXT("a"), PL_INT(5))), 1);
+    assert_int_equal(
+        pl_db_exec(db, ins, PL_ARGS(PL_TEXT("ten_a"), PL_TEXT("A'; --"), PL_TEXT("a"), PL_INT(5))), 1);
     assert_int_equal(pl_db_commit(db), 0);
     /* placeholders out of order, NULL columns */
     assert_int_equal(pl_db_query(db, &r, sel, PL_ARGS(PL_TEXT("ten_a"), PL_TEXT("a"))), 0);
@@ -80,7 +82,8 @@ static void test_exec_query_tx(void **state)
     pl_db_rollback(db);
     /* rollback discards */
     assert_int_equal(pl_db_begin(db, PL_TX_WRITE, NULL), 0);
-    assert_int_equal(pl_db_exec(db, ins, PL_ARGS(PL_TEXT("ten_c"), PL_TEXT("C"), PL_TEXT("c"), PL_INT(7))), 1);
+    assert_int_equal(pl_db_exec(db, ins, PL_ARGS(PL_TEXT("ten_c"), PL_TEXT("C"), PL_TEXT("c"), PL_INT(7))),
+                     1);
     pl_db_rollback(db);
     assert_int_equal(pl_db_int(db, &n, cnt, PL_ARGS(PL_TEXT("C"))), 1);
     assert_int_equal(n, 0);
@@ -105,7 +108,8 @@ static void test_exec_query_tx(void **state)
 
 static void test_two_connections_see_commits(void **state)
 {
-    static const char *ins = "INSERT INTO tenants (id, num, name, slug, created_at, updated_at) VALUES ($1, 99, $1, $1, 1, 1)";
+    static const char *ins =
+        "INSERT INTO tenants (id, num, name, slug, created_at, updated_at) VALUES ($1, 99, $1, $1, 1, 1)";
     static const char *cnt = "SELECT COUNT(*) FROM tenants WHERE id = $1";
     pl_err_t e;
     pl_db_t *w, *r;

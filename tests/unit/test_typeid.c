@@ -67,7 +67,8 @@ static void test_invalid_vectors(void **state)
         "prefix_8zzzzzzzzzzzzzzzzzzzzzzzzz",  /* overflows 128 bits */
         "_prefix_00000000000000000000000000", /* leading underscore */
         "prefix__00000000000000000000000000", /* trailing underscore */
-        "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl_00000000000000000000000000", /* 64 */
+        "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl_00000000000000000000000000", /* 64
+                                                                                                        */
     };
     size_t i;
     uint8_t u[16];
@@ -89,11 +90,11 @@ static void test_new_ids_are_v7_sorted_and_round_trip(void **state)
         assert_true(pl_typeid_valid(id, strlen(id), "mem"));
         assert_false(pl_typeid_valid(id, strlen(id), "usr"));
         assert_int_equal(pl_typeid_decode(id, strlen(id), p, u), 0);
-        assert_int_equal(u[6] >> 4, 7);      /* version 7 */
-        assert_int_equal(u[8] >> 6, 2);      /* RFC 4122 variant */
+        assert_int_equal(u[6] >> 4, 7); /* version 7 */
+        assert_int_equal(u[8] >> 6, 2); /* RFC 4122 variant */
         pl_typeid_encode("mem", u, enc);
         assert_string_equal(enc, id);
-        assert_true(strcmp(prev, id) < 0);   /* strictly increasing within a thread */
+        assert_true(strcmp(prev, id) < 0); /* strictly increasing within a thread */
         memcpy(prev, id, sizeof(prev));
     }
 }

@@ -14,8 +14,8 @@
 static json_t *activity_json(pl_rows_t *r)
 {
     json_t *props = json_loads(pl_rows_text(r, 4), 0, NULL);
-    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "id", pl_rows_text(r, 0), "member_id", pl_rows_text(r, 1), "type",
-                     pl_rows_text(r, 2), "occurred_at", pl_json_time(pl_rows_int(r, 3)), "properties",
+    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "id", pl_rows_text(r, 0), "member_id", pl_rows_text(r, 1),
+                     "type", pl_rows_text(r, 2), "occurred_at", pl_json_time(pl_rows_int(r, 3)), "properties",
                      props ? props : json_object(), "created_at", pl_json_time(pl_rows_int(r, 5)));
 }
 
@@ -46,10 +46,12 @@ static const pl_schema_t create_schema = {"ActivityCreate", create_fields, false
 
 static int h_create(pl_ctx_t *c)
 {
-    static const char *ins = "INSERT INTO member_activities (id, tenant_id, member_id, type, occurred_at, properties, "
-                             "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING " COLS;
-    static const char *touch = "UPDATE members SET last_activity_at = MAX(last_activity_at, $1) WHERE id = $2 "
-                               "AND tenant_id = $3";
+    static const char *ins =
+        "INSERT INTO member_activities (id, tenant_id, member_id, type, occurred_at, properties, "
+        "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING " COLS;
+    static const char *touch =
+        "UPDATE members SET last_activity_at = MAX(last_activity_at, $1) WHERE id = $2 "
+        "AND tenant_id = $3";
     const char *mid = pl_param(c, 0), *when = pl_json_str(c->body, "occurred_at");
     json_t *props = json_object_get(c->body, "properties"), *m, *out = NULL;
     int64_t now = pl_now_ms(), at = now;
@@ -68,7 +70,8 @@ static int h_create(pl_ctx_t *c)
     if (pl_rows_next(r) == 1)
         out = activity_json(r);
     pl_rows_close(r);
-    if (out == NULL || pl_db_exec(c->db, touch, PL_ARGS(PL_INT(at), PL_TEXT(mid), PL_TEXT(c->tenant_id))) < 0) {
+    if (out == NULL ||
+        pl_db_exec(c->db, touch, PL_ARGS(PL_INT(at), PL_TEXT(mid), PL_TEXT(c->tenant_id))) < 0) {
         json_decref(out);
         return pl_fail(c, PL_EDB, NULL, "the activity could not be recorded");
     }
@@ -79,7 +82,8 @@ static int h_list(pl_ctx_t *c)
 {
     static const char *sql = "SELECT " COLS " FROM member_activities WHERE tenant_id = $1 AND member_id = $4 "
                              "AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3";
-    static const char *sql_n = "SELECT COUNT(*) FROM member_activities WHERE tenant_id = $1 AND member_id = $2";
+    static const char *sql_n =
+        "SELECT COUNT(*) FROM member_activities WHERE tenant_id = $1 AND member_id = $2";
     const char *mid = pl_param(c, 0);
     json_t *m = pl_member_get(c, mid, false), *data, *env;
     pl_page_t pg;
@@ -91,7 +95,8 @@ static int h_list(pl_ctx_t *c)
     if (pl_page_parse(c, &pg) != 0)
         return c->err.status;
     if (pl_db_query(c->db, &r, sql,
-                    PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(pg.after), PL_INT(pg.limit + 1), PL_TEXT(mid))) != 0)
+                    PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(pg.after), PL_INT(pg.limit + 1), PL_TEXT(mid))) !=
+        0)
         return pl_fail(c, PL_EDB, NULL, "the activities could not be listed");
     data = json_array();
     while (pl_rows_next(r) == 1)

@@ -16,19 +16,23 @@
 
 static int h_engagement(pl_ctx_t *c)
 {
-    static const char *sql_daily = "SELECT occurred_at / 86400000 AS day, COUNT(DISTINCT member_id), COUNT(*) "
-                                   "FROM member_activities WHERE tenant_id = $1 AND occurred_at >= $2 AND occurred_at < $3 "
-                                   "GROUP BY day ORDER BY day";
+    static const char *sql_daily =
+        "SELECT occurred_at / 86400000 AS day, COUNT(DISTINCT member_id), COUNT(*) "
+        "FROM member_activities WHERE tenant_id = $1 AND occurred_at >= $2 AND occurred_at < $3 "
+        "GROUP BY day ORDER BY day";
     static const char *sql_segments =
-        "SELECT CASE WHEN n >= 20 THEN 'highly_active' WHEN n >= 5 THEN 'moderately_active' ELSE 'low_activity' END, "
+        "SELECT CASE WHEN n >= 20 THEN 'highly_active' WHEN n >= 5 THEN 'moderately_active' ELSE "
+        "'low_activity' END, "
         "COUNT(*) FROM (SELECT member_id, COUNT(*) AS n FROM member_activities WHERE tenant_id = $1 "
         "AND occurred_at >= $2 AND occurred_at < $3 GROUP BY member_id) GROUP BY 1";
-    static const char *sql_members = "SELECT COUNT(*) FROM members WHERE tenant_id = $1 AND deleted_at IS NULL";
+    static const char *sql_members =
+        "SELECT COUNT(*) FROM members WHERE tenant_id = $1 AND deleted_at IS NULL";
     const char *tf = pl_query(c, "timeframe");
     int days = 30, i;
     int64_t now = pl_now_ms(), end = (now / DAY_MS + 1) * DAY_MS, start, members = 0, active = 0, acts = 0;
-    json_t *daily = json_array(), *segments = json_pack("{s:i,s:i,s:i,s:i}", "highly_active", 0, "moderately_active", 0,
-                                                        "low_activity", 0, "inactive", 0);
+    json_t *daily = json_array(),
+           *segments = json_pack("{s:i,s:i,s:i,s:i}", "highly_active", 0, "moderately_active", 0,
+                                 "low_activity", 0, "inactive", 0);
     json_t *byday = json_object();
     pl_rows_t *r;
     char date[40];
@@ -50,7 +54,8 @@ static int h_engagement(pl_ctx_t *c)
         while (pl_rows_next(r) == 1) {
             char key[24];
             snprintf(key, sizeof(key), "%lld", (long long)pl_rows_int(r, 0));
-            json_object_set_new(byday, key, json_pack("[I,I]", (json_int_t)pl_rows_int(r, 1), (json_int_t)pl_rows_int(r, 2)));
+            json_object_set_new(
+                byday, key, json_pack("[I,I]", (json_int_t)pl_rows_int(r, 1), (json_int_t)pl_rows_int(r, 2)));
             acts += pl_rows_int(r, 2);
         }
         pl_rows_close(r);
@@ -68,7 +73,8 @@ static int h_engagement(pl_ctx_t *c)
                                                v ? json_integer_value(json_array_get(v, 1)) : 0));
     }
     json_decref(byday);
-    if (pl_db_query(c->db, &r, sql_segments, PL_ARGS(PL_TEXT(c->tenant_id), PL_INT(start), PL_INT(end))) == 0) {
+    if (pl_db_query(c->db, &r, sql_segments, PL_ARGS(PL_TEXT(c->tenant_id), PL_INT(start), PL_INT(end))) ==
+        0) {
         while (pl_rows_next(r) == 1) {
             json_object_set_new(segments, pl_rows_text(r, 0), json_integer(pl_rows_int(r, 1)));
             active += pl_rows_int(r, 1);
@@ -79,9 +85,9 @@ static int h_engagement(pl_ctx_t *c)
     json_object_set_new(segments, "inactive", json_integer(members > active ? members - active : 0));
     return pl_reply(c, 200,
                     json_pack("{s:s%,s:o,s:o,s:o,s:{s:I,s:I,s:I},s:o}", "timeframe", tf ? tf : "30d",
-                              tf ? strlen(tf) : 3, "from", pl_json_time(start), "to", pl_json_time(end), "daily",
-                              daily, "totals", "members", (json_int_t)members, "active_members", (json_int_t)active,
-                              "activities", (json_int_t)acts, "segments", segments));
+                              tf ? strlen(tf) : 3, "from", pl_json_time(start), "to", pl_json_time(end),
+                              "daily", daily, "totals", "members", (json_int_t)members, "active_members",
+                              (json_int_t)active, "activities", (json_int_t)acts, "segments", segments));
 }
 
 static int months_param(pl_ctx_t *c, int *months)
@@ -111,14 +117,16 @@ static int month_index(const char *label, int y0, int m0)
 
 static int h_retention(pl_ctx_t *c)
 {
-    static const char *sql_size = "SELECT strftime('%Y-%m', joined_at / 1000, 'unixepoch'), COUNT(*) FROM members "
-                                  "WHERE tenant_id = $1 AND deleted_at IS NULL AND joined_at >= $2 GROUP BY 1";
+    static const char *sql_size =
+        "SELECT strftime('%Y-%m', joined_at / 1000, 'unixepoch'), COUNT(*) FROM members "
+        "WHERE tenant_id = $1 AND deleted_at IS NULL AND joined_at >= $2 GROUP BY 1";
     static const char *sql_kept =
         "WITH cohort AS (SELECT id, strftime('%Y-%m', joined_at / 1000, 'unixepoch') AS c FROM members "
         "WHERE tenant_id = $1 AND deleted_at IS NULL AND joined_at >= $2), "
         "act AS (SELECT DISTINCT member_id, strftime('%Y-%m', occurred_at / 1000, 'unixepoch') AS m "
         "FROM member_activities WHERE tenant_id = $1 AND occurred_at >= $2) "
-        "SELECT cohort.c, act.m, COUNT(*) FROM cohort JOIN act ON act.member_id = cohort.id AND act.m >= cohort.c "
+        "SELECT cohort.c, act.m, COUNT(*) FROM cohort JOIN act ON act.member_id = cohort.id AND act.m >= "
+        "cohort.c "
         "GROUP BY cohort.c, act.m";
     int months, y0, m0, y, m, i, k;
     int64_t start;
@@ -164,9 +172,10 @@ static int h_retention(pl_ctx_t *c)
         json_array_append_new(cohorts, json_pack("{s:s,s:i,s:o,s:o}", "cohort", label, "size", (int)sizes[i],
                                                  "retained", ret, "rates", rates));
     }
-    return pl_reply(c, 200, json_pack("{s:i,s:s,s:o}", "months", months, "unit",
-                                      "members of the cohort with at least one activity in month k after joining",
-                                      "cohorts", cohorts));
+    return pl_reply(c, 200,
+                    json_pack("{s:i,s:s,s:o}", "months", months, "unit",
+                              "members of the cohort with at least one activity in month k after joining",
+                              "cohorts", cohorts));
 }
 
 static int h_revenue(pl_ctx_t *c)
@@ -206,9 +215,9 @@ static int h_revenue(pl_ctx_t *c)
                 const char *currency = pl_rows_text(r, 2);
                 json_t *sum = json_object_get(totals, currency);
                 json_array_append_new(tiers, json_pack("{s:s,s:s,s:I,s:{s:I,s:s}}", "membership_type_id",
-                                                       pl_rows_text(r, 0), "name", pl_rows_text(r, 1), "members",
-                                                       (json_int_t)n, "revenue", "amount", (json_int_t)(monthly * n),
-                                                       "currency", currency));
+                                                       pl_rows_text(r, 0), "name", pl_rows_text(r, 1),
+                                                       "members", (json_int_t)n, "revenue", "amount",
+                                                       (json_int_t)(monthly * n), "currency", currency));
                 json_object_set_new(totals, currency,
                                     json_integer((sum ? json_integer_value(sum) : 0) + monthly * n));
             }
@@ -219,11 +228,13 @@ static int h_revenue(pl_ctx_t *c)
             json_array_append_new(tot_arr, json_pack("{s:O,s:s}", "amount", amt, "currency", cur));
         }
         json_decref(totals);
-        json_array_append_new(out, json_pack("{s:s,s:o,s:o}", "month", label, "total", tot_arr, "tiers", tiers));
+        json_array_append_new(out,
+                              json_pack("{s:s,s:o,s:o}", "month", label, "total", tot_arr, "tiers", tiers));
     }
-    return pl_reply(c, 200, json_pack("{s:i,s:s,s:o}", "months", months, "basis",
-                                      "active members per membership type × monthly price (yearly prices / 12)",
-                                      "data", out));
+    return pl_reply(c, 200,
+                    json_pack("{s:i,s:s,s:o}", "months", months, "basis",
+                              "active members per membership type × monthly price (yearly prices / 12)",
+                              "data", out));
 }
 
 const pl_route_t pl_member_analytics_routes[] = {

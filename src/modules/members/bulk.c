@@ -9,22 +9,25 @@
 #include "modules/members/internal.h"
 #include "core/banned.h"
 
-static const char *const actions[] = {"activate", "deactivate", "suspend", "delete", "set_membership_type", NULL};
+static const char *const actions[] = {"activate", "deactivate",          "suspend",
+                                      "delete",   "set_membership_type", NULL};
 
 static const pl_field_t bulk_fields[] = {
     {"action", PL_T_ENUM, PL_F_REQUIRED, 0, 0, actions, NULL, NULL, NULL},
     {"ids", PL_T_ARRAY, PL_F_REQUIRED, 1, 1000, NULL, NULL, "member ids, 1 to 1000", NULL},
-    {"membership_type_id", PL_T_STRING, PL_F_NULLABLE, 1, 40, NULL, NULL, "for set_membership_type (null clears)",
-     NULL},
+    {"membership_type_id", PL_T_STRING, PL_F_NULLABLE, 1, 40, NULL, NULL,
+     "for set_membership_type (null clears)", NULL},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
 static const pl_schema_t bulk_schema = {"MemberBulk", bulk_fields, false};
 
 static int h_bulk(pl_ctx_t *c)
 {
-    static const char *sql_cur = "SELECT status, membership_type_id FROM members WHERE id = $1 AND tenant_id = $2 "
-                                 "AND deleted_at IS NULL";
-    static const char *sql_status = "UPDATE members SET status = $1, updated_at = $2 WHERE id = $3 AND tenant_id = $4";
+    static const char *sql_cur =
+        "SELECT status, membership_type_id FROM members WHERE id = $1 AND tenant_id = $2 "
+        "AND deleted_at IS NULL";
+    static const char *sql_status =
+        "UPDATE members SET status = $1, updated_at = $2 WHERE id = $3 AND tenant_id = $4";
     static const char *sql_type = "UPDATE members SET membership_type_id = $1, updated_at = $2 WHERE id = $3 "
                                   "AND tenant_id = $4";
     static const char *sql_delete = "UPDATE members SET deleted_at = $1, updated_at = $1 WHERE id = $2 "
@@ -61,14 +64,16 @@ static int h_bulk(pl_ctx_t *c)
         if (json_object_get(seen, id))
             continue;
         json_object_set_new(seen, id, json_true());
-        if (pl_id_ok(id, "mem") && pl_db_query(c->db, &r, sql_cur, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id))) == 0) {
+        if (pl_id_ok(id, "mem") &&
+            pl_db_query(c->db, &r, sql_cur, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id))) == 0) {
             if (pl_rows_next(r) == 1) {
                 const char *cur_type = pl_rows_text(r, 1);
                 found = true;
                 if (target)
                     same = strcmp(pl_rows_text(r, 0), target) == 0;
                 else if (!strcmp(action, "set_membership_type"))
-                    same = (cur_type == NULL && type_id == NULL) || (cur_type && type_id && !strcmp(cur_type, type_id));
+                    same = (cur_type == NULL && type_id == NULL) ||
+                           (cur_type && type_id && !strcmp(cur_type, type_id));
             }
             pl_rows_close(r);
         }
@@ -86,11 +91,13 @@ static int h_bulk(pl_ctx_t *c)
             continue;
         }
         if (target)
-            rc = pl_db_exec(c->db, sql_status, PL_ARGS(PL_TEXT(target), PL_INT(now), PL_TEXT(id), PL_TEXT(c->tenant_id)));
+            rc = pl_db_exec(c->db, sql_status,
+                            PL_ARGS(PL_TEXT(target), PL_INT(now), PL_TEXT(id), PL_TEXT(c->tenant_id)));
         else if (!strcmp(action, "delete"))
             rc = pl_db_exec(c->db, sql_delete, PL_ARGS(PL_INT(now), PL_TEXT(id), PL_TEXT(c->tenant_id)));
         else
-            rc = pl_db_exec(c->db, sql_type, PL_ARGS(PL_TEXT(type_id), PL_INT(now), PL_TEXT(id), PL_TEXT(c->tenant_id)));
+            rc = pl_db_exec(c->db, sql_type,
+                            PL_ARGS(PL_TEXT(type_id), PL_INT(now), PL_TEXT(id), PL_TEXT(c->tenant_id)));
         if (rc < 0) {
             pl_fail(c, PL_EDB, NULL, "the bulk action failed");
             goto out;
@@ -99,14 +106,15 @@ static int h_bulk(pl_ctx_t *c)
     }
     if (missing) {
         /* all or nothing: the pipeline rolls back whatever was changed */
-        pl_err_set(&c->err, PL_ENOTFOUND, NULL, "%d of the ids are not members of this organization; nothing changed",
-                   missing);
+        pl_err_set(&c->err, PL_ENOTFOUND, NULL,
+                   "%d of the ids are not members of this organization; nothing changed", missing);
         goto out;
     }
     json_decref(seen);
-    return pl_reply(c, 200, json_pack("{s:s,s:I,s:o,s:o}", "action", action, "count",
-                                      (json_int_t)json_array_size(changed), "changed", changed, "unchanged",
-                                      unchanged));
+    return pl_reply(c, 200,
+                    json_pack("{s:s,s:I,s:o,s:o}", "action", action, "count",
+                              (json_int_t)json_array_size(changed), "changed", changed, "unchanged",
+                              unchanged));
 out:
     json_decref(changed);
     json_decref(unchanged);

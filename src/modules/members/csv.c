@@ -17,9 +17,9 @@
 
 #define EXPORT_BATCH 500
 
-static const char *const columns[] = {"id",       "first_name", "last_name",          "email",
-                                      "phone",    "status",     "membership_type_id", "joined_at",
-                                      "last_activity_at", "attributes", "created_at", "updated_at", NULL};
+static const char *const columns[] = {
+    "id",        "first_name",       "last_name",  "email",      "phone",      "status", "membership_type_id",
+    "joined_at", "last_activity_at", "attributes", "created_at", "updated_at", NULL};
 
 /* ---- export ---- */
 
@@ -129,7 +129,8 @@ static int h_export(pl_ctx_t *c)
     if (format && strcmp(format, "csv") && strcmp(format, "json"))
         pl_err_field(&c->err, "format", "must be csv or json");
     if (pl_query(c, "sort") || pl_query(c, "cursor"))
-        pl_err_field(&c->err, pl_query(c, "sort") ? "sort" : "cursor", "exports are in creation order, in full");
+        pl_err_field(&c->err, pl_query(c, "sort") ? "sort" : "cursor",
+                     "exports are in creation order, in full");
     if (pl_member_filter_parse(c, &e->f) != 0)
         return c->err.status;
     e->csv = format == NULL || strcmp(format, "csv") == 0;
@@ -143,13 +144,13 @@ static int h_export(pl_ctx_t *c)
 
 typedef struct {
     pl_ctx_t *c;
-    long line;          /* the line of the record being parsed */
+    long line; /* the line of the record being parsed */
     long next_line;
     int ncols;
     int col;
-    int map[32];        /* column index → columns[] index, -1 unknown */
+    int map[32]; /* column index → columns[] index, -1 unknown */
     json_t *row;
-    bool bad_utf8;      /* a field of the current record is not UTF-8 */
+    bool bad_utf8; /* a field of the current record is not UTF-8 */
     bool header_done;
     bool dry_run;
     long created, updated, rows;
@@ -157,7 +158,7 @@ typedef struct {
     pl_err_t header_err;
 } import_t;
 
-static const char *const importable[] = {"first_name", "last_name", "email", "phone", "status",
+static const char *const importable[] = {"first_name",         "last_name", "email",      "phone", "status",
                                          "membership_type_id", "joined_at", "attributes", NULL};
 
 static void on_field(void *data, size_t len, void *ctx)
@@ -205,7 +206,8 @@ static void reject(import_t *im, pl_err_t *e)
     json_t *errs = json_array();
     int i;
     for (i = 0; i < e->nfields; i++)
-        json_array_append_new(errs, json_pack("{s:s,s:s}", "field", e->fields[i].field, "message", e->fields[i].message));
+        json_array_append_new(
+            errs, json_pack("{s:s,s:s}", "field", e->fields[i].field, "message", e->fields[i].message));
     if (e->nfields == 0)
         json_array_append_new(errs, json_pack("{s:s,s:s}", "field", "row", "message", e->message));
     json_array_append_new(im->rejected, json_pack("{s:I,s:o}", "line", (json_int_t)im->line, "errors", errs));
@@ -310,7 +312,8 @@ static int h_import(pl_ctx_t *c)
         rc = -1;
     if (rc != 0) {
         pl_err_set(&c->err, PL_EBADREQ, NULL, "malformed CSV near line %ld", im->line);
-        pl_err_field(&c->err, "body", "malformed CSV near line %ld: %s", im->line, csv_strerror(csv_error(&p)));
+        pl_err_field(&c->err, "body", "malformed CSV near line %ld: %s", im->line,
+                     csv_strerror(csv_error(&p)));
         csv_free(&p);
         json_decref(im->rejected);
         json_decref(im->row);
@@ -330,8 +333,8 @@ static int h_import(pl_ctx_t *c)
         c->err = im->header_err;
         return PL_EINVAL;
     }
-    out = json_pack("{s:b,s:I,s:I,s:I,s:I,s:o}", "dry_run", im->dry_run, "rows", (json_int_t)im->rows, "created",
-                    (json_int_t)im->created, "updated", (json_int_t)im->updated, "rejected",
+    out = json_pack("{s:b,s:I,s:I,s:I,s:I,s:o}", "dry_run", im->dry_run, "rows", (json_int_t)im->rows,
+                    "created", (json_int_t)im->created, "updated", (json_int_t)im->updated, "rejected",
                     (json_int_t)json_array_size(im->rejected), "errors", im->rejected);
     if (im->dry_run)
         pl_tx_rollback(c); /* validated and written, then undone: the report is exact */

@@ -31,13 +31,14 @@ bool pl_is_admin(const pl_ctx_t *c)
 json_t *pl_member_json(pl_rows_t *r, bool with_deleted)
 {
     json_t *attrs = json_loads(pl_rows_text(r, 9), 0, NULL);
-    json_t *m = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "id", pl_rows_text(r, 0), "first_name",
-                          pl_rows_text(r, 1), "last_name", pl_rows_text(r, 2), "email", pl_rows_text(r, 3), "phone",
-                          pl_json_str_or_null(pl_rows_text(r, 4)), "status", pl_rows_text(r, 5), "membership_type_id",
-                          pl_json_str_or_null(pl_rows_text(r, 6)), "joined_at", pl_json_time(pl_rows_int(r, 7)),
-                          "last_activity_at", pl_rows_int(r, 8) ? pl_json_time(pl_rows_int(r, 8)) : json_null(),
-                          "attributes", attrs ? attrs : json_object(), "created_at", pl_json_time(pl_rows_int(r, 10)),
-                          "updated_at", pl_json_time(pl_rows_int(r, 11)));
+    json_t *m =
+        json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "id", pl_rows_text(r, 0), "first_name",
+                  pl_rows_text(r, 1), "last_name", pl_rows_text(r, 2), "email", pl_rows_text(r, 3), "phone",
+                  pl_json_str_or_null(pl_rows_text(r, 4)), "status", pl_rows_text(r, 5), "membership_type_id",
+                  pl_json_str_or_null(pl_rows_text(r, 6)), "joined_at", pl_json_time(pl_rows_int(r, 7)),
+                  "last_activity_at", pl_rows_int(r, 8) ? pl_json_time(pl_rows_int(r, 8)) : json_null(),
+                  "attributes", attrs ? attrs : json_object(), "created_at", pl_json_time(pl_rows_int(r, 10)),
+                  "updated_at", pl_json_time(pl_rows_int(r, 11)));
     if (with_deleted)
         json_object_set_new(m, "deleted_at", pl_json_time_or_null(r, 12));
     return m;
@@ -88,7 +89,8 @@ json_t *pl_member_get(pl_ctx_t *c, const char *id, bool include_deleted)
     json_t *m = NULL;
     if (!pl_id_ok(id, "mem"))
         return NULL;
-    if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_INT(include_deleted))) != 0)
+    if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_INT(include_deleted))) !=
+        0)
         return NULL;
     if (pl_rows_next(r) == 1)
         m = pl_member_json(r, include_deleted);
@@ -111,7 +113,8 @@ int pl_member_next_seq(pl_db_t *db, const char *tenant_id, int64_t *seq)
 {
     static const char *sql = "SELECT COALESCE(MAX(seq), $1) FROM members WHERE seq BETWEEN $1 AND $2";
     int64_t lo, hi, max = 0;
-    if (pl_member_seq_range(db, tenant_id, &lo, &hi) != 0 || pl_db_int(db, &max, sql, PL_ARGS(PL_INT(lo), PL_INT(hi))) != 1)
+    if (pl_member_seq_range(db, tenant_id, &lo, &hi) != 0 ||
+        pl_db_int(db, &max, sql, PL_ARGS(PL_INT(lo), PL_INT(hi))) != 1)
         return PL_EDB;
     if (max >= hi)
         return PL_ELIMIT;
@@ -154,17 +157,18 @@ static const char *check_mt(const char *v)
     return pl_id_ok(v, "mt") ? NULL : "is not a membership type id";
 }
 
-#define MEMBER_FIELDS(REQ)                                                                                         \
-    {"first_name", PL_T_STRING, REQ, 1, 100, NULL, NULL, NULL, NULL},                                              \
-        {"last_name", PL_T_STRING, REQ, 1, 100, NULL, NULL, NULL, NULL},                                           \
-        {"email", PL_T_EMAIL, REQ, 0, 0, NULL, NULL, "unique in the organization, case-insensitively", NULL},     \
-        {"phone", PL_T_STRING, PL_F_NULLABLE, 1, 32, NULL, NULL, NULL, check_phone},                               \
-        {"status", PL_T_ENUM, 0, 0, 0, pl_member_statuses, NULL, "default active", NULL},                         \
-        {"membership_type_id", PL_T_STRING, PL_F_NULLABLE, 1, 40, NULL, NULL, NULL, check_mt},                     \
-        {"joined_at", PL_T_STRING, 0, 1, 40, NULL, NULL, "RFC 3339; default now", check_time},                     \
-        {"attributes", PL_T_OBJECT, 0, 0, 16384, NULL, NULL, "custom attributes, at most 16 KiB as JSON", NULL},   \
-    {                                                                                                              \
-        NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL                                                                   \
+#define MEMBER_FIELDS(REQ)                                                                                    \
+    {"first_name", PL_T_STRING, REQ, 1, 100, NULL, NULL, NULL, NULL},                                         \
+        {"last_name", PL_T_STRING, REQ, 1, 100, NULL, NULL, NULL, NULL},                                      \
+        {"email", PL_T_EMAIL, REQ, 0, 0, NULL, NULL, "unique in the organization, case-insensitively", NULL}, \
+        {"phone", PL_T_STRING, PL_F_NULLABLE, 1, 32, NULL, NULL, NULL, check_phone},                          \
+        {"status", PL_T_ENUM, 0, 0, 0, pl_member_statuses, NULL, "default active", NULL},                     \
+        {"membership_type_id", PL_T_STRING, PL_F_NULLABLE, 1, 40, NULL, NULL, NULL, check_mt},                \
+        {"joined_at", PL_T_STRING, 0, 1, 40, NULL, NULL, "RFC 3339; default now", check_time},                \
+        {"attributes", PL_T_OBJECT, 0, 0, 16384, NULL, NULL, "custom attributes, at most 16 KiB as JSON",     \
+         NULL},                                                                                               \
+    {                                                                                                         \
+        NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL                                                              \
     }
 
 static const pl_field_t create_fields[] = {MEMBER_FIELDS(PL_F_REQUIRED)};
@@ -202,9 +206,10 @@ int pl_member_write(pl_ctx_t *c, const char *id, json_t *in, const char **out_id
     attrs_s = pl_json_text(c, attrs, NULL);
     pl_buf_init(&sql, c->arena);
     if (id == NULL) {
-        static const char *ins = "INSERT INTO members (id, tenant_id, first_name, last_name, email, email_norm, phone, "
-                                 "status, membership_type_id, joined_at, attributes, created_at, updated_at, seq) "
-                                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)";
+        static const char *ins =
+            "INSERT INTO members (id, tenant_id, first_name, last_name, email, email_norm, phone, "
+            "status, membership_type_id, joined_at, attributes, created_at, updated_at, seq) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)";
         const char *nid = pl_new_id(c, "mem");
         const char *status = pl_json_str(in, "status");
         int64_t seq;
@@ -251,7 +256,8 @@ int pl_member_write(pl_ctx_t *c, const char *id, json_t *in, const char **out_id
             return pl_fail_notfound(c, "member");
     }
     if (rc == PL_ECONFLICT)
-        return pl_fail(c, PL_ECONFLICT, NULL, "a member with the email '%s' already exists", email ? email : "");
+        return pl_fail(c, PL_ECONFLICT, NULL, "a member with the email '%s' already exists",
+                       email ? email : "");
     if (rc < 0)
         return pl_fail(c, PL_EDB, NULL, "the member could not be saved");
     return 0;
@@ -311,8 +317,9 @@ static int h_patch(pl_ctx_t *c)
 
 static int h_delete(pl_ctx_t *c)
 {
-    static const char *sql = "UPDATE members SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND tenant_id = $3 "
-                             "AND deleted_at IS NULL";
+    static const char *sql =
+        "UPDATE members SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND tenant_id = $3 "
+        "AND deleted_at IS NULL";
     const char *id = pl_param(c, 0);
     int n;
     if (!pl_id_ok(id, "mem"))
@@ -329,8 +336,11 @@ static const struct {
     const char *name, *col;
     bool text;
 } sorts[] = {
-    {"created_at", "seq", false}, {"last_name", "last_name", true}, {"joined_at", "joined_at", false},
-    {"last_activity_at", "last_activity_at", false}, {NULL, NULL, false},
+    {"created_at", "seq", false},
+    {"last_name", "last_name", true},
+    {"joined_at", "joined_at", false},
+    {"last_activity_at", "last_activity_at", false},
+    {NULL, NULL, false},
 };
 
 int pl_member_filter_parse(pl_ctx_t *c, pl_member_filter_t *f)
@@ -367,8 +377,9 @@ int pl_member_filter_parse(pl_ctx_t *c, pl_member_filter_t *f)
         for (i = 0; sorts[i].name && strcmp(sorts[i].name, name); i++)
             ;
         if (sorts[i].name == NULL) {
-            pl_err_field(&c->err, "sort",
-                         "must be one of created_at, last_name, joined_at, last_activity_at, with an optional '-'");
+            pl_err_field(
+                &c->err, "sort",
+                "must be one of created_at, last_name, joined_at, last_activity_at, with an optional '-'");
         } else {
             f->sort_col = sorts[i].col;
             f->text_key = sorts[i].text;
@@ -380,8 +391,8 @@ int pl_member_filter_parse(pl_ctx_t *c, pl_member_filter_t *f)
     return c->err.status == PL_OK ? 0 : c->err.status;
 }
 
-int pl_member_select(pl_ctx_t *c, const pl_member_filter_t *f, const char *cols, bool count, const char *after_key,
-                     const char *after_id, int limit, pl_buf_t *sql, pl_val_t *args)
+int pl_member_select(pl_ctx_t *c, const pl_member_filter_t *f, const char *cols, bool count,
+                     const char *after_key, const char *after_id, int limit, pl_buf_t *sql, pl_val_t *args)
 {
     int n = 0;
     const char *dir = f->desc ? "DESC" : "ASC";
@@ -403,8 +414,10 @@ int pl_member_select(pl_ctx_t *c, const pl_member_filter_t *f, const char *cols,
             pl_buf_addc(&q, *p);
         }
         pl_buf_addc(&q, '"');
-        pl_buf_addf(sql, "WITH hits(seq) AS (SELECT rowid FROM members_fts WHERE members_fts MATCH $%d "
-                         "AND rowid BETWEEN $%d AND $%d) SELECT %s FROM hits JOIN members USING (seq) WHERE tenant_id = $%d",
+        pl_buf_addf(sql,
+                    "WITH hits(seq) AS (SELECT rowid FROM members_fts WHERE members_fts MATCH $%d "
+                    "AND rowid BETWEEN $%d AND $%d) SELECT %s FROM hits JOIN members USING (seq) WHERE "
+                    "tenant_id = $%d",
                     n + 1, n + 2, n + 3, count ? "COUNT(*)" : cols, n + 4);
         args[n++] = PL_TEXT(q.ptr);
         args[n++] = PL_INT(lo);
@@ -443,12 +456,14 @@ int pl_member_select(pl_ctx_t *c, const pl_member_filter_t *f, const char *cols,
     if (f->search && !fts) {
         char *lowered = pl_strdup(c->arena, f->search);
         lower_ascii(lowered);
-        pl_buf_addf(sql,
-                    " AND ((lower(first_name) >= $%d AND lower(first_name) < $%d) OR (lower(last_name) >= $%d AND "
-                    "lower(last_name) < $%d) OR (email_norm >= $%d AND email_norm < $%d))",
-                    n + 1, n + 2, n + 1, n + 2, n + 1, n + 2);
+        pl_buf_addf(
+            sql,
+            " AND ((lower(first_name) >= $%d AND lower(first_name) < $%d) OR (lower(last_name) >= $%d AND "
+            "lower(last_name) < $%d) OR (email_norm >= $%d AND email_norm < $%d))",
+            n + 1, n + 2, n + 1, n + 2, n + 1, n + 2);
         args[n++] = PL_TEXT(lowered);
-        args[n++] = PL_TEXT(pl_printf(c->arena, "%s\xf4\x8f\xbf\xbf", lowered)); /* above every continuation */
+        args[n++] =
+            PL_TEXT(pl_printf(c->arena, "%s\xf4\x8f\xbf\xbf", lowered)); /* above every continuation */
     }
     if (count)
         return n;
@@ -507,7 +522,8 @@ static const char *row_key(pl_ctx_t *c, const pl_member_filter_t *f, pl_rows_t *
         return pl_printf(c->arena, "%lld", (long long)pl_rows_int(r, 13));
     if (strcmp(f->sort_col, "last_name") == 0)
         return pl_strdup(c->arena, pl_rows_text(r, 2));
-    return pl_printf(c->arena, "%lld", (long long)pl_rows_int(r, strcmp(f->sort_col, "joined_at") == 0 ? 7 : 8));
+    return pl_printf(c->arena, "%lld",
+                     (long long)pl_rows_int(r, strcmp(f->sort_col, "joined_at") == 0 ? 7 : 8));
 }
 
 static int h_list(pl_ctx_t *c)
@@ -559,8 +575,9 @@ static int h_list(pl_ctx_t *c)
     pl_jw_key(&w, "has_more");
     pl_jw_bool(&w, has_more);
     pl_jw_key(&w, "next_cursor");
-    pl_jw_str(&w, has_more ? pl_cursor_encode(c, pl_printf(c->arena, "%s|%s|%s", sort_name(&f), last_key, last_id))
-                           : NULL);
+    pl_jw_str(&w, has_more
+                      ? pl_cursor_encode(c, pl_printf(c->arena, "%s|%s|%s", sort_name(&f), last_key, last_id))
+                      : NULL);
     if (pg.include_total) {
         pl_jw_key(&w, "total");
         pl_jw_int(&w, total);
@@ -572,9 +589,12 @@ static int h_list(pl_ctx_t *c)
 const pl_route_t pl_member_routes[] = {
     {"GET", "/v1/members", h_list, "members:read", PL_R_TENANT, NULL, 200,
      "List members (search, status, membership_type_id, joined_after, joined_before, sort)"},
-    {"POST", "/v1/members", h_create, "members:write", PL_R_TENANT, &pl_member_create_schema, 201, "Create a member", "member.created"},
+    {"POST", "/v1/members", h_create, "members:write", PL_R_TENANT, &pl_member_create_schema, 201,
+     "Create a member", "member.created"},
     {"GET", "/v1/members/{id}", h_get, "members:read", PL_R_TENANT, NULL, 200, "Get a member"},
-    {"PATCH", "/v1/members/{id}", h_patch, "members:write", PL_R_TENANT, &update_schema, 200, "Update a member", "member.updated"},
-    {"DELETE", "/v1/members/{id}", h_delete, "members:write", PL_R_TENANT, NULL, 204, "Soft-delete a member", "member.deleted"},
+    {"PATCH", "/v1/members/{id}", h_patch, "members:write", PL_R_TENANT, &update_schema, 200,
+     "Update a member", "member.updated"},
+    {"DELETE", "/v1/members/{id}", h_delete, "members:write", PL_R_TENANT, NULL, 204, "Soft-delete a member",
+     "member.deleted"},
     PL_ROUTES_END,
 };

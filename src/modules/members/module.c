@@ -6,8 +6,12 @@
 
 /* Literal paths (/v1/members/bulk, /export, /import) are matched before /v1/members/{id}. */
 static const pl_route_t *const tables[] = {
-    pl_member_routes,          pl_member_type_routes,      pl_member_bulk_routes,
-    pl_member_activity_routes, pl_member_csv_routes,       pl_member_analytics_routes,
+    pl_member_routes,
+    pl_member_type_routes,
+    pl_member_bulk_routes,
+    pl_member_activity_routes,
+    pl_member_csv_routes,
+    pl_member_analytics_routes,
     NULL,
 };
 

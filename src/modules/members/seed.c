@@ -16,15 +16,16 @@
 #define BATCH 5000
 #define DAY_MS 86400000LL
 
-static const char *const first[] = {"Ada", "Alan", "Grace", "Linus", "Margaret", "Ken", "Barbara", "Dennis",
-                                    "Frances", "Edsger", "Radia", "Tim", "Hedy", "John", "Katherine", "Guido",
-                                    "Sophie", "Niklaus", "Joan", "Bjarne", "Lovelace", "Mary", "Yukihiro", "Anita",
-                                    "Donald", "Shafi", "Leslie", "Jean", "Vint", "Elena", "Ivan", "Fatima"};
-static const char *const last[] = {"Lovelace", "Turing", "Hopper", "Torvalds", "Hamilton", "Thompson", "Liskov",
-                                   "Ritchie", "Allen", "Dijkstra", "Perlman", "Berners-Lee", "Lamarr", "McCarthy",
-                                   "Johnson", "van Rossum", "Wilson", "Wirth", "Clarke", "Stroustrup", "Keller",
-                                   "Matsumoto", "Borg", "Knuth", "Goldwasser", "Lamport", "Bartik", "Cerf", "Garcia",
-                                   "Petrov", "Haddad", "Okafor"};
+static const char *const first[] = {
+    "Ada",     "Alan",    "Grace",  "Linus",  "Margaret", "Ken",   "Barbara",   "Dennis",
+    "Frances", "Edsger",  "Radia",  "Tim",    "Hedy",     "John",  "Katherine", "Guido",
+    "Sophie",  "Niklaus", "Joan",   "Bjarne", "Lovelace", "Mary",  "Yukihiro",  "Anita",
+    "Donald",  "Shafi",   "Leslie", "Jean",   "Vint",     "Elena", "Ivan",      "Fatima"};
+static const char *const last[] = {
+    "Lovelace",   "Turing",   "Hopper",  "Torvalds",    "Hamilton", "Thompson",  "Liskov",  "Ritchie",
+    "Allen",      "Dijkstra", "Perlman", "Berners-Lee", "Lamarr",   "McCarthy",  "Johnson", "van Rossum",
+    "Wilson",     "Wirth",    "Clarke",  "Stroustrup",  "Keller",   "Matsumoto", "Borg",    "Knuth",
+    "Goldwasser", "Lamport",  "Bartik",  "Cerf",        "Garcia",   "Petrov",    "Haddad",  "Okafor"};
 static const struct {
     const char *name, *desc, *features, *interval;
     long price;
@@ -33,11 +34,12 @@ static const struct {
     {"Plus", "Gym and group classes", "[\"gym\",\"classes\"]", "month", 3999},
     {"Premium", "Everything, with a personal trainer session monthly",
      "[\"gym\",\"classes\",\"sauna\",\"personal_training\"]", "month", 6999},
-    {"Family", "Two adults and their children, billed yearly", "[\"gym\",\"classes\",\"kids_club\"]", "year", 99900},
+    {"Family", "Two adults and their children, billed yearly", "[\"gym\",\"classes\",\"kids_club\"]", "year",
+     99900},
     {"Student", "Off-peak gym access for students", "[\"gym\",\"off_peak\"]", "month", 999},
 };
-static const char *const activity_types[] = {"check_in", "check_in", "check_in", "class.booked", "class.attended",
-                                             "purchase", "guest_pass"};
+static const char *const activity_types[] = {"check_in",       "check_in", "check_in",  "class.booked",
+                                             "class.attended", "purchase", "guest_pass"};
 
 static uint64_t next(uint64_t *s)
 {
@@ -62,20 +64,23 @@ int pl_members_seed(pl_db_t *db, const char *tenant_id, const pl_members_seed_t 
                                   "price_amount, price_currency, interval, created_at, updated_at) "
                                   "VALUES ($1, $2, $3, $4, $5, $6, 'EUR', $7, $8, $8) ON CONFLICT DO NOTHING";
     static const char *sql_types = "SELECT id FROM membership_types WHERE tenant_id = $1 ORDER BY id";
-    static const char *sql_member = "INSERT INTO members (id, tenant_id, first_name, last_name, email, email_norm, "
-                                    "phone, status, membership_type_id, joined_at, attributes, created_at, updated_at, seq) "
-                                    "VALUES ($1, $2, $3, $4, $5, lower($5), $6, $7, $8, $9, $10, $11, $11, $12)";
+    static const char *sql_member =
+        "INSERT INTO members (id, tenant_id, first_name, last_name, email, email_norm, "
+        "phone, status, membership_type_id, joined_at, attributes, created_at, updated_at, seq) "
+        "VALUES ($1, $2, $3, $4, $5, lower($5), $6, $7, $8, $9, $10, $11, $11, $12)";
     static const char *sql_pick = "SELECT id FROM members WHERE tenant_id = $1 AND deleted_at IS NULL "
                                   "ORDER BY id DESC LIMIT $2";
-    static const char *sql_act = "INSERT INTO member_activities (id, tenant_id, member_id, type, occurred_at, "
-                                 "properties, created_at) VALUES ($1, $2, $3, $4, $5, '{}', $6)";
-    static const char *sql_last = "UPDATE members SET last_activity_at = COALESCE((SELECT MAX(occurred_at) FROM "
-                                  "member_activities a WHERE a.tenant_id = members.tenant_id AND a.member_id = members.id), 0) "
-                                  "WHERE tenant_id = $1 AND id >= $2 AND id <= $3";
+    static const char *sql_act =
+        "INSERT INTO member_activities (id, tenant_id, member_id, type, occurred_at, "
+        "properties, created_at) VALUES ($1, $2, $3, $4, $5, '{}', $6)";
+    static const char *sql_last =
+        "UPDATE members SET last_activity_at = COALESCE((SELECT MAX(occurred_at) FROM "
+        "member_activities a WHERE a.tenant_id = members.tenant_id AND a.member_id = members.id), 0) "
+        "WHERE tenant_id = $1 AND id >= $2 AND id <= $3";
     uint64_t rnd = 0x9e3779b97f4a7c15ULL;
     int64_t now = pl_now_ms();
     char type_ids[8][PL_TYPEID_MAX], id[PL_TYPEID_MAX];
-    char (*mids)[PL_TYPEID_MAX] = NULL;
+    char(*mids)[PL_TYPEID_MAX] = NULL;
     int ntypes = 0, t;
     long i, total = o->members + o->activities, nmids = 0;
     int64_t seq = 0;
@@ -87,9 +92,9 @@ int pl_members_seed(pl_db_t *db, const char *tenant_id, const pl_members_seed_t 
     for (t = 0; t < o->tiers && t < 5; t++) {
         pl_typeid_new("mt", id);
         if (pl_db_exec(db, sql_type,
-                       PL_ARGS(PL_TEXT(id), PL_TEXT(tenant_id), PL_TEXT(tiers[t].name), PL_TEXT(tiers[t].desc),
-                               PL_TEXT(tiers[t].features), PL_INT(tiers[t].price), PL_TEXT(tiers[t].interval),
-                               PL_INT(now))) < 0)
+                       PL_ARGS(PL_TEXT(id), PL_TEXT(tenant_id), PL_TEXT(tiers[t].name),
+                               PL_TEXT(tiers[t].desc), PL_TEXT(tiers[t].features), PL_INT(tiers[t].price),
+                               PL_TEXT(tiers[t].interval), PL_INT(now))) < 0)
             goto db_fail;
     }
     if (pl_db_query(db, &r, sql_types, PL_ARGS(PL_TEXT(tenant_id))) != 0)
@@ -114,8 +119,8 @@ int pl_members_seed(pl_db_t *db, const char *tenant_id, const pl_members_seed_t 
         if (pl_db_exec(db, sql_member,
                        PL_ARGS(PL_TEXT(id), PL_TEXT(tenant_id), PL_TEXT(fn), PL_TEXT(ln), PL_TEXT(email),
                                PL_TEXT(phone), PL_TEXT(status),
-                               ntypes ? PL_TEXT(type_ids[next(&rnd) % (uint64_t)ntypes]) : PL_NULLV, PL_INT(joined),
-                               PL_TEXT(attrs), PL_INT(now), PL_INT(seq++))) < 0)
+                               ntypes ? PL_TEXT(type_ids[next(&rnd) % (uint64_t)ntypes]) : PL_NULLV,
+                               PL_INT(joined), PL_TEXT(attrs), PL_INT(now), PL_INT(seq++))) < 0)
             goto db_fail;
         if ((i + 1) % BATCH == 0 &&
             (batch_end(db, i + 1, total, o, err) != 0 || pl_db_begin(db, PL_TX_WRITE, tenant_id) != 0))
@@ -148,7 +153,8 @@ int pl_members_seed(pl_db_t *db, const char *tenant_id, const pl_members_seed_t 
                                      pl_db_begin(db, PL_TX_WRITE, tenant_id) != 0))
             goto db_fail;
     }
-    if (nmids && pl_db_exec(db, sql_last, PL_ARGS(PL_TEXT(tenant_id), PL_TEXT(mids[nmids - 1]), PL_TEXT(mids[0]))) < 0)
+    if (nmids &&
+        pl_db_exec(db, sql_last, PL_ARGS(PL_TEXT(tenant_id), PL_TEXT(mids[nmids - 1]), PL_TEXT(mids[0]))) < 0)
         goto db_fail;
     rc = batch_end(db, total, total, o, err);
     free(mids);

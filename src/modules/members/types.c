@@ -17,11 +17,11 @@ static const char *const intervals[] = {"month", "year", NULL};
 static json_t *type_json(pl_rows_t *r)
 {
     json_t *features = json_loads(pl_rows_text(r, 3), 0, NULL);
-    return json_pack("{s:s,s:s,s:s,s:o,s:{s:I,s:s},s:s,s:o,s:o}", "id", pl_rows_text(r, 0), "name", pl_rows_text(r, 1),
-                     "description", pl_rows_text(r, 2), "features", features ? features : json_array(), "price",
-                     "amount", (json_int_t)pl_rows_int(r, 4), "currency", pl_rows_text(r, 5), "interval",
-                     pl_rows_text(r, 6), "created_at", pl_json_time(pl_rows_int(r, 7)), "updated_at",
-                     pl_json_time(pl_rows_int(r, 8)));
+    return json_pack("{s:s,s:s,s:s,s:o,s:{s:I,s:s},s:s,s:o,s:o}", "id", pl_rows_text(r, 0), "name",
+                     pl_rows_text(r, 1), "description", pl_rows_text(r, 2), "features",
+                     features ? features : json_array(), "price", "amount", (json_int_t)pl_rows_int(r, 4),
+                     "currency", pl_rows_text(r, 5), "interval", pl_rows_text(r, 6), "created_at",
+                     pl_json_time(pl_rows_int(r, 7)), "updated_at", pl_json_time(pl_rows_int(r, 8)));
 }
 
 static json_t *type_get(pl_ctx_t *c, const char *id)
@@ -32,14 +32,14 @@ static json_t *type_get(pl_ctx_t *c, const char *id)
     return pl_query_one(c->db, type_json, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id)));
 }
 
-#define TYPE_FIELDS(REQ)                                                                                           \
-    {"name", PL_T_STRING, REQ, 1, 100, NULL, NULL, "unique in the organization", NULL},                            \
-        {"description", PL_T_STRING, 0, 0, 2000, NULL, NULL, NULL, NULL},                                          \
-        {"features", PL_T_ARRAY, 0, 0, 50, NULL, NULL, "up to 50 feature names", NULL},                            \
-        {"price", PL_T_OBJECT, REQ, 0, 0, NULL, &pl_money_schema, "price per interval in minor units", NULL},      \
-        {"interval", PL_T_ENUM, REQ, 0, 0, intervals, NULL, "month or year", NULL},                                \
-    {                                                                                                              \
-        NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL                                                                   \
+#define TYPE_FIELDS(REQ)                                                                                      \
+    {"name", PL_T_STRING, REQ, 1, 100, NULL, NULL, "unique in the organization", NULL},                       \
+        {"description", PL_T_STRING, 0, 0, 2000, NULL, NULL, NULL, NULL},                                     \
+        {"features", PL_T_ARRAY, 0, 0, 50, NULL, NULL, "up to 50 feature names", NULL},                       \
+        {"price", PL_T_OBJECT, REQ, 0, 0, NULL, &pl_money_schema, "price per interval in minor units", NULL}, \
+        {"interval", PL_T_ENUM, REQ, 0, 0, intervals, NULL, "month or year", NULL},                           \
+    {                                                                                                         \
+        NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL                                                              \
     }
 
 static const pl_field_t create_fields[] = {TYPE_FIELDS(PL_F_REQUIRED)};
@@ -57,9 +57,10 @@ static int save_failed(pl_ctx_t *c, int rc)
 
 static int h_create(pl_ctx_t *c)
 {
-    static const char *sql = "INSERT INTO membership_types (id, tenant_id, name, description, features, price_amount, "
-                             "price_currency, interval, created_at, updated_at) "
-                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)";
+    static const char *sql =
+        "INSERT INTO membership_types (id, tenant_id, name, description, features, price_amount, "
+        "price_currency, interval, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)";
     json_t *price = json_object_get(c->body, "price"), *features = json_object_get(c->body, "features");
     const char *desc = pl_json_str(c->body, "description");
     char *f = pl_json_text(c, features, "[]");
@@ -68,8 +69,8 @@ static int h_create(pl_ctx_t *c)
     rc = pl_db_exec(c->db, sql,
                     PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(pl_json_str(c->body, "name")),
                             PL_TEXT(desc ? desc : ""), PL_TEXT(f), PL_INT(pl_json_int(price, "amount", 0)),
-                            PL_TEXT(pl_json_str(price, "currency")), PL_TEXT(pl_json_str(c->body, "interval")),
-                            PL_INT(pl_now_ms())));
+                            PL_TEXT(pl_json_str(price, "currency")),
+                            PL_TEXT(pl_json_str(c->body, "interval")), PL_INT(pl_now_ms())));
     if (rc < 0)
         return save_failed(c, rc);
     return pl_reply(c, 201, type_get(c, id));
@@ -77,8 +78,9 @@ static int h_create(pl_ctx_t *c)
 
 static int h_list(pl_ctx_t *c)
 {
-    static const char *sql = "SELECT " COLS " FROM membership_types WHERE tenant_id = $1 AND ($2 IS NULL OR id > $2) "
-                             "ORDER BY id LIMIT $3";
+    static const char *sql =
+        "SELECT " COLS " FROM membership_types WHERE tenant_id = $1 AND ($2 IS NULL OR id > $2) "
+        "ORDER BY id LIMIT $3";
     static const char *sql_n = "SELECT COUNT(*) FROM membership_types WHERE tenant_id = $1";
     return pl_reply_list(c, sql, sql_n, type_json, "id");
 }
@@ -91,10 +93,11 @@ static int h_get(pl_ctx_t *c)
 
 static int h_patch(pl_ctx_t *c)
 {
-    static const char *sql = "UPDATE membership_types SET name = COALESCE($3, name), description = COALESCE($4, "
-                             "description), features = COALESCE($5, features), price_amount = COALESCE($6, "
-                             "price_amount), price_currency = COALESCE($7, price_currency), interval = COALESCE($8, "
-                             "interval), updated_at = $9 WHERE id = $1 AND tenant_id = $2";
+    static const char *sql =
+        "UPDATE membership_types SET name = COALESCE($3, name), description = COALESCE($4, "
+        "description), features = COALESCE($5, features), price_amount = COALESCE($6, "
+        "price_amount), price_currency = COALESCE($7, price_currency), interval = COALESCE($8, "
+        "interval), updated_at = $9 WHERE id = $1 AND tenant_id = $2";
     const char *id = pl_param(c, 0);
     json_t *price = json_object_get(c->body, "price"), *features = json_object_get(c->body, "features");
     char *f = pl_json_text(c, features, NULL);
@@ -105,8 +108,8 @@ static int h_patch(pl_ctx_t *c)
                     PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(pl_json_str(c->body, "name")),
                             PL_TEXT(pl_json_str(c->body, "description")), PL_TEXT(f),
                             price ? PL_INT(pl_json_int(price, "amount", 0)) : PL_NULLV,
-                            PL_TEXT(pl_json_str(price, "currency")), PL_TEXT(pl_json_str(c->body, "interval")),
-                            PL_INT(pl_now_ms())));
+                            PL_TEXT(pl_json_str(price, "currency")),
+                            PL_TEXT(pl_json_str(c->body, "interval")), PL_INT(pl_now_ms())));
     if (rc < 0)
         return save_failed(c, rc);
     if (rc == 0)
@@ -116,8 +119,9 @@ static int h_patch(pl_ctx_t *c)
 
 static int h_delete(pl_ctx_t *c)
 {
-    static const char *sql_used = "SELECT COUNT(*) FROM members WHERE tenant_id = $1 AND membership_type_id = $2 "
-                                  "AND deleted_at IS NULL";
+    static const char *sql_used =
+        "SELECT COUNT(*) FROM members WHERE tenant_id = $1 AND membership_type_id = $2 "
+        "AND deleted_at IS NULL";
     static const char *sql_detach = "UPDATE members SET membership_type_id = NULL WHERE tenant_id = $1 "
                                     "AND membership_type_id = $2";
     static const char *sql_del = "DELETE FROM membership_types WHERE id = $1 AND tenant_id = $2";
@@ -142,7 +146,8 @@ const pl_route_t pl_member_type_routes[] = {
     {"GET", "/v1/membership-types", h_list, "members:read", PL_R_TENANT, NULL, 200, "List membership types"},
     {"POST", "/v1/membership-types", h_create, "members:write", PL_R_TENANT, &create_schema, 201,
      "Create a membership type", "membership_type.created"},
-    {"GET", "/v1/membership-types/{id}", h_get, "members:read", PL_R_TENANT, NULL, 200, "Get a membership type"},
+    {"GET", "/v1/membership-types/{id}", h_get, "members:read", PL_R_TENANT, NULL, 200,
+     "Get a membership type"},
     {"PATCH", "/v1/membership-types/{id}", h_patch, "members:write", PL_R_TENANT, &update_schema, 200,
      "Update a membership type", "membership_type.updated"},
     {"DELETE", "/v1/membership-types/{id}", h_delete, "members:write", PL_R_TENANT, NULL, 204,
