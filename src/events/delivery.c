@@ -53,10 +53,26 @@ static bool matches(json_t *patterns, const char *type)
     return false;
 }
 
-int pl_webhook_fan_out(pl_db_t *db, int64_t seq, const char *tenant_id)
+typedef struct {
+    int64_t seq, occurred;
+    char id[PL_TYPEID_MAX], type[128], tenant[64];
+} event_ref_t;
+
+#define EVENT_REF_COLS "seq, id, type, tenant_id, occurred_at"
+
+static void read_ref(pl_rows_t *r, event_ref_t *ev)
 {
-    static const char *sql_ev = "SELECT id, type, tenant_id, occurred_at FROM events WHERE seq = $1";
-    /* an endpoint receives the events that occur after it was created (a replay: any) */
+    ev->seq = pl_rows_int(r, 0);
+    snprintf(ev->id, sizeof(ev->id), "%s", pl_rows_text(r, 1));
+    snprintf(ev->type, sizeof(ev->type), "%s", pl_rows_text(r, 2));
+    snprintf(ev->tenant, sizeof(ev->tenant), "%s", pl_rows_text(r, 3));
+    ev->occurred = pl_rows_int(r, 4);
+}
+
+/* Records a delivery of ev to each matching enabled endpoint of its tenant. An endpoint gets
+ * the events that occur after it was created; a replay goes to every matching endpoint. */
+static int fan_out_event(pl_db_t *db, const event_ref_t *ev, bool replay)
+{
     static const char *sql_eps =
         "SELECT id, events FROM webhook_endpoints WHERE tenant_id = $1 AND status = 'enabled' "
         "AND ($2 IS NULL OR created_at <= $2)";
@@ -64,32 +80,18 @@ int pl_webhook_fan_out(pl_db_t *db, int64_t seq, const char *tenant_id)
         "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_seq, state, "
         "next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6, $6)";
     pl_rows_t *r;
-    char evid[PL_TYPEID_MAX] = "", type[128] = "", tenant[64] = "";
     json_t *eps = json_array();
     size_t i;
-    int n = 0, rc;
-    int64_t now = pl_now_ms(), occurred = 0;
-    if (pl_db_query(db, &r, sql_ev, PL_ARGS(PL_INT(seq))) != 0)
-        return PL_EDB;
-    if ((rc = pl_rows_next(r)) == 1) {
-        snprintf(evid, sizeof(evid), "%s", pl_rows_text(r, 0));
-        snprintf(type, sizeof(type), "%s", pl_rows_text(r, 1));
-        snprintf(tenant, sizeof(tenant), "%s", pl_rows_text(r, 2));
-        occurred = pl_rows_int(r, 3);
-    }
-    pl_rows_close(r);
-    if (rc != 1 || (tenant_id && strcmp(tenant, tenant_id) != 0)) {
-        json_decref(eps);
-        return rc < 0 ? PL_EDB : 0;
-    }
-    if (pl_db_query(db, &r, sql_eps, PL_ARGS(PL_TEXT(tenant), tenant_id ? PL_NULLV : PL_INT(occurred))) !=
-        0) {
+    int n = 0;
+    int64_t now = pl_now_ms();
+    if (pl_db_query(db, &r, sql_eps,
+                    PL_ARGS(PL_TEXT(ev->tenant), replay ? PL_NULLV : PL_INT(ev->occurred))) != 0) {
         json_decref(eps);
         return PL_EDB;
     }
     while (pl_rows_next(r) == 1) {
         json_t *patterns = json_loads(pl_rows_text(r, 1), 0, NULL);
-        if (matches(patterns, type))
+        if (matches(patterns, ev->type))
             json_array_append_new(eps, json_string(pl_rows_text(r, 0)));
         json_decref(patterns);
     }
@@ -98,9 +100,9 @@ int pl_webhook_fan_out(pl_db_t *db, int64_t seq, const char *tenant_id)
         char did[PL_TYPEID_MAX];
         pl_typeid_new("whd", did);
         if (pl_db_exec(db, sql_ins,
-                       PL_ARGS(PL_TEXT(did), PL_TEXT(tenant),
-                               PL_TEXT(json_string_value(json_array_get(eps, i))), PL_TEXT(evid), PL_INT(seq),
-                               PL_INT(now))) < 0) {
+                       PL_ARGS(PL_TEXT(did), PL_TEXT(ev->tenant),
+                               PL_TEXT(json_string_value(json_array_get(eps, i))), PL_TEXT(ev->id),
+                               PL_INT(ev->seq), PL_INT(now))) < 0) {
             json_decref(eps);
             return PL_EDB;
         }
@@ -110,28 +112,46 @@ int pl_webhook_fan_out(pl_db_t *db, int64_t seq, const char *tenant_id)
     return n;
 }
 
+int pl_webhook_fan_out(pl_db_t *db, int64_t seq, const char *tenant_id)
+{
+    static const char *sql = "SELECT " EVENT_REF_COLS " FROM events WHERE seq = $1 AND tenant_id = $2";
+    event_ref_t ev;
+    pl_rows_t *r;
+    int rc;
+    if (pl_db_query(db, &r, sql, PL_ARGS(PL_INT(seq), PL_TEXT(tenant_id))) != 0)
+        return PL_EDB;
+    if ((rc = pl_rows_next(r)) == 1)
+        read_ref(r, &ev);
+    pl_rows_close(r);
+    if (rc != 1)
+        return rc < 0 ? PL_EDB : 0;
+    return fan_out_event(db, &ev, true);
+}
+
 /* ---- dispatcher ---- */
 
-static int dispatch_batch(pl_db_t *db)
+#define DISPATCH_BATCH 500
+
+static int dispatch_batch(pl_db_t *db, event_ref_t *evs)
 {
     static const char *sql_cur = "SELECT last_seq FROM dispatch_cursor WHERE name = 'webhooks'";
-    static const char *sql_new = "SELECT seq FROM events WHERE seq > $1 ORDER BY seq LIMIT 500";
+    static const char *sql_new = "SELECT " EVENT_REF_COLS " FROM events WHERE seq > $1 ORDER BY seq LIMIT $2";
     static const char *sql_move = "UPDATE dispatch_cursor SET last_seq = $1 WHERE name = 'webhooks'";
-    int64_t cur = 0, seqs[500];
+    int64_t cur = 0;
     int n = 0, i;
     pl_rows_t *r;
     if (pl_db_begin(db, PL_TX_WRITE, NULL) != 0)
         return -1;
     if (pl_db_int(db, &cur, sql_cur, PL_NOARGS) != 1 ||
-        pl_db_query(db, &r, sql_new, PL_ARGS(PL_INT(cur))) != 0)
+        pl_db_query(db, &r, sql_new, PL_ARGS(PL_INT(cur), PL_INT(DISPATCH_BATCH))) != 0)
         goto fail;
-    while (n < 500 && pl_rows_next(r) == 1)
-        seqs[n++] = pl_rows_int(r, 0);
+    while (n < DISPATCH_BATCH && pl_rows_next(r) == 1)
+        read_ref(r, &evs[n++]);
     pl_rows_close(r);
     for (i = 0; i < n; i++)
-        if (pl_webhook_fan_out(db, seqs[i], NULL) < 0)
+        if (fan_out_event(db, &evs[i], false) < 0)
             goto fail;
-    if (n && pl_db_exec(db, sql_move, PL_ARGS(PL_INT(seqs[n - 1]))) < 0)
+    if (n && pl_db_exec(db, sql_move, PL_ARGS(PL_INT(evs[n - 1].seq))) < 0)
         goto fail;
     if (pl_db_commit(db) != 0)
         return -1;
@@ -144,15 +164,21 @@ fail:
 static void *dispatcher_main(void *arg)
 {
     struct pl_webhooks *w = arg;
+    event_ref_t *evs = calloc(DISPATCH_BATCH, sizeof(*evs));
     pl_db_t *db;
     pl_err_t err;
     pl_err_clear(&err);
-    if (pl_db_connect(w->srv->store, &db, &err) != 0)
+    if (evs == NULL)
+        abort();
+    if (pl_db_connect(w->srv->store, &db, &err) != 0) {
+        free(evs);
         return NULL;
+    }
     while (!atomic_load(&w->srv->stop))
-        if (dispatch_batch(db) <= 0)
+        if (dispatch_batch(db, evs) <= 0)
             usleep(100000);
     pl_db_close(db);
+    free(evs);
     return NULL;
 }
 

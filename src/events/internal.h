@@ -13,8 +13,8 @@
 bool pl_webhook_addr_private(const struct sockaddr *sa);
 /* NULL when the URL may be called, else why not (resolves the host). */
 const char *pl_webhook_url_check(const char *url, bool allow_private);
-/* Records deliveries of the event with global seq to the matching enabled endpoints of
- * tenant_id, in the caller's transaction. Returns how many, or <0. */
+/* A replay: records deliveries of tenant_id's event with global seq to every matching enabled
+ * endpoint, in the caller's transaction. Returns how many (0: no such event), or <0. */
 int pl_webhook_fan_out(pl_db_t *db, int64_t seq, const char *tenant_id);
 
 #endif

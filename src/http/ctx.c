@@ -237,6 +237,14 @@ json_t *pl_query_all(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, 
     return out;
 }
 
+int pl_reply_all(pl_ctx_t *c, json_t *(*row)(pl_rows_t *), const char *sql, const char *what)
+{
+    json_t *data = pl_query_all(c->db, row, sql, PL_NOARGS);
+    if (data == NULL)
+        return pl_fail(c, PL_EDB, NULL, "the %s could not be read", what);
+    return pl_reply(c, 200, json_pack("{s:o,s:b,s:n}", "data", data, "has_more", 0, "next_cursor"));
+}
+
 /* ---- values ---- */
 
 char *pl_json_text(pl_ctx_t *c, json_t *v, const char *dflt)

@@ -154,6 +154,9 @@ int pl_reply_list(pl_ctx_t *c, const char *sql, const char *count_sql, json_t *(
 /* The first row of sql rendered by row(), or NULL (no row or an error). */
 json_t *pl_query_one(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, const pl_val_t *args,
                      int nargs);
+/* Replies with every row of sql (no arguments) in the list envelope, for short, unpaged lists
+ * (plans, flags); what names them in the error. */
+int pl_reply_all(pl_ctx_t *c, json_t *(*row)(pl_rows_t *), const char *sql, const char *what);
 /* Every row of sql rendered by row() into an array, or NULL on error. */
 json_t *pl_query_all(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, const pl_val_t *args,
                      int nargs);

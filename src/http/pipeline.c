@@ -252,6 +252,8 @@ static int stage_limits(pl_ctx_t *c)
             refused = &res[i];
             refused_i = i;
         }
+        if (!tenant_scoped)
+            continue; /* the headers go on tenant-scoped answers only */
         snprintf(tmp, sizeof(tmp), "%s\"%s\";q=%.0f;w=%.0f", policy[0] ? ", " : "", names[i], burst[i],
                  ceil(burst[i] / rate[i]));
         if (strlen(policy) + strlen(tmp) < sizeof(policy))

@@ -22,7 +22,37 @@ struct pl_quota {
     pthread_mutex_t lock;
     entry_t *entries;
     size_t n, cap;
+    size_t *index; /* open addressing over entries: slot → entry number + 1 (0: empty) */
+    size_t icap;   /* a power of two, at least twice n */
 };
+
+static uint64_t hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void index_put(pl_quota_t *q, size_t e)
+{
+    size_t i = (size_t)hash(q->entries[e].tenant) & (q->icap - 1);
+    while (q->index[i])
+        i = (i + 1) & (q->icap - 1);
+    q->index[i] = e + 1;
+}
+
+static void index_grow(pl_quota_t *q)
+{
+    size_t e;
+    free(q->index);
+    q->icap = q->icap ? q->icap * 2 : 128;
+    q->index = calloc(q->icap, sizeof(*q->index));
+    if (q->index == NULL)
+        abort();
+    for (e = 0; e < q->n; e++)
+        index_put(q, e);
+}
 
 pl_quota_t *pl_quota_create(void)
 {
@@ -39,6 +69,7 @@ void pl_quota_destroy(pl_quota_t *q)
         return;
     pthread_mutex_destroy(&q->lock);
     free(q->entries);
+    free(q->index);
     free(q);
 }
 
@@ -62,7 +93,8 @@ static int64_t stored(pl_db_t *db, const char *tenant, const char *period)
     return n;
 }
 
-/* The entry of a tenant with its periods current; called with the lock held. */
+/* The entry of a tenant (found through the hash index: every tenant-scoped request comes
+ * here) with its periods current; called with the lock held. */
 static entry_t *entry(pl_quota_t *q, pl_db_t *db, const char *tenant, int64_t now_ms)
 {
     char p[2][16];
@@ -71,11 +103,13 @@ static entry_t *entry(pl_quota_t *q, pl_db_t *db, const char *tenant, int64_t no
     size_t i;
     int k;
     periods(now_ms, p[0], p[1], &ends[0], &ends[1]);
-    for (i = 0; i < q->n; i++)
-        if (strcmp(q->entries[i].tenant, tenant) == 0) {
-            e = &q->entries[i];
-            break;
-        }
+    if (q->icap) {
+        for (i = (size_t)hash(tenant) & (q->icap - 1); q->index[i]; i = (i + 1) & (q->icap - 1))
+            if (strcmp(q->entries[q->index[i] - 1].tenant, tenant) == 0) {
+                e = &q->entries[q->index[i] - 1];
+                break;
+            }
+    }
     if (e == NULL) {
         if (q->n == q->cap) {
             size_t ncap = q->cap ? q->cap * 2 : 64;
@@ -88,6 +122,10 @@ static entry_t *entry(pl_quota_t *q, pl_db_t *db, const char *tenant, int64_t no
         e = &q->entries[q->n++];
         memset(e, 0, sizeof(*e));
         snprintf(e->tenant, sizeof(e->tenant), "%s", tenant);
+        if (q->n * 2 > q->icap)
+            index_grow(q);
+        else
+            index_put(q, q->n - 1);
     }
     for (k = 0; k < 2; k++)
         if (strcmp(e->period[k], p[k]) != 0 && e->unflushed[k] == 0) {

@@ -292,10 +292,7 @@ static json_t *plan_get(pl_ctx_t *c, const char *id)
 static int h_plans_list(pl_ctx_t *c)
 {
     static const char *sql = "SELECT " PLAN_COLS " FROM plans ORDER BY id";
-    json_t *data = pl_query_all(c->db, plan_json, sql, PL_NOARGS);
-    if (data == NULL)
-        return pl_fail(c, PL_EDB, NULL, "the plans could not be read");
-    return pl_reply(c, 200, json_pack("{s:o,s:b,s:n}", "data", data, "has_more", 0, "next_cursor"));
+    return pl_reply_all(c, plan_json, sql, "plans");
 }
 
 static int h_plans_create(pl_ctx_t *c)
@@ -411,10 +408,7 @@ static const pl_schema_t flag_update_schema = {"FeatureFlagUpdate", flag_update_
 static int h_flags_list(pl_ctx_t *c)
 {
     static const char *sql = "SELECT " FLAG_COLS " FROM feature_flags ORDER BY key";
-    json_t *data = pl_query_all(c->db, flag_json, sql, PL_NOARGS);
-    if (data == NULL)
-        return pl_fail(c, PL_EDB, NULL, "the flags could not be read");
-    return pl_reply(c, 200, json_pack("{s:o,s:b,s:n}", "data", data, "has_more", 0, "next_cursor"));
+    return pl_reply_all(c, flag_json, sql, "flags");
 }
 
 static int h_flags_create(pl_ctx_t *c)

@@ -399,7 +399,10 @@ int pl_member_select(pl_ctx_t *c, const pl_member_filter_t *f, const char *cols,
     bool by_seq = strcmp(f->sort_col, "seq") == 0;
     bool fts = f->search && pl_utf8_chars(f->search, strlen(f->search)) >= 3;
     int64_t lo = 0, hi = 0;
-    pl_member_seq_range(c->db, c->tenant_id, &lo, &hi);
+    /* the tenant's key range is only needed where a query reads by key; a sort by another
+     * column walks its own index and needs no extra lookup */
+    if (fts || by_seq || count)
+        pl_member_seq_range(c->db, c->tenant_id, &lo, &hi);
     if (fts) {
         /* one FTS5 phrase (quotes doubled: the text is matched literally), looked up inside the
          * tenant's range of row keys; in creation order the matches stream in key order and the
