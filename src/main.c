@@ -9,6 +9,8 @@
 
 #include "cli/cli.h"
 #include "events/audit.h"
+#include "events/mail.h"
+#include "events/notifications.h"
 #include "events/outbox.h"
 #include "events/stream.h"
 #include "events/webhooks.h"
@@ -16,6 +18,7 @@
 #include "core/log.h"
 #include "http/ops.h"
 #include "http/server.h"
+#include "jobs/jobs.h"
 #include "modules/members/members.h"
 #include "platform/platform.h"
 #include "core/banned.h"
@@ -26,7 +29,8 @@
 
 static const pl_module_t *const modules[] = {
     &pl_ops_module,    &pl_platform_module, &pl_members_module, &pl_audit_module,
-    &pl_events_module, &pl_webhooks_module, &pl_stream_module,
+    &pl_events_module, &pl_webhooks_module, &pl_stream_module,  &pl_jobs_module,
+    &pl_mail_module,   &pl_notifications_module,
 };
 
 static void usage(FILE *out)

@@ -56,6 +56,27 @@ static const struct opt {
      "SMTP password"},
     {"--webhook-retries", "PLINTH_WEBHOOK_RETRIES", K_STR, offsetof(pl_config_t, webhook_retries), 256, 0, 0,
      "seconds between webhook attempts (default 5,300,1800,7200,18000,36000×7: about three days)"},
+    {"--webhook-disable-after", "PLINTH_WEBHOOK_DISABLE_AFTER", K_LONG,
+     offsetof(pl_config_t, webhook_disable_after), 0, 1, 365L * 86400,
+     "seconds an endpoint may fail continuously before it is disabled and the tenant notified "
+     "(default 432000: five days)"},
+    {"--job-workers", "PLINTH_JOB_WORKERS", K_LONG, offsetof(pl_config_t, job_workers), 0, 1, 64,
+     "background job runner threads (default 2)"},
+    {"--job-attempts", "PLINTH_JOB_ATTEMPTS", K_LONG, offsetof(pl_config_t, job_attempts), 0, 1, 100,
+     "attempts before a job is dead-lettered, unless its kind says otherwise (default 8)"},
+    {"--job-backoff-ms", "PLINTH_JOB_BACKOFF_MS", K_LONG, offsetof(pl_config_t, job_backoff_ms), 0, 1,
+     3600000, "delay before a job's first retry; doubles per attempt up to an hour, ±25% jitter (default 10000)"},
+    {"--job-lease", "PLINTH_JOB_LEASE", K_LONG, offsetof(pl_config_t, job_lease), 0, 1, 86400,
+     "seconds a job may run without a sign of life before another runner takes it over (default 300)"},
+    {"--csv-job-threshold", "PLINTH_CSV_JOB_THRESHOLD", K_LONG, offsetof(pl_config_t, csv_job_threshold), 0, 0,
+     100000000, "rows above which member exports (POST) and imports run as background jobs (default 5000)"},
+    {"--event-retention-days", "PLINTH_EVENT_RETENTION_DAYS", K_LONG,
+     offsetof(pl_config_t, event_retention_days), 0, 1, 3650,
+     "days delivered events, finished jobs and receipts are kept (default 30)"},
+    {"--scheduler-tick-ms", "PLINTH_SCHEDULER_TICK_MS", K_LONG, offsetof(pl_config_t, scheduler_tick_ms), 0,
+     10, 60000, "how often the scheduler looks for due periodic tasks (default 1000)"},
+    {"--task-periods", "PLINTH_TASK_PERIODS", K_STR, offsetof(pl_config_t, task_periods), 256, 0, 0,
+     "periods of scheduled tasks in ms other than their defaults, e.g. outbox.cleanup=600000,jobs.reap=5000"},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -77,6 +98,14 @@ void pl_config_defaults(pl_config_t *c)
     snprintf(c->smtp_from, sizeof(c->smtp_from), "no-reply@plinth.local");
     snprintf(c->webhook_retries, sizeof(c->webhook_retries),
              "5,300,1800,7200,18000,36000,36000,36000,36000,36000,36000,36000");
+    c->webhook_disable_after = 5L * 86400;
+    c->job_workers = 2;
+    c->job_attempts = 8;
+    c->job_backoff_ms = 10000;
+    c->job_lease = 300;
+    c->csv_job_threshold = 5000;
+    c->event_retention_days = 30;
+    c->scheduler_tick_ms = 1000;
 }
 
 static int set(pl_config_t *c, const struct opt *o, const char *v, const char *src, char *errbuf,

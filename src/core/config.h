@@ -32,6 +32,15 @@ typedef struct pl_config {
     char smtp_from[256];
     char smtp_user[128];
     char smtp_password[128];
+    long webhook_disable_after; /* seconds an endpoint may fail continuously before it is disabled */
+    long job_workers;           /* runner threads */
+    long job_attempts;          /* default max_attempts of a job */
+    long job_backoff_ms;        /* first retry delay; doubles per attempt, capped at one hour */
+    long job_lease;             /* seconds a runner holds a job without a sign of life */
+    long csv_job_threshold;     /* rows above which exports/imports run as jobs */
+    long event_retention_days;  /* delivered events older than this are removed */
+    long scheduler_tick_ms;     /* how often the scheduler looks for due tasks */
+    char task_periods[256];     /* "name=ms,…": periods of scheduled tasks other than their defaults */
 } pl_config_t;
 
 void pl_config_defaults(pl_config_t *c);

@@ -21,13 +21,14 @@
 #include "core/log.h"
 #include "core/typeid.h"
 #include "events/internal.h"
+#include "events/outbox.h"
 #include "events/webhooks.h"
 #include "http/server.h"
+#include "jobs/jobs.h"
 #include "core/banned.h"
 
 #define BATCH 16
 #define LEASE_MS 60000
-#define DISABLE_AFTER_MS (5LL * 24 * 3600 * 1000)
 #define MAX_RETRIES 32
 
 struct pl_webhooks {
@@ -132,7 +133,7 @@ int pl_webhook_fan_out(pl_db_t *db, int64_t seq, const char *tenant_id)
 
 #define DISPATCH_BATCH 500
 
-static int dispatch_batch(pl_db_t *db, event_ref_t *evs)
+static int dispatch_batch(pl_server_t *s, pl_db_t *db, event_ref_t *evs)
 {
     static const char *sql_cur = "SELECT last_seq FROM dispatch_cursor WHERE name = 'webhooks'";
     static const char *sql_new = "SELECT " EVENT_REF_COLS " FROM events WHERE seq > $1 ORDER BY seq LIMIT $2";
@@ -149,7 +150,8 @@ static int dispatch_batch(pl_db_t *db, event_ref_t *evs)
         read_ref(r, &evs[n++]);
     pl_rows_close(r);
     for (i = 0; i < n; i++)
-        if (fan_out_event(db, &evs[i], false) < 0)
+        if (fan_out_event(db, &evs[i], false) < 0 ||
+            pl_subscribers_enqueue(s, db, evs[i].id, evs[i].type, evs[i].tenant) != 0)
             goto fail;
     if (n && pl_db_exec(db, sql_move, PL_ARGS(PL_INT(evs[n - 1].seq))) < 0)
         goto fail;
@@ -175,7 +177,7 @@ static void *dispatcher_main(void *arg)
         return NULL;
     }
     while (!atomic_load(&w->srv->stop))
-        if (dispatch_batch(db, evs) <= 0)
+        if (dispatch_batch(w->srv, db, evs) <= 0)
             usleep(100000);
     pl_db_close(db);
     free(evs);
@@ -320,6 +322,17 @@ static int claim(pl_db_t *db, job_t *jobs)
     return n;
 }
 
+/* The endpoint was switched off: webhook_endpoint.disabled goes into the outbox in the same
+ * transaction (the notifications subscriber tells the tenant's admins, in the app and by mail). */
+static void disabled(pl_db_t *db, job_t *j, const char *reason)
+{
+    json_t *ep = pl_webhook_endpoint_get(db, j->tenant, j->endpoint);
+    pl_logf(PL_LOG_WARN, "webhook endpoint disabled", "%s (tenant %s): %s", j->endpoint, j->tenant, reason);
+    if (ep)
+        pl_event_emit_db(db, j->tenant, "webhook_endpoint.disabled", ep, NULL);
+    json_decref(ep);
+}
+
 static void record(struct pl_webhooks *w, pl_db_t *db, job_t *j, long status, const char *why, int64_t ms)
 {
     static const char *sql_ok =
@@ -339,6 +352,12 @@ static void record(struct pl_webhooks *w, pl_db_t *db, job_t *j, long status, co
         "updated_at = $3 WHERE id = $1 AND status = 'enabled'";
     int64_t now = pl_now_ms(), since = now, next = 0;
     bool ok = status >= 200 && status <= 299, last;
+    char reason[128];
+    long d = w->srv->cfg.webhook_disable_after;
+    if (d % 86400 == 0)
+        snprintf(reason, sizeof(reason), "failing for %ld day%s", d / 86400, d == 86400 ? "" : "s");
+    else
+        snprintf(reason, sizeof(reason), "failing for %ld seconds", d);
     if (pl_db_begin(db, PL_TX_WRITE, j->tenant) != 0)
         return;
     if (ok) {
@@ -356,11 +375,9 @@ static void record(struct pl_webhooks *w, pl_db_t *db, job_t *j, long status, co
                            PL_TEXT(last ? "failed" : "pending"), PL_TEXT(why),
                            last ? PL_NULLV : PL_INT(next)));
         pl_db_int(db, &since, sql_fail_ep, PL_ARGS(PL_TEXT(j->endpoint), PL_INT(now)));
-        if (now - since >= DISABLE_AFTER_MS &&
-            pl_db_exec(db, sql_disable,
-                       PL_ARGS(PL_TEXT(j->endpoint), PL_TEXT("failing for five days"), PL_INT(now))) == 1)
-            pl_logf(PL_LOG_WARN, "webhook endpoint disabled after failing for five days", "%s (tenant %s)",
-                    j->endpoint, j->tenant);
+        if (now - since >= w->srv->cfg.webhook_disable_after * 1000 &&
+            pl_db_exec(db, sql_disable, PL_ARGS(PL_TEXT(j->endpoint), PL_TEXT(reason), PL_INT(now))) == 1)
+            disabled(db, j, reason);
     }
     if (pl_db_commit(db) != 0)
         pl_db_rollback(db);

@@ -16,5 +16,7 @@ const char *pl_webhook_url_check(const char *url, bool allow_private);
 /* A replay: records deliveries of tenant_id's event with global seq to every matching enabled
  * endpoint, in the caller's transaction. Returns how many (0: no such event), or <0. */
 int pl_webhook_fan_out(pl_db_t *db, int64_t seq, const char *tenant_id);
+/* The endpoint as the API shows it, or NULL. */
+json_t *pl_webhook_endpoint_get(pl_db_t *db, const char *tenant_id, const char *id);
 
 #endif

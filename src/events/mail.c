@@ -1,57 +1,187 @@
 /*
- * mail.c — the mail outbox and the SMTP mailer (see mail.h).
+ * mail.c — branded messages, the mail outbox and the mail.send job (see mail.h).
  */
 #include "events/mail.h"
 
 #include <curl/curl.h>
-#include <pthread.h>
 #include <sodium.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/typeid.h"
 #include "http/server.h"
+#include "jobs/jobs.h"
+#include "platform/platform.h"
 #include "core/banned.h"
 
-static const int64_t retry_s[] = {10, 60, 300, 1800, 7200};
-#define NRETRY ((int)(sizeof(retry_s) / sizeof(retry_s[0])))
+#define MAIL_ATTEMPTS 6
+#define DEFAULT_COLOR "#4f46e5"
 
-void pl_mail_queue(pl_ctx_t *c, const char *tenant_id, const char *to, const char *subject, const char *body)
+typedef struct {
+    const char *name, *color, *logo;
+} brand_t;
+
+/* The tenant's name, primary colour and logo; Plinth's for platform mail. */
+static brand_t branding(pl_db_t *db, pl_arena_t *a, const char *tenant_id)
 {
-    static const char *sql =
-        "INSERT INTO mail_outbox (id, tenant_id, to_addr, subject, body, state, next_attempt_at, "
-        "created_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)";
-    pl_buf_t b;
-    pl_buf_init(&b, c->arena);
-    pl_buf_adds(&b, "\"request_id\":\"");
-    pl_buf_adds(&b, c->request_id);
-    pl_buf_adds(&b, "\",\"to\":\"");
-    pl_buf_add_json_escaped(&b, to, strlen(to));
-    pl_buf_adds(&b, "\",\"subject\":\"");
-    pl_buf_add_json_escaped(&b, subject, strlen(subject));
-    pl_buf_adds(&b, "\",\"body\":\"");
-    pl_buf_add_json_escaped(&b, body, strlen(body));
-    pl_buf_addc(&b, '"');
-    pl_log(PL_LOG_INFO, "mail", b.ptr);
-    if (c->srv->cfg.smtp_url[0] && pl_db_in_tx(c->db))
-        pl_db_exec(c->db, sql,
-                   PL_ARGS(PL_TEXT(pl_new_id(c, "mail")), PL_TEXT(tenant_id), PL_TEXT(to), PL_TEXT(subject),
-                           PL_TEXT(body), PL_INT(pl_now_ms())));
+    brand_t b = {"Plinth", DEFAULT_COLOR, NULL};
+    json_t *t = tenant_id ? pl_tenant_json(db, tenant_id) : NULL;
+    json_t *br = json_object_get(json_object_get(t, "settings"), "branding");
+    if (t) {
+        b.name = pl_strdup(a, pl_json_str(t, "name"));
+        if (pl_json_str(br, "primary_color"))
+            b.color = pl_strdup(a, pl_json_str(br, "primary_color"));
+        if (pl_json_str(br, "logo_url"))
+            b.logo = pl_strdup(a, pl_json_str(br, "logo_url"));
+    }
+    json_decref(t);
+    return b;
 }
 
-/* ---- the mailer ---- */
+static void html_escaped(pl_buf_t *b, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '<': pl_buf_adds(b, "&lt;"); break;
+        case '>': pl_buf_adds(b, "&gt;"); break;
+        case '&': pl_buf_adds(b, "&amp;"); break;
+        case '"': pl_buf_adds(b, "&quot;"); break;
+        case '\'': pl_buf_adds(b, "&#39;"); break;
+        default: pl_buf_addc(b, *s);
+        }
+    }
+}
 
-struct pl_mailer {
-    pl_server_t *srv;
-    pthread_t thread;
-};
+static const char *render_text(pl_arena_t *a, const pl_mail_msg_t *m, const brand_t *br)
+{
+    pl_buf_t b;
+    pl_buf_init(&b, a);
+    pl_buf_adds(&b, m->text);
+    if (m->action_url)
+        pl_buf_addf(&b, "\n\n%s: %s", m->action_label ? m->action_label : "Open", m->action_url);
+    if (m->footnote)
+        pl_buf_addf(&b, "\n\n%s", m->footnote);
+    pl_buf_addf(&b, "\n\n— %s\n", br->name);
+    return pl_buf_cstr(&b);
+}
+
+/* The house template: a header in the brand colour (the logo, or the name), the paragraphs,
+ * a button, small print and a footer. Inline styles only: mail clients drop style sheets. */
+static const char *render_html(pl_arena_t *a, const pl_mail_msg_t *m, const brand_t *br)
+{
+    pl_buf_t b;
+    const char *p = m->text, *q;
+    pl_buf_init(&b, a);
+    pl_buf_adds(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>");
+    html_escaped(&b, m->subject);
+    pl_buf_adds(&b, "</title></head>\n<body style=\"margin:0;background:#f4f4f5;font-family:system-ui,sans-serif;"
+                    "color:#18181b\">\n<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" "
+                    "cellspacing=\"0\"><tr><td align=\"center\" style=\"padding:24px\">\n"
+                    "<table role=\"presentation\" width=\"560\" cellpadding=\"0\" cellspacing=\"0\" "
+                    "style=\"background:#ffffff;border-radius:8px;overflow:hidden\">\n");
+    pl_buf_addf(&b, "<tr><td style=\"background:%s;padding:16px 24px;color:#ffffff;font-size:20px;"
+                    "font-weight:600\">",
+                br->color);
+    if (br->logo) {
+        pl_buf_adds(&b, "<img src=\"");
+        html_escaped(&b, br->logo);
+        pl_buf_adds(&b, "\" alt=\"");
+        html_escaped(&b, br->name);
+        pl_buf_adds(&b, "\" height=\"32\">");
+    } else {
+        html_escaped(&b, br->name);
+    }
+    pl_buf_adds(&b, "</td></tr>\n<tr><td style=\"padding:24px;font-size:15px;line-height:1.5\">\n");
+    while (p && *p) { /* one <p> per paragraph */
+        char *para;
+        q = strstr(p, "\n\n");
+        para = pl_strndup(a, p, q ? (size_t)(q - p) : strlen(p));
+        pl_buf_adds(&b, "<p>");
+        html_escaped(&b, para);
+        pl_buf_adds(&b, "</p>\n");
+        p = q ? q + 2 : NULL;
+    }
+    if (m->action_url) {
+        pl_buf_addf(&b, "<p style=\"padding:8px 0\"><a href=\"");
+        html_escaped(&b, m->action_url);
+        pl_buf_addf(&b, "\" style=\"background:%s;color:#ffffff;padding:10px 18px;border-radius:6px;"
+                        "text-decoration:none;font-weight:600\">",
+                    br->color);
+        html_escaped(&b, m->action_label ? m->action_label : "Open");
+        pl_buf_adds(&b, "</a></p>\n<p style=\"font-size:12px;color:#71717a\">");
+        html_escaped(&b, m->action_url);
+        pl_buf_adds(&b, "</p>\n");
+    }
+    if (m->footnote) {
+        pl_buf_adds(&b, "<p style=\"font-size:13px;color:#52525b\">");
+        html_escaped(&b, m->footnote);
+        pl_buf_adds(&b, "</p>\n");
+    }
+    pl_buf_adds(&b, "</td></tr>\n<tr><td style=\"padding:12px 24px;font-size:12px;color:#a1a1aa\">Sent by ");
+    html_escaped(&b, br->name);
+    pl_buf_adds(&b, " via Plinth</td></tr>\n</table></td></tr></table>\n</body></html>\n");
+    return pl_buf_cstr(&b);
+}
+
+int pl_mail_send(pl_server_t *s, pl_db_t *db, const char *tenant_id, const char *to, const pl_mail_msg_t *m,
+                 const char *request_id)
+{
+    static const char *sql =
+        "INSERT INTO mail_outbox (id, tenant_id, to_addr, subject, body, html, state, next_attempt_at, "
+        "created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7)";
+    pl_arena_t a;
+    brand_t br;
+    const char *text, *html;
+    char id[PL_TYPEID_MAX];
+    pl_buf_t b;
+    json_t *payload;
+    int rc = 0;
+    pl_arena_init(&a);
+    br = branding(db, &a, tenant_id);
+    text = render_text(&a, m, &br);
+    html = render_html(&a, m, &br);
+    pl_buf_init(&b, &a);
+    pl_buf_adds(&b, "\"request_id\":");
+    if (request_id) {
+        pl_buf_addc(&b, '"');
+        pl_buf_add_json_escaped(&b, request_id, strlen(request_id));
+        pl_buf_addc(&b, '"');
+    } else {
+        pl_buf_adds(&b, "null");
+    }
+    pl_buf_adds(&b, ",\"to\":\"");
+    pl_buf_add_json_escaped(&b, to, strlen(to));
+    pl_buf_adds(&b, "\",\"subject\":\"");
+    pl_buf_add_json_escaped(&b, m->subject, strlen(m->subject));
+    pl_buf_adds(&b, "\",\"body\":\"");
+    pl_buf_add_json_escaped(&b, text, strlen(text));
+    pl_buf_addc(&b, '"');
+    pl_log(PL_LOG_INFO, "mail", b.ptr);
+    if (s->cfg.smtp_url[0] && pl_db_in_tx(db)) {
+        pl_typeid_new("mail", id);
+        payload = json_pack("{s:s}", "mail_id", id);
+        if (pl_db_exec(db, sql,
+                       PL_ARGS(PL_TEXT(id), PL_TEXT(tenant_id), PL_TEXT(to), PL_TEXT(m->subject), PL_TEXT(text),
+                               PL_TEXT(html), PL_INT(pl_now_ms()))) != 1 ||
+            pl_job_enqueue(db, tenant_id, "mail.send", payload, NULL, NULL, 0, MAIL_ATTEMPTS, NULL) != 0)
+            rc = PL_EDB;
+        json_decref(payload);
+    }
+    pl_arena_release(&a);
+    return rc;
+}
+
+void pl_mail_queue(pl_ctx_t *c, const char *tenant_id, const char *to, const pl_mail_msg_t *m)
+{
+    pl_mail_send(c->srv, c->db, tenant_id, to, m, c->request_id);
+}
+
+/* ---- delivery: the mail.send job ---- */
 
 typedef struct {
     pl_buf_t msg;
@@ -90,35 +220,60 @@ static void header_text(pl_buf_t *b, const char *s)
     pl_buf_addf(b, "=?UTF-8?B?%s?=", enc);
 }
 
-static int smtp_send(pl_server_t *s, const char *id, const char *to, const char *subject, const char *body,
-                     char *why, size_t whylen)
+/* The text part goes as 8bit with CRLF line ends; the HTML part in base64 lines of 76. */
+static void mime_body(pl_buf_t *b, const char *boundary, const char *text, const char *html)
+{
+    const char *p;
+    pl_buf_addf(b, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+                boundary);
+    for (p = text; *p; p++) {
+        if (*p == '\n' && (p == text || p[-1] != '\r'))
+            pl_buf_addc(b, '\r');
+        pl_buf_addc(b, *p);
+    }
+    pl_buf_adds(b, "\r\n");
+    if (html) {
+        size_t n = strlen(html), i;
+        pl_buf_addf(b, "--%s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+                    boundary);
+        for (i = 0; i < n; i += 57) {
+            char line[80];
+            sodium_bin2base64(line, sizeof(line), (const unsigned char *)html + i, n - i > 57 ? 57 : n - i,
+                              sodium_base64_VARIANT_ORIGINAL);
+            pl_buf_adds(b, line);
+            pl_buf_adds(b, "\r\n");
+        }
+    }
+    pl_buf_addf(b, "--%s--\r\n", boundary);
+}
+
+static int smtp_send(pl_server_t *s, const char *id, const char *to, const char *subject, const char *text,
+                     const char *html, char *why, size_t whylen)
 {
     CURL *h = curl_easy_init();
     struct curl_slist *rcpt = NULL;
     upload_t u;
-    char date[64], from[300], rcpt_s[300];
+    char date[64], from[300], rcpt_s[300], boundary[64];
+    uint8_t raw[12];
     time_t now = time(NULL);
     struct tm tm;
-    const char *p;
     CURLcode rc;
     if (h == NULL)
         return -1;
     gmtime_r(&now, &tm);
     strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    randombytes_buf(raw, sizeof(raw));
+    memcpy(boundary, "=_plinth_", 9);
+    sodium_bin2hex(boundary + 9, sizeof(boundary) - 9, raw, sizeof(raw));
     pl_buf_init(&u.msg, NULL);
     u.off = 0;
     pl_buf_addf(&u.msg, "Date: %s\r\nFrom: %s\r\nTo: %s\r\nSubject: ", date, s->cfg.smtp_from, to);
     header_text(&u.msg, subject);
     pl_buf_addf(&u.msg,
                 "\r\nMessage-ID: <%s@plinth>\r\nMIME-Version: 1.0\r\n"
-                "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
-                id);
-    for (p = body; *p; p++) { /* bare LF → CRLF, as SMTP wants */
-        if (*p == '\n' && (p == body || p[-1] != '\r'))
-            pl_buf_addc(&u.msg, '\r');
-        pl_buf_addc(&u.msg, *p);
-    }
-    pl_buf_adds(&u.msg, "\r\n");
+                "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n",
+                id, boundary);
+    mime_body(&u.msg, boundary, text, html);
     snprintf(from, sizeof(from), "<%s>", strchr(s->cfg.smtp_from, '<') ? "" : s->cfg.smtp_from);
     if (strchr(s->cfg.smtp_from, '<'))
         snprintf(from, sizeof(from), "%s", strchr(s->cfg.smtp_from, '<'));
@@ -147,79 +302,52 @@ static int smtp_send(pl_server_t *s, const char *id, const char *to, const char 
     return rc == CURLE_OK ? 0 : -1;
 }
 
-static void *mailer_main(void *arg)
+static int run_send(pl_job_t *j)
 {
-    static const char *sql_due =
-        "SELECT id, to_addr, subject, body, attempts FROM mail_outbox WHERE state = 'pending' "
-        "AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT 1";
-    static const char *sql_sent =
-        "UPDATE mail_outbox SET state = 'sent', attempts = attempts + 1, sent_at = $2, "
-        "last_error = NULL WHERE id = $1";
-    static const char *sql_retry =
-        "UPDATE mail_outbox SET state = $2, attempts = attempts + 1, last_error = $3, "
-        "next_attempt_at = $4 WHERE id = $1";
-    struct pl_mailer *m = arg;
-    pl_db_t *db;
-    pl_err_t err;
-    pl_err_clear(&err);
-    if (pl_db_connect(m->srv->store, &db, &err) != 0)
-        return NULL;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    while (!atomic_load(&m->srv->stop)) {
-        pl_rows_t *r;
-        char *id = NULL, *to = NULL, *subject = NULL, *body = NULL, why[256] = "";
-        int64_t attempts = 0, now = pl_now_ms();
-        if (pl_db_query(db, &r, sql_due, PL_ARGS(PL_INT(now))) == 0) {
-            if (pl_rows_next(r) == 1) {
-                id = strdup(pl_rows_text(r, 0));
-                to = strdup(pl_rows_text(r, 1));
-                subject = strdup(pl_rows_text(r, 2));
-                body = strdup(pl_rows_text(r, 3));
-                attempts = pl_rows_int(r, 4);
-            }
-            pl_rows_close(r);
-        }
-        if (id == NULL) {
-            usleep(200000);
-            continue;
-        }
-        if (smtp_send(m->srv, id, to, subject, body, why, sizeof(why)) == 0) {
-            pl_db_exec(db, sql_sent, PL_ARGS(PL_TEXT(id), PL_INT(pl_now_ms())));
-        } else {
-            bool last = attempts >= NRETRY;
-            pl_db_exec(db, sql_retry,
-                       PL_ARGS(PL_TEXT(id), PL_TEXT(last ? "failed" : "pending"), PL_TEXT(why),
-                               last ? PL_NULLV : PL_INT(now + retry_s[attempts] * 1000)));
-            pl_logf(PL_LOG_WARN, "mail not delivered", "%s to %s: %s", id, to, why);
-        }
-        free(id);
-        free(to);
-        free(subject);
-        free(body);
+    static const char *sql = "SELECT to_addr, subject, body, html, state FROM mail_outbox WHERE id = $1";
+    static const char *sql_sent = "UPDATE mail_outbox SET state = 'sent', attempts = attempts + 1, sent_at = $2, "
+                                  "last_error = NULL WHERE id = $1";
+    static const char *sql_failed = "UPDATE mail_outbox SET state = $2, attempts = attempts + 1, last_error = $3, "
+                                    "next_attempt_at = NULL WHERE id = $1";
+    const char *id = pl_json_str(j->payload, "mail_id");
+    const char *to = NULL, *subject = NULL, *text = NULL, *html = NULL, *state = NULL;
+    pl_rows_t *r;
+    char why[256] = "";
+    int rc;
+    if (id == NULL)
+        return pl_job_fail(j, true, "the payload names no mail");
+    if (j->srv->cfg.smtp_url[0] == '\0')
+        return pl_job_fail(j, false, "no SMTP server is configured (--smtp-url)");
+    if (pl_db_query(j->db, &r, sql, PL_ARGS(PL_TEXT(id))) != 0)
+        return pl_job_fail(j, false, "the mail could not be read");
+    if (pl_rows_next(r) == 1) {
+        to = pl_strdup(j->arena, pl_rows_text(r, 0));
+        subject = pl_strdup(j->arena, pl_rows_text(r, 1));
+        text = pl_strdup(j->arena, pl_rows_text(r, 2));
+        html = pl_rows_null(r, 3) ? NULL : pl_strdup(j->arena, pl_rows_text(r, 3));
+        state = pl_strdup(j->arena, pl_rows_text(r, 4));
     }
-    curl_global_cleanup();
-    pl_db_close(db);
-    return NULL;
-}
-
-int pl_mailer_start(pl_server_t *s)
-{
-    struct pl_mailer *m;
-    if (s->cfg.smtp_url[0] == '\0')
+    pl_rows_close(r);
+    if (to == NULL)
+        return pl_job_fail(j, true, "the mail %s no longer exists", id);
+    if (strcmp(state, "sent") == 0) /* sent by an earlier attempt that could not record it */
         return 0;
-    m = calloc(1, sizeof(*m));
-    if (m == NULL)
-        abort();
-    m->srv = s;
-    s->mailer = m;
-    return pthread_create(&m->thread, NULL, mailer_main, m);
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* counted: cheap when the webhook sender holds it */
+    rc = smtp_send(j->srv, id, to, subject, text, html, why, sizeof(why));
+    curl_global_cleanup();
+    if (rc == 0) {
+        pl_db_exec(j->db, sql_sent, PL_ARGS(PL_TEXT(id), PL_INT(pl_now_ms())));
+        j->result = json_pack("{s:s}", "to", to);
+        return 0;
+    }
+    pl_db_exec(j->db, sql_failed,
+               PL_ARGS(PL_TEXT(id), PL_TEXT(j->attempt >= j->max_attempts ? "failed" : "pending"), PL_TEXT(why)));
+    return pl_job_fail(j, false, "SMTP: %s", why);
 }
 
-void pl_mailer_stop(pl_server_t *s)
-{
-    if (s->mailer == NULL)
-        return;
-    pthread_join(s->mailer->thread, NULL);
-    free(s->mailer);
-    s->mailer = NULL;
-}
+static const pl_job_kind_t kinds[] = {
+    {"mail.send", run_send, MAIL_ATTEMPTS},
+    {NULL, NULL, 0},
+};
+
+const pl_module_t pl_mail_module = {"mail", NULL, NULL, kinds, NULL, NULL};

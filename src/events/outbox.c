@@ -8,6 +8,8 @@
 
 #include "core/clock.h"
 #include "events/audit.h"
+#include "http/server.h"
+#include "jobs/jobs.h"
 #include "core/banned.h"
 
 /* audit action → event type, for the mutations that announce something */
@@ -50,6 +52,11 @@ const char *pl_event_type_for(const char *audit_action)
 
 int pl_event_emit(pl_ctx_t *c, const char *tenant_id, const char *type, json_t *data)
 {
+    return pl_event_emit_db(c->db, tenant_id, type, data, c->request_id);
+}
+
+int pl_event_emit_db(pl_db_t *db, const char *tenant_id, const char *type, json_t *data, const char *request_id)
+{
     static const char *sql_next = "SELECT COALESCE(MAX(tenant_seq), 0) + 1 FROM events WHERE tenant_id = $1";
     static const char *sql_ins =
         "INSERT INTO events (id, tenant_id, tenant_seq, type, data, request_id, occurred_at) "
@@ -58,11 +65,13 @@ int pl_event_emit(pl_ctx_t *c, const char *tenant_id, const char *type, json_t *
     char *text = json_dumps(clean, JSON_COMPACT);
     int64_t next = 1;
     int rc = PL_EDB;
+    char id[PL_TYPEID_MAX];
     json_decref(clean);
-    if (text && pl_db_int(c->db, &next, sql_next, PL_ARGS(PL_TEXT(tenant_id))) == 1 &&
-        pl_db_exec(c->db, sql_ins,
-                   PL_ARGS(PL_TEXT(pl_new_id(c, "evt")), PL_TEXT(tenant_id), PL_INT(next), PL_TEXT(type),
-                           PL_TEXT(text), PL_TEXT(c->request_id), PL_INT(pl_now_ms()))) == 1)
+    pl_typeid_new("evt", id);
+    if (text && pl_db_int(db, &next, sql_next, PL_ARGS(PL_TEXT(tenant_id))) == 1 &&
+        pl_db_exec(db, sql_ins,
+                   PL_ARGS(PL_TEXT(id), PL_TEXT(tenant_id), PL_INT(next), PL_TEXT(type), PL_TEXT(text),
+                           PL_TEXT(request_id), PL_INT(pl_now_ms()))) == 1)
         rc = 0;
     free(text);
     return rc;
@@ -144,4 +153,42 @@ static const pl_route_t routes[] = {
 };
 static const pl_route_t *const tables[] = {routes, NULL};
 
-const pl_module_t pl_events_module = {"events", tables, NULL};
+/* Outbox cleanup: events older than the retention that every consumer is done with (the
+ * dispatcher has passed them and no delivery of them is pending), in batches so that no
+ * write transaction is long; each tenant's newest event stays, so its sequence goes on.
+ * Then finished deliveries, subscriber receipts and sent mail past the retention. */
+static int64_t cleanup(pl_server_t *s, pl_db_t *db)
+{
+    static const char *sql_events =
+        "DELETE FROM events WHERE seq IN (SELECT seq FROM events e WHERE e.occurred_at < $1 "
+        "AND e.seq <= (SELECT last_seq FROM dispatch_cursor WHERE name = 'webhooks') "
+        "AND e.tenant_seq < (SELECT MAX(tenant_seq) FROM events l WHERE l.tenant_id = e.tenant_id) "
+        "AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.state = 'pending') "
+        "ORDER BY e.seq LIMIT 2000)";
+    static const char *const sql_rest[] = {
+        "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND updated_at < $1",
+        "DELETE FROM subscriber_receipts WHERE processed_at < $1",
+        "DELETE FROM mail_outbox WHERE state <> 'pending' AND created_at < $1",
+        NULL,
+    };
+    int64_t before = pl_now_ms() - s->cfg.event_retention_days * 86400000LL, n = 0;
+    int rc, i;
+    do {
+        if ((rc = pl_db_exec(db, sql_events, PL_ARGS(PL_INT(before)))) < 0)
+            return rc;
+        n += rc;
+    } while (rc == 2000 && !atomic_load(&s->stop));
+    for (i = 0; sql_rest[i]; i++) {
+        if ((rc = pl_db_exec(db, sql_rest[i], PL_ARGS(PL_INT(before)))) < 0)
+            return rc;
+        n += rc;
+    }
+    return n;
+}
+
+static const pl_task_t tasks[] = {
+    {"outbox.cleanup", 3600000, cleanup},
+    {NULL, 0, NULL},
+};
+
+const pl_module_t pl_events_module = {"events", tables, NULL, NULL, NULL, tasks};

@@ -19,5 +19,8 @@ const char *pl_event_type_for(const char *audit_action);
 /* Appends an event to tenant_id's stream in the current transaction. data is not owned.
  * Returns 0 or PL_EDB. */
 int pl_event_emit(pl_ctx_t *c, const char *tenant_id, const char *type, json_t *data);
+/* The same outside a request (background threads, jobs), in db's current transaction;
+ * request_id may be NULL. */
+int pl_event_emit_db(pl_db_t *db, const char *tenant_id, const char *type, json_t *data, const char *request_id);
 
 #endif

@@ -113,12 +113,17 @@ static json_t *endpoint_json(pl_rows_t *r)
                      pl_json_time(pl_rows_int(r, 8)));
 }
 
-static json_t *endpoint_get(pl_ctx_t *c, const char *id)
+json_t *pl_webhook_endpoint_get(pl_db_t *db, const char *tenant_id, const char *id)
 {
     static const char *sql = "SELECT " COLS " FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2";
     if (!pl_id_ok(id, "whe"))
         return NULL;
-    return pl_query_one(c->db, endpoint_json, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id)));
+    return pl_query_one(db, endpoint_json, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(tenant_id)));
+}
+
+static json_t *endpoint_get(pl_ctx_t *c, const char *id)
+{
+    return pl_webhook_endpoint_get(c->db, c->tenant_id, id);
 }
 
 static const char *check_url(const char *v)

@@ -96,6 +96,7 @@ struct pl_ctx {
     bool audited;               /* the handler wrote its own audit entry */
     const char *audit_tenant;   /* public routes: the tenant the audit entry belongs to */
     const char *audit_resource; /* the resource id, when the path has none */
+    const char *audit_action;   /* overrides the route's action (e.g. a job queued instead of done) */
     const char *idem_key;       /* Idempotency-Key of this POST, once claimed */
     bool detached;              /* the handler answers by itself, over time (event streams) */
 };

@@ -100,8 +100,8 @@ void pl_idempotency_release(pl_db_t *db, const char *tenant_id, const char *key)
         pl_db_rollback(db);
 }
 
-void pl_idempotency_expire(pl_db_t *db)
+int64_t pl_idempotency_expire(pl_db_t *db)
 {
     static const char *sql = "DELETE FROM idempotency_keys WHERE expires_at <= $1";
-    pl_db_exec(db, sql, PL_ARGS(PL_INT(pl_now_ms())));
+    return pl_db_exec(db, sql, PL_ARGS(PL_INT(pl_now_ms())));
 }

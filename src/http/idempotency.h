@@ -37,6 +37,7 @@ int pl_idempotency_store(pl_db_t *db, const char *tenant_id, const char *key, in
 /* Frees a claim whose request failed (own transaction). */
 void pl_idempotency_release(pl_db_t *db, const char *tenant_id, const char *key);
 /* Deletes expired keys. */
-void pl_idempotency_expire(pl_db_t *db);
+/* Removes expired keys; returns how many (or <0). Run by the idempotency.cleanup task. */
+int64_t pl_idempotency_expire(pl_db_t *db);
 
 #endif

@@ -6,7 +6,9 @@
 
 #include "core/clock.h"
 #include "http/ctx.h"
+#include "http/idempotency.h"
 #include "http/server.h"
+#include "jobs/jobs.h"
 #include "core/banned.h"
 
 #ifndef PLINTH_VERSION
@@ -48,4 +50,15 @@ static const pl_route_t routes[] = {
 
 static const pl_route_t *const tables[] = {routes, NULL};
 
-const pl_module_t pl_ops_module = {"ops", tables, NULL};
+static int64_t expire_idempotency_keys(pl_server_t *s, pl_db_t *db)
+{
+    (void)s;
+    return pl_idempotency_expire(db);
+}
+
+static const pl_task_t tasks[] = {
+    {"idempotency.cleanup", 60000, expire_idempotency_keys},
+    {NULL, 0, NULL},
+};
+
+const pl_module_t pl_ops_module = {"ops", tables, NULL, NULL, NULL, tasks};

@@ -385,8 +385,8 @@ static int stage_idempotency(pl_ctx_t *c)
 
 static int stage_audit(pl_ctx_t *c, bool own_tx)
 {
-    const char *action = c->route->audit, *dot = strchr(action, '.'), *tenant = c->tenant_id, *rid = NULL,
-               *etype;
+    const char *action = c->audit_action ? c->audit_action : c->route->audit, *dot = strchr(action, '.'),
+               *tenant = c->tenant_id, *rid = NULL, *etype;
     char rtype[64];
     int rc;
     if (c->audited)

@@ -57,14 +57,14 @@ pl_router_t *pl_router_create(const pl_module_t *const *modules, size_t nmodules
     if (r == NULL)
         abort();
     for (m = 0; m < nmodules; m++)
-        for (t = 0; modules[m]->tables[t]; t++)
+        for (t = 0; modules[m]->tables && modules[m]->tables[t]; t++)
             for (k = 0; modules[m]->tables[t][k].method; k++)
                 total++;
     r->entries = calloc(total ? total : 1, sizeof(entry_t));
     if (r->entries == NULL)
         abort();
     for (m = 0; m < nmodules; m++) {
-        for (t = 0; modules[m]->tables[t]; t++)
+        for (t = 0; modules[m]->tables && modules[m]->tables[t]; t++)
             for (k = 0; modules[m]->tables[t][k].method; k++) {
                 const pl_route_t *rt = &modules[m]->tables[t][k];
                 entry_t *e = &r->entries[r->n++];

@@ -57,10 +57,17 @@ typedef struct pl_usage {
     int64_t (*count)(pl_db_t *db, const char *tenant_id);
 } pl_usage_t;
 
+typedef struct pl_job_kind pl_job_kind_t;     /* jobs/jobs.h */
+typedef struct pl_subscriber pl_subscriber_t; /* jobs/jobs.h */
+typedef struct pl_task pl_task_t;             /* jobs/jobs.h */
+
 typedef struct pl_module {
     const char *name;
-    const pl_route_t *const *tables; /* NULL-terminated list of route tables */
-    const pl_usage_t *usage;         /* usage meters for plan limits, ending with {NULL}; or NULL */
+    const pl_route_t *const *tables;     /* NULL-terminated list of route tables */
+    const pl_usage_t *usage;             /* usage meters for plan limits, ending with {NULL}; or NULL */
+    const pl_job_kind_t *jobs;           /* background job kinds, ending with {NULL}; or NULL */
+    const pl_subscriber_t *subscribers;  /* in-process event subscribers, ending with {NULL}; or NULL */
+    const pl_task_t *tasks;              /* periodic tasks, ending with {NULL}; or NULL */
 } pl_module_t;
 
 typedef struct pl_router pl_router_t;

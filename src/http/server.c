@@ -24,7 +24,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/typeid.h"
-#include "events/mail.h"
+#include "jobs/jobs.h"
 #include "events/stream.h"
 #include "events/webhooks.h"
 #include "http/idempotency.h"
@@ -253,8 +253,8 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Housekeeping on its own connection: API-call counters to the store every second, expired
- * idempotency keys every minute. (The scheduler of the event backbone will take these over.) */
+/* This process's API-call counters go to the store every second, on their own connection.
+ * (Work that must run once per period across processes is a scheduled task: jobs/jobs.h.) */
 static void *maintenance_main(void *arg)
 {
     pl_server_t *s = arg;
@@ -270,8 +270,6 @@ static void *maintenance_main(void *arg)
         usleep(200000);
         if (++tick % 5 == 0)
             pl_quota_flush(s->quota, db);
-        if (tick % 300 == 0)
-            pl_idempotency_expire(db);
     }
     pl_quota_flush(s->quota, db);
     pl_db_close(db);
@@ -291,6 +289,10 @@ int pl_server_run(pl_server_t *s)
 
     if (bind_listener(s) != 0)
         return 1;
+    if (s->cfg.public_url[0])
+        snprintf(s->public_base, sizeof(s->public_base), "%s", s->cfg.public_url);
+    else
+        snprintf(s->public_base, sizeof(s->public_base), "http://%s", s->bound);
     if (n <= 0)
         n = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
 
@@ -333,7 +335,7 @@ int pl_server_run(pl_server_t *s)
     pthread_create(&s->maintenance, NULL, maintenance_main, s);
     s->maintenance_started = true;
     pl_webhooks_start(s);
-    pl_mailer_start(s);
+    pl_jobs_start(s);
     s->started_ms = pl_now_ms();
     snprintf(fields, sizeof(fields), "\"address\":\"%s\",\"workers\":%d,\"data_dir\":\"%s\",\"store\":\"%s\"",
              s->bound, s->nworkers, s->cfg.data_dir, pl_store_dialect(s->store));
@@ -348,8 +350,13 @@ int pl_server_run(pl_server_t *s)
     if (s->maintenance_started)
         pthread_join(s->maintenance, NULL);
     pl_webhooks_stop(s);
-    pl_mailer_stop(s);
+    pl_jobs_stop(s);
     return 0;
+}
+
+const char *pl_server_public_url(const pl_server_t *s)
+{
+    return s->public_base;
 }
 
 void pl_server_destroy(pl_server_t *s)

@@ -45,7 +45,8 @@ typedef struct pl_server {
     atomic_bool stop;
     h2o_globalconf_t h2o_config;
     int listen_fd;
-    char bound[128]; /* the address actually bound, e.g. 127.0.0.1:43121 */
+    char bound[128];      /* the address actually bound, e.g. 127.0.0.1:43121 */
+    char public_base[300]; /* --public-url, or http://<bound> */
     int nworkers;
     pl_worker_t *workers;
     char platform_tenant[64]; /* id of the platform tenant (operators) */
@@ -56,7 +57,7 @@ typedef struct pl_server {
     struct pl_quota *quota;         /* API calls per tenant per day and month */
     pthread_t maintenance;          /* flushes counters, expires idempotency keys */
     struct pl_webhooks *webhooks;   /* dispatcher and sender threads (events/webhooks.h) */
-    struct pl_mailer *mailer;       /* SMTP delivery thread (events/mail.h) */
+    struct pl_jobs *jobs;           /* job runner and scheduler threads (jobs/jobs.h) */
     bool maintenance_started;
     char *openapi; /* the OpenAPI document, rendered once from the router */
     size_t openapi_len;
@@ -70,6 +71,8 @@ pl_server_t *pl_server_create(const pl_config_t *cfg, const pl_module_t *const *
 /* Listens and runs until SIGINT/SIGTERM; returns 0 on a clean stop. */
 int pl_server_run(pl_server_t *s);
 void pl_server_destroy(pl_server_t *s);
+/* The external base URL for links in emails and notifications. */
+const char *pl_server_public_url(const pl_server_t *s);
 /* Invalidate every cached credential on every worker. */
 void pl_server_auth_changed(pl_server_t *s);
 /* The usage meter of a plan limit, or NULL. */

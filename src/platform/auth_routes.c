@@ -110,18 +110,23 @@ const char *pl_user_token_consume(pl_ctx_t *c, const char *token, const char *pu
     return uid;
 }
 
-static void send_verification(pl_ctx_t *c, const char *user_id, const char *email)
+/* Branded as the organization the user signed up with (or is working in). */
+static void send_verification(pl_ctx_t *c, const char *user_id, const char *email, const char *tenant_id)
 {
     const char *tok = pl_user_token_create(c, user_id, "verify_email", VERIFY_TTL_MS);
     if (tok == NULL)
         return;
-    pl_mail_queue(
-        c, NULL, email, "Confirm your email address",
-        pl_printf(
-            c->arena,
-            "Confirm your email address by opening %s/console/#/verify-email?token=%s\n"
-            "or by sending POST /v1/auth/verify-email {\"token\":\"%s\"}.\nThe link expires in 24 hours.",
-            pl_public_url(c), tok, tok));
+    pl_mail_msg_t m = {
+        .subject = "Confirm your email address",
+        .text = "Please confirm that this is your email address.",
+        .action_label = "Confirm my address",
+        .action_url = pl_printf(c->arena, "%s/console/#/verify-email?token=%s", pl_public_url(c), tok),
+        .footnote = pl_printf(c->arena,
+                              "The link expires in 24 hours. From a program: POST /v1/auth/verify-email "
+                              "{\"token\":\"%s\"}.",
+                              tok),
+    };
+    pl_mail_queue(c, tenant_id, email, &m);
 }
 
 /* ---- signup ---- */
@@ -158,7 +163,7 @@ static int h_signup(pl_ctx_t *c)
         json_decref(out);
         return c->err.status;
     }
-    send_verification(c, uid, email);
+    send_verification(c, uid, email, tid);
     if (pl_tx_commit(c) != 0) {
         json_decref(out);
         return c->err.status;
@@ -404,7 +409,7 @@ static int h_verify_request(pl_ctx_t *c)
         return pl_fail_notfound(c, "user");
     if (verified)
         return pl_reply(c, 200, json_pack("{s:s}", "status", "already_verified"));
-    send_verification(c, c->principal->user_id, email);
+    send_verification(c, c->principal->user_id, email, c->principal->tenant_id);
     return pl_reply(c, 202, json_pack("{s:s}", "status", "sent"));
 }
 
@@ -439,19 +444,28 @@ static const pl_field_t reset_request_fields[] = {
 };
 static const pl_schema_t reset_request_schema = {"PasswordResetRequest", reset_request_fields, false};
 
+static void send_reset(pl_ctx_t *c, const char *email, const char *tok)
+{
+    pl_mail_msg_t m = {
+        .subject = "Reset your password",
+        .text = "Someone (we hope you) asked to reset the password of your account.",
+        .action_label = "Choose a new password",
+        .action_url = pl_printf(c->arena, "%s/console/#/reset-password?token=%s", pl_public_url(c), tok),
+        .footnote = pl_printf(c->arena,
+                              "The link expires in one hour. If you did not ask for this, ignore this message. "
+                              "From a program: POST /v1/auth/password-reset {\"token\":\"%s\",\"password\":\"…\"}.",
+                              tok),
+    };
+    pl_mail_queue(c, NULL, email, &m);
+}
+
 static int h_reset_request(pl_ctx_t *c)
 {
     const char *email = pl_json_str(c->body, "email"), *uid = NULL, *tok;
     /* The answer is the same whether or not the address is known: no account oracle. */
     if (pl_user_find(c->db, c->arena, email, &uid) == 1 &&
         (tok = pl_user_token_create(c, uid, "password_reset", RESET_TTL_MS)) != NULL)
-        pl_mail_queue(
-            c, NULL, email, "Reset your password",
-            pl_printf(c->arena,
-                      "Choose a new password at %s/console/#/reset-password?token=%s\n"
-                      "or send POST /v1/auth/password-reset {\"token\":\"%s\",\"password\":\"…\"}.\n"
-                      "The link expires in one hour. If you did not ask for this, ignore this message.",
-                      pl_public_url(c), tok, tok));
+        send_reset(c, email, tok);
     return pl_reply(c, 202, json_pack("{s:s}", "status", "if the address is known, a message is on its way"));
 }
 

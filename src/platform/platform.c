@@ -9,12 +9,40 @@
 #include "http/server.h"
 #include "platform/internal.h"
 #include "platform/tokens.h"
+#include "core/clock.h"
+#include "jobs/jobs.h"
 #include "core/banned.h"
 
 static const pl_route_t *const tables[] = {pl_auth_routes,   pl_apikey_routes, pl_team_routes,
                                            pl_tenant_routes, pl_plan_routes,   NULL};
 
-const pl_module_t pl_platform_module = {"platform", tables, pl_platform_usage};
+/* Expired refresh tokens (a day after expiry: until then a replayed one is still recognised
+ * as reuse), single-use email tokens, and invitations that expired a month ago. */
+static int64_t expire_tokens(pl_server_t *s, pl_db_t *db)
+{
+    static const char *const sql[] = {
+        "DELETE FROM sessions WHERE expires_at < $1 - 86400000",
+        "DELETE FROM user_tokens WHERE expires_at < $1",
+        "DELETE FROM invitations WHERE accepted_at IS NULL AND expires_at < $1 - 2592000000",
+        NULL,
+    };
+    int64_t n = 0, now = pl_now_ms();
+    int i, rc;
+    (void)s;
+    for (i = 0; sql[i]; i++) {
+        if ((rc = pl_db_exec(db, sql[i], PL_ARGS(PL_INT(now)))) < 0)
+            return rc;
+        n += rc;
+    }
+    return n;
+}
+
+static const pl_task_t tasks[] = {
+    {"tokens.cleanup", 3600000, expire_tokens},
+    {NULL, 0, NULL},
+};
+
+const pl_module_t pl_platform_module = {"platform", tables, pl_platform_usage, NULL, NULL, tasks};
 
 int pl_platform_init(pl_server_t *s, pl_db_t *db, pl_err_t *err)
 {
@@ -49,7 +77,5 @@ void pl_platform_shutdown(pl_server_t *s)
 
 const char *pl_public_url(pl_ctx_t *c)
 {
-    if (c->srv->cfg.public_url[0])
-        return c->srv->cfg.public_url;
-    return pl_printf(c->arena, "http://%s", c->srv->bound);
+    return pl_server_public_url(c->srv);
 }

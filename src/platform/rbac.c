@@ -37,6 +37,7 @@ static const char *const perms[] = {
     "platform:tenants:manage",
     "platform:plans:read",
     "platform:plans:manage",
+    "platform:jobs:read",
     NULL,
 };
 

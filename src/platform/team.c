@@ -199,14 +199,19 @@ static int h_invite(pl_ctx_t *c)
     json_object_set_new(out, "token", json_string(tok));
     json_object_set_new(out, "accept_url", json_string(url));
     tenant = pl_tenant_json(c->db, c->tenant_id);
-    pl_mail_queue(
-        c, c->tenant_id, email,
-        pl_printf(c->arena, "You are invited to join %s", pl_json_str(tenant, "name")),
-        pl_printf(
-            c->arena,
-            "You have been invited to join %s on Plinth as %s.\nAccept the invitation at %s\n"
-            "or send POST /v1/invitations/accept {\"token\":\"%s\"}.\nThe invitation expires in 7 days.",
-            pl_json_str(tenant, "name"), role, url, tok));
+    {
+        pl_mail_msg_t m = {
+            .subject = pl_printf(c->arena, "You are invited to join %s", pl_json_str(tenant, "name")),
+            .text = pl_printf(c->arena, "You have been invited to join %s as %s.", pl_json_str(tenant, "name"), role),
+            .action_label = "Accept the invitation",
+            .action_url = url,
+            .footnote = pl_printf(c->arena,
+                                  "The invitation expires in 7 days. From a program: POST /v1/invitations/accept "
+                                  "{\"token\":\"%s\"}.",
+                                  tok),
+        };
+        pl_mail_queue(c, c->tenant_id, email, &m);
+    }
     json_decref(tenant);
     return pl_reply(c, 201, out);
 }

@@ -172,12 +172,12 @@ static int status_of(int rc)
     return PL_EDB;
 }
 
-/* Rewrites $N to ?N outside string literals. */
+/* Rewrites $N to ?N outside string literals and drops FOR UPDATE SKIP LOCKED. */
 static int prepare(pl_db_t *db, const char *sql, sqlite3_stmt **st)
 {
     size_t n = strlen(sql), i, o = 0;
     char small[2048];
-    char *buf = n < sizeof(small) ? small : malloc(n + 1);
+    char *buf = n < sizeof(small) ? small : malloc(n + 1), *lock;
     bool in_str = false;
     int rc;
     if (buf == NULL)
@@ -189,6 +189,9 @@ static int prepare(pl_db_t *db, const char *sql, sqlite3_stmt **st)
         buf[o++] = (!in_str && c == '$' && i + 1 < n && sql[i + 1] >= '0' && sql[i + 1] <= '9') ? '?' : c;
     }
     buf[o] = '\0';
+    /* row locks are PostgreSQL's; SQLite serialises writers, so the clause is simply dropped */
+    for (lock = strstr(buf, "FOR UPDATE SKIP LOCKED"); lock; lock = strstr(lock, "FOR UPDATE SKIP LOCKED"))
+        memset(lock, ' ', strlen("FOR UPDATE SKIP LOCKED"));
     rc = sqlite3_prepare_v3(db->h, buf, (int)o, SQLITE_PREPARE_PERSISTENT, st, NULL);
     if (buf != small)
         free(buf);

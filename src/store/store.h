@@ -6,7 +6,8 @@
  * HTTP worker, each background thread, the CLI) with its prepared statements cached.
  *
  * SQL is written once, PostgreSQL-style: `$1, $2 …` placeholders, `RETURNING`, integer
- * millisecond timestamps, TEXT ids. A driver translates what differs (SQLite: `$N` → `?N`).
+ * millisecond timestamps, TEXT ids. A driver translates what differs (SQLite: `$N` → `?N`, and
+ * `FOR UPDATE SKIP LOCKED` is dropped — SQLite has one writer at a time).
  * Callers always bind parameters — user text never goes into SQL.
  *
  * Transactions: pl_db_begin(db, PL_TX_WRITE, tenant_id) opens a write transaction

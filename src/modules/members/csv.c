@@ -10,8 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "core/buf.h"
 #include "core/clock.h"
+#include "events/audit.h"
+#include "events/notifications.h"
+#include "events/outbox.h"
+#include "http/server.h"
+#include "jobs/jobs.h"
 #include "modules/members/internal.h"
 #include "core/banned.h"
 
@@ -29,6 +37,7 @@ typedef struct {
     bool started;
     const char *last_id;
     const char *last_key; /* seq of the last row sent */
+    int64_t rows;
 } export_t;
 
 static void csv_field(pl_buf_t *b, const char *s)
@@ -111,6 +120,7 @@ static int export_fill(pl_ctx_t *c, void *state, pl_buf_t *out)
         e->last_key = pl_printf(c->arena, "%lld", (long long)pl_rows_int(r, 13));
         json_decref(m);
         rows++;
+        e->rows++;
     }
     pl_rows_close(r);
     if (rc < 0)
@@ -122,22 +132,163 @@ static int export_fill(pl_ctx_t *c, void *state, pl_buf_t *out)
     return 0;
 }
 
-static int h_export(pl_ctx_t *c)
+static export_t *export_parse(pl_ctx_t *c)
 {
     export_t *e = pl_zalloc(c->arena, sizeof(*e));
     const char *format = pl_query(c, "format");
     if (format && strcmp(format, "csv") && strcmp(format, "json"))
         pl_err_field(&c->err, "format", "must be csv or json");
     if (pl_query(c, "sort") || pl_query(c, "cursor"))
-        pl_err_field(&c->err, pl_query(c, "sort") ? "sort" : "cursor",
-                     "exports are in creation order, in full");
-    if (pl_member_filter_parse(c, &e->f) != 0)
-        return c->err.status;
+        pl_err_field(&c->err, pl_query(c, "sort") ? "sort" : "cursor", "exports are in creation order, in full");
+    if (pl_member_filter_parse(c, &e->f) != 0 || c->err.status != PL_OK)
+        return NULL;
     e->csv = format == NULL || strcmp(format, "csv") == 0;
+    return e;
+}
+
+static const char *export_type(const export_t *e)
+{
+    return e->csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";
+}
+
+static int export_stream(pl_ctx_t *c, export_t *e)
+{
     if (e->csv)
         pl_header(c, "content-disposition", "attachment; filename=\"members.csv\"");
-    return pl_reply_stream(c, 200, e->csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8",
-                           export_fill, e);
+    return pl_reply_stream(c, 200, export_type(e), export_fill, e);
+}
+
+static int h_export(pl_ctx_t *c)
+{
+    export_t *e = export_parse(c);
+    return e ? export_stream(c, e) : c->err.status;
+}
+
+/* ---- large exports and imports run as jobs ---- */
+
+static const char *caller_id(pl_ctx_t *c)
+{
+    return c->principal->kind == PL_PRINCIPAL_USER ? c->principal->user_id : c->principal->key_id;
+}
+
+/* Queues the job (payload taken) and answers 202 with it and a Location header. */
+static int reply_job(pl_ctx_t *c, const char *kind, json_t *payload)
+{
+    char id[PL_TYPEID_MAX];
+    json_t *job;
+    int rc;
+    json_object_set_new(payload, "_role", json_string(c->principal->role));
+    rc = pl_job_enqueue(c->db, c->tenant_id, kind, payload, caller_id(c), NULL, 0, 3, id);
+    json_decref(payload);
+    if (rc != 0 || (job = pl_job_get(c->db, c->tenant_id, id)) == NULL)
+        return pl_fail(c, PL_EDB, NULL, "the job could not be queued");
+    pl_header(c, "location", pl_printf(c->arena, "/v1/jobs/%s", id));
+    return pl_reply(c, 202, job);
+}
+
+static json_t *query_json(pl_ctx_t *c)
+{
+    json_t *q = json_object();
+    int i;
+    for (i = 0; i < c->nquery; i++)
+        json_object_set_new(q, c->query[i].name, json_string(c->query[i].value));
+    return q;
+}
+
+/* POST /v1/members/export: up to the threshold the file comes back at once (as GET); above it
+ * an export job writes it and GET /v1/jobs/{id}/download serves it. */
+static int h_export_post(pl_ctx_t *c)
+{
+    export_t *e = export_parse(c);
+    pl_buf_t sql;
+    pl_val_t args[16];
+    int64_t total = 0;
+    int n;
+    if (e == NULL)
+        return c->err.status;
+    pl_buf_init(&sql, c->arena);
+    n = pl_member_select(c, &e->f, NULL, true, NULL, NULL, 0, &sql, args);
+    if (pl_db_int(c->db, &total, pl_buf_cstr(&sql), args, n) < 0)
+        return pl_fail(c, PL_EDB, NULL, "the members could not be counted");
+    c->audit_resource = "members";
+    if (total <= c->srv->cfg.csv_job_threshold)
+        return export_stream(c, e);
+    c->audit_action = "member.export_queued";
+    return reply_job(c, "members.export", json_pack("{s:o,s:I}", "query", query_json(c), "total", (json_int_t)total));
+}
+
+/* Tells the user who asked for the job that it is done. */
+static void notify_done(pl_job_t *j, const char *title, const char *body)
+{
+    json_t *data;
+    if (j->created_by == NULL || strncmp(j->created_by, "usr_", 4) != 0)
+        return;
+    data = json_pack("{s:s,s:s}", "job_id", j->id, "kind", j->kind);
+    if (pl_db_begin(j->db, PL_TX_WRITE, j->tenant_id) == 0) {
+        if (pl_notify(j->db, j->tenant_id, j->created_by, "job.finished", title, body, data) >= 0)
+            pl_db_commit(j->db);
+        else
+            pl_db_rollback(j->db);
+    }
+    json_decref(data);
+}
+
+static int run_export(pl_job_t *j)
+{
+    pl_ctx_t c;
+    export_t *e;
+    pl_buf_t out;
+    pl_buf_t sql;
+    pl_val_t args[16];
+    char path[PATH_MAX + 128], dir[PATH_MAX], fields[256];
+    FILE *f = NULL;
+    int64_t total = 0, bytes = 0;
+    int rc = 1, n;
+    pl_job_ctx(j, &c);
+    e = export_parse(&c);
+    if (e == NULL) {
+        pl_job_ctx_done(&c);
+        return pl_job_fail(j, true, "the filters are no longer valid: %s", c.err.message);
+    }
+    pl_buf_init(&sql, j->arena);
+    n = pl_member_select(&c, &e->f, NULL, true, NULL, NULL, 0, &sql, args);
+    pl_db_int(j->db, &total, pl_buf_cstr(&sql), args, n);
+    pl_config_path(&j->srv->cfg, "exports", dir, sizeof(dir));
+    mkdir(dir, 0700);
+    snprintf(path, sizeof(path), "%s/%s.%s", dir, j->id, e->csv ? "csv" : "json");
+    if ((f = fopen(path, "wb")) == NULL) {
+        pl_job_ctx_done(&c);
+        return pl_job_fail(j, false, "cannot write %s", path);
+    }
+    pl_buf_init(&out, NULL);
+    while (rc == 1) {
+        if (pl_job_stopping(j)) {
+            rc = pl_job_fail(j, false, "the server stopped; the export starts again");
+            break;
+        }
+        out.len = 0;
+        rc = export_fill(&c, e, &out);
+        if (rc >= 0 && fwrite(out.ptr, 1, out.len, f) != out.len)
+            rc = pl_job_fail(j, false, "the disk is full");
+        bytes += (int64_t)out.len;
+        pl_job_progress(j, e->rows, total > e->rows ? total : e->rows, false);
+    }
+    pl_buf_release(&out);
+    if (fclose(f) != 0 && rc == 0)
+        rc = pl_job_fail(j, false, "the disk is full");
+    if (rc != 0) {
+        unlink(path);
+        pl_job_ctx_done(&c);
+        return rc < 0 && j->error[0] ? -1 : pl_job_fail(j, false, "the members could not be read");
+    }
+    pl_job_progress(j, e->rows, e->rows, true);
+    j->result = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s}", "rows", (json_int_t)e->rows, "bytes", (json_int_t)bytes,
+                          "content_type", export_type(e), "filename", e->csv ? "members.csv" : "members.json",
+                          "download_url", pl_printf(j->arena, "/v1/jobs/%s/download", j->id), "_file", path);
+    snprintf(fields, sizeof(fields), "%lld members were exported.", (long long)e->rows);
+    notify_done(j, "Your member export is ready", fields);
+    pl_job_ctx_done(&c);
+    return 0;
 }
 
 /* ---- import ---- */
@@ -155,8 +306,15 @@ typedef struct {
     bool dry_run;
     long created, updated, rows;
     json_t *rejected;
+    long nrejected;
     pl_err_t header_err;
+    pl_job_t *job;   /* a background import: commits every IMPORT_BATCH rows */
+    int64_t total;   /* rows expected (progress) */
+    bool failed;     /* a batch could not be committed: the rest is skipped */
 } import_t;
+
+#define IMPORT_BATCH 500
+#define MAX_REPORTED 1000 /* rejected rows listed in a report; all are counted */
 
 static const char *const importable[] = {"first_name",         "last_name", "email",      "phone", "status",
                                          "membership_type_id", "joined_at", "attributes", NULL};
@@ -203,8 +361,11 @@ static void on_field(void *data, size_t len, void *ctx)
 
 static void reject(import_t *im, pl_err_t *e)
 {
-    json_t *errs = json_array();
+    json_t *errs;
     int i;
+    if (++im->nrejected > MAX_REPORTED)
+        return;
+    errs = json_array();
     for (i = 0; i < e->nfields; i++)
         json_array_append_new(
             errs, json_pack("{s:s,s:s}", "field", e->fields[i].field, "message", e->fields[i].message));
@@ -261,8 +422,15 @@ static void on_record(int term, void *ctx)
         im->header_done = true;
         if (im->ncols > 32)
             pl_err_field(&im->header_err, "header", "at most 32 columns");
-    } else if (im->header_err.status == PL_OK && im->row) {
+    } else if (im->header_err.status == PL_OK && im->row && !im->failed) {
         import_row(im);
+        if (im->job && im->rows % IMPORT_BATCH == 0) {
+            /* a background import commits as it goes; a retry imports again by email */
+            if (pl_db_commit(im->c->db) != 0 || pl_job_stopping(im->job) ||
+                pl_db_begin(im->c->db, PL_TX_WRITE, im->c->tenant_id) != 0)
+                im->failed = true;
+            pl_job_progress(im->job, im->rows, im->total, false);
+        }
     }
     json_decref(im->row);
     im->row = NULL;
@@ -271,16 +439,84 @@ static void on_record(int term, void *ctx)
     im->line = im->next_line;
 }
 
+/* Parses data and imports every record in im->c's transaction. Returns 0, or PL_EBADREQ
+ * (malformed CSV) / PL_EINVAL (bad header) with err filled. */
+static int import_csv(import_t *im, const char *data, size_t len, pl_err_t *err)
+{
+    struct csv_parser p;
+    size_t i, start = 0;
+    const char *need[] = {"first_name", "last_name", "email"};
+    int k, rc = 0;
+    im->rejected = json_array();
+    im->line = im->next_line = 1;
+    pl_err_clear(&im->header_err);
+    csv_init(&p, CSV_STRICT | CSV_APPEND_NULL | CSV_STRICT_FINI);
+    /* feed line by line so every record knows the line it starts on */
+    for (i = 0; i <= len && rc == 0; i++) {
+        if (i == len || data[i] == '\n') {
+            size_t end = i < len ? i + 1 : i;
+            im->next_line++;
+            if (csv_parse(&p, data + start, end - start, on_field, on_record, im) != end - start)
+                rc = -1;
+            start = end;
+        }
+    }
+    if (rc == 0 && csv_fini(&p, on_field, on_record, im) != 0)
+        rc = -1;
+    json_decref(im->row);
+    im->row = NULL;
+    if (rc != 0) {
+        pl_err_set(err, PL_EBADREQ, NULL, "malformed CSV near line %ld", im->line);
+        pl_err_field(err, "body", "malformed CSV near line %ld: %s", im->line, csv_strerror(csv_error(&p)));
+        csv_free(&p);
+        return PL_EBADREQ;
+    }
+    csv_free(&p);
+    for (k = 0; k < 3 && im->header_err.status == PL_OK; k++) {
+        int j, found = 0;
+        for (j = 0; j < im->ncols && j < 32; j++)
+            if (im->map[j] >= 0 && !strcmp(columns[im->map[j]], need[k]))
+                found = 1;
+        if (!found)
+            pl_err_field(&im->header_err, "header", "the column '%s' is required", need[k]);
+    }
+    if (im->header_err.status != PL_OK) {
+        *err = im->header_err;
+        return PL_EINVAL;
+    }
+    return 0;
+}
+
+static json_t *import_report(import_t *im)
+{
+    json_t *out = json_pack("{s:b,s:I,s:I,s:I,s:I,s:O}", "dry_run", im->dry_run, "rows", (json_int_t)im->rows,
+                            "created", (json_int_t)im->created, "updated", (json_int_t)im->updated, "rejected",
+                            (json_int_t)im->nrejected, "errors", im->rejected);
+    if (im->nrejected > MAX_REPORTED)
+        json_object_set_new(out, "errors_truncated", json_true());
+    return out;
+}
+
+/* Data rows in a CSV body (lines after the header; a quoted field with line breaks counts
+ * more than once, which only matters near the threshold). */
+static int64_t count_rows(const char *data, size_t len)
+{
+    int64_t n = 0;
+    size_t i;
+    for (i = 0; i < len; i++)
+        if (data[i] == '\n' && i + 1 < len)
+            n++;
+    return n;
+}
+
 static int h_import(pl_ctx_t *c)
 {
     h2o_iovec_t body = c->req->entity;
     ssize_t ct = h2o_find_header(&c->req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
     const char *dry = pl_query(c, "dry_run");
     import_t *im = pl_zalloc(c->arena, sizeof(*im));
-    struct csv_parser p;
-    size_t i, start = 0;
-    const char *need[] = {"first_name", "last_name", "email"};
-    int k, rc = 0;
+    int64_t rows;
+    int rc;
     json_t *out;
 
     if (ct < 0 || c->req->headers.entries[ct].value.len < 8 ||
@@ -294,51 +530,89 @@ static int h_import(pl_ctx_t *c)
         return c->err.status;
     im->c = c;
     im->dry_run = dry && (!strcmp(dry, "true") || !strcmp(dry, "1"));
-    im->rejected = json_array();
-    im->line = im->next_line = 1;
-    pl_err_clear(&im->header_err);
-    csv_init(&p, CSV_STRICT | CSV_APPEND_NULL | CSV_STRICT_FINI);
-    /* feed line by line so every record knows the line it starts on */
-    for (i = 0; i <= body.len && rc == 0; i++) {
-        if (i == body.len || body.base[i] == '\n') {
-            size_t end = i < body.len ? i + 1 : i;
-            im->next_line++;
-            if (csv_parse(&p, body.base + start, end - start, on_field, on_record, im) != end - start)
-                rc = -1;
-            start = end;
-        }
+    rows = count_rows(body.base, body.len);
+    c->audit_resource = "members";
+    if (!im->dry_run && rows > c->srv->cfg.csv_job_threshold) {
+        /* a large import runs as a job: the file waits in the data directory */
+        char dir[PATH_MAX], path[PATH_MAX + 128], fid[PL_TYPEID_MAX];
+        FILE *f;
+        pl_config_path(&c->srv->cfg, "imports", dir, sizeof(dir));
+        mkdir(dir, 0700);
+        pl_typeid_new("imp", fid);
+        snprintf(path, sizeof(path), "%s/%s.csv", dir, fid);
+        if ((f = fopen(path, "wb")) == NULL || fwrite(body.base, 1, body.len, f) != body.len || fclose(f) != 0)
+            return pl_fail(c, PL_EDB, NULL, "the upload could not be stored");
+        c->audit_action = "member.import_queued"; /* member.imported comes from the job */
+        return reply_job(c, "members.import", json_pack("{s:s,s:I}", "_file", path, "rows", (json_int_t)rows));
     }
-    if (rc == 0 && csv_fini(&p, on_field, on_record, im) != 0)
-        rc = -1;
+    rc = import_csv(im, body.base, body.len, &c->err);
     if (rc != 0) {
-        pl_err_set(&c->err, PL_EBADREQ, NULL, "malformed CSV near line %ld", im->line);
-        pl_err_field(&c->err, "body", "malformed CSV near line %ld: %s", im->line,
-                     csv_strerror(csv_error(&p)));
-        csv_free(&p);
         json_decref(im->rejected);
-        json_decref(im->row);
-        return PL_EBADREQ;
+        return rc;
     }
-    csv_free(&p);
-    for (k = 0; k < 3 && im->header_err.status == PL_OK; k++) {
-        int j, found = 0;
-        for (j = 0; j < im->ncols && j < 32; j++)
-            if (im->map[j] >= 0 && !strcmp(columns[im->map[j]], need[k]))
-                found = 1;
-        if (!found)
-            pl_err_field(&im->header_err, "header", "the column '%s' is required", need[k]);
-    }
-    if (im->header_err.status != PL_OK) {
-        json_decref(im->rejected);
-        c->err = im->header_err;
-        return PL_EINVAL;
-    }
-    out = json_pack("{s:b,s:I,s:I,s:I,s:I,s:o}", "dry_run", im->dry_run, "rows", (json_int_t)im->rows,
-                    "created", (json_int_t)im->created, "updated", (json_int_t)im->updated, "rejected",
-                    (json_int_t)json_array_size(im->rejected), "errors", im->rejected);
+    out = import_report(im);
+    json_decref(im->rejected);
     if (im->dry_run)
         pl_tx_rollback(c); /* validated and written, then undone: the report is exact */
     return pl_reply(c, 200, out);
+}
+
+static int run_import(pl_job_t *j)
+{
+    pl_ctx_t c;
+    import_t *im = pl_zalloc(j->arena, sizeof(*im));
+    const char *path = pl_json_str(j->payload, "_file");
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    char *data;
+    long len;
+    int rc;
+    json_t *report;
+    if (f == NULL)
+        return pl_job_fail(j, true, "the uploaded file is gone");
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    rewind(f);
+    data = pl_alloc(j->arena, (size_t)len + 1);
+    if (fread(data, 1, (size_t)len, f) != (size_t)len) {
+        fclose(f);
+        return pl_job_fail(j, false, "the uploaded file could not be read");
+    }
+    fclose(f);
+    pl_job_ctx(j, &c);
+    im->c = &c;
+    im->job = j;
+    im->total = json_integer_value(json_object_get(j->payload, "rows"));
+    if (pl_db_begin(j->db, PL_TX_WRITE, j->tenant_id) != 0) {
+        pl_job_ctx_done(&c);
+        return pl_job_fail(j, false, "the store is busy");
+    }
+    rc = import_csv(im, data, (size_t)len, &c.err);
+    if (rc != 0 || im->failed) {
+        pl_db_rollback(j->db);
+        json_decref(im->rejected);
+        pl_job_ctx_done(&c);
+        if (rc != 0) /* malformed: retrying cannot help; the report says where */
+            return pl_job_fail(j, true, "%s", c.err.nfields ? c.err.fields[0].message : c.err.message);
+        return pl_job_fail(j, false, "the import was interrupted after %ld rows; it runs again", im->rows);
+    }
+    report = import_report(im);
+    json_decref(im->rejected);
+    /* the audit entry and the member.imported event commit with the last batch */
+    if (pl_audit_write(&c, j->tenant_id, "member.imported", "members", NULL, NULL, report) != 0 ||
+        pl_event_emit_db(j->db, j->tenant_id, "member.imported", report, j->id) != 0 || pl_db_commit(j->db) != 0) {
+        pl_db_rollback(j->db);
+        json_decref(report);
+        pl_job_ctx_done(&c);
+        return pl_job_fail(j, false, "the last batch could not be committed");
+    }
+    pl_job_progress(j, im->rows, im->rows, true);
+    unlink(path);
+    notify_done(j, "Your member import is finished",
+                pl_printf(j->arena, "%ld rows: %ld created, %ld updated, %ld rejected.", im->rows, im->created,
+                          im->updated, im->nrejected));
+    j->result = report;
+    pl_job_ctx_done(&c);
+    return 0;
 }
 
 static const pl_field_t no_fields[] = {{NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL}};
@@ -347,7 +621,17 @@ static const pl_schema_t csv_body = {"MembersCsv", no_fields, true};
 const pl_route_t pl_member_csv_routes[] = {
     {"GET", "/v1/members/export", h_export, "members:read", PL_R_TENANT, NULL, 200,
      "Export members (format=csv|json, with the list filters), streamed"},
+    {"POST", "/v1/members/export", h_export_post, "members:read", PL_R_TENANT, NULL, 200,
+     "Export members: streamed up to the job threshold, else 202 with an export job to download from",
+     "member.exported"},
     {"POST", "/v1/members/import", h_import, "members:write", PL_R_TENANT | PL_R_RAW_BODY, &csv_body, 200,
-     "Import members from text/csv (dry_run=true to only validate)", "member.imported"},
+     "Import members from text/csv (dry_run=true to only validate); above the job threshold 202 with a job",
+     "member.imported"},
     PL_ROUTES_END,
+};
+
+const pl_job_kind_t pl_member_jobs[] = {
+    {"members.export", run_export, 3},
+    {"members.import", run_import, 3},
+    {NULL, NULL, 0},
 };

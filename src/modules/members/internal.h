@@ -8,6 +8,7 @@
 
 #include "core/jsonw.h"
 #include "http/ctx.h"
+#include "jobs/jobs.h"
 
 #define PL_MEMBER_COLS                                                                                             \
     "id, first_name, last_name, email, phone, status, membership_type_id, joined_at, last_activity_at, "          \
@@ -21,6 +22,7 @@ extern const pl_route_t pl_member_bulk_routes[];
 extern const pl_route_t pl_member_activity_routes[];
 extern const pl_route_t pl_member_csv_routes[];
 extern const pl_route_t pl_member_analytics_routes[];
+extern const pl_job_kind_t pl_member_jobs[]; /* members.export, members.import (csv.c) */
 
 /* The tenant's range of member row keys (seq), and the next free one; run inside the write
  * transaction that inserts, so two writers never take the same key. */

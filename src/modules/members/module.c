@@ -3,6 +3,7 @@
  */
 #include "modules/members/internal.h"
 #include "modules/members/members.h"
+#include "jobs/jobs.h"
 
 /* Literal paths (/v1/members/bulk, /export, /import) are matched before /v1/members/{id}. */
 static const pl_route_t *const tables[] = {
@@ -28,4 +29,4 @@ static const pl_usage_t usage[] = {
     {NULL, NULL},
 };
 
-const pl_module_t pl_members_module = {"members", tables, usage};
+const pl_module_t pl_members_module = {"members", tables, usage, pl_member_jobs, NULL, NULL};

@@ -1,0 +1,291 @@
+/*
+ * routes.c — the jobs API and the jobs module (its tasks: lease takeover and cleanup).
+ *
+ * Admins and owners (jobs:read) see every job of the organization; other members see the
+ * jobs they started (an editor's import). Payload and result members whose names start with
+ * "_" are the server's own (file paths) and never shown.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "http/ctx.h"
+#include "http/server.h"
+#include "jobs/jobs.h"
+#include "core/banned.h"
+
+#define JOB_COLS                                                                                             \
+    "id, kind, state, attempts, max_attempts, run_at, created_at, started_at, finished_at, last_error, "   \
+    "progress_done, progress_total, payload, result, created_by, tenant_id"
+
+static json_t *public_json(const char *text)
+{
+    json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+    const char *k;
+    void *tmp;
+    json_t *x;
+    if (!json_is_object(v)) {
+        json_decref(v);
+        return text ? json_object() : json_null();
+    }
+    json_object_foreach_safe(v, tmp, k, x)
+    {
+        (void)x;
+        if (k[0] == '_')
+            json_object_del(v, k);
+    }
+    return v;
+}
+
+static json_t *job_json(pl_rows_t *r)
+{
+    json_t *progress = json_null();
+    if (!pl_rows_null(r, 10))
+        progress = json_pack("{s:I,s:o}", "processed", (json_int_t)pl_rows_int(r, 10), "total",
+                             pl_rows_null(r, 11) ? json_null() : json_integer(pl_rows_int(r, 11)));
+    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id", pl_rows_text(r, 0),
+                     "kind", pl_rows_text(r, 1), "state", pl_rows_text(r, 2), "attempts",
+                     (json_int_t)pl_rows_int(r, 3), "max_attempts", (json_int_t)pl_rows_int(r, 4), "run_at",
+                     pl_json_time(pl_rows_int(r, 5)), "created_at", pl_json_time(pl_rows_int(r, 6)), "started_at",
+                     pl_json_time_or_null(r, 7), "finished_at", pl_json_time_or_null(r, 8), "last_error",
+                     pl_json_str_or_null(pl_rows_text(r, 9)), "progress", progress, "payload",
+                     public_json(pl_rows_text(r, 12)), "result", public_json(pl_rows_text(r, 13)), "created_by",
+                     pl_json_str_or_null(pl_rows_text(r, 14)), "tenant_id", pl_json_str_or_null(pl_rows_text(r, 15)));
+}
+
+json_t *pl_job_get(pl_db_t *db, const char *tenant_id, const char *id)
+{
+    static const char *sql = "SELECT " JOB_COLS " FROM jobs WHERE id = $1 AND tenant_id = $2";
+    return pl_query_one(db, job_json, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(tenant_id)));
+}
+
+/* NULL: the caller sees every job of the organization; else only those it started. */
+static const char *only_own(pl_ctx_t *c)
+{
+    static int perm = -2;
+    if (perm == -2)
+        perm = pl_rbac_perm_index("jobs:read");
+    if (pl_rbac_has(c->principal->perms, perm))
+        return NULL;
+    return c->principal->kind == PL_PRINCIPAL_USER ? c->principal->user_id : c->principal->key_id;
+}
+
+static int h_list(pl_ctx_t *c)
+{
+    static const char *sql = "SELECT " JOB_COLS " FROM jobs WHERE tenant_id = $1 AND ($2 IS NULL OR id < $2) "
+                             "AND ($3 IS NULL OR state = $3) AND ($4 IS NULL OR kind = $4) "
+                             "AND ($5 IS NULL OR created_by = $5) ORDER BY id DESC LIMIT $6";
+    static const char *sql_count = "SELECT count(*) FROM jobs WHERE tenant_id = $1 AND ($2 IS NULL OR state = $2) "
+                                   "AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR created_by = $4)";
+    static const char *const states[] = {"queued", "running", "succeeded", "failed", "dead", NULL};
+    const char *state = pl_query(c, "state"), *kind = pl_query(c, "kind"), *own = only_own(c);
+    const char *const *s;
+    pl_page_t pg;
+    json_t *data;
+    int64_t total = -1;
+    for (s = states; state && *s && strcmp(*s, state); s++)
+        ;
+    if (state && *s == NULL)
+        pl_err_field(&c->err, "state", "must be one of queued, running, succeeded, failed, dead");
+    if (kind && strlen(kind) > 64)
+        pl_err_field(&c->err, "kind", "is too long");
+    if (pl_page_parse(c, &pg) != 0 || c->err.status != PL_OK)
+        return c->err.status ? c->err.status : PL_EINVAL;
+    data = pl_query_all(c->db, job_json, sql,
+                        PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(pg.after), PL_TEXT(state), PL_TEXT(kind), PL_TEXT(own),
+                                PL_INT(pg.limit + 1)));
+    if (data == NULL || (pg.include_total && pl_db_int(c->db, &total, sql_count,
+                                                       PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(state),
+                                                               PL_TEXT(kind), PL_TEXT(own))) < 0)) {
+        json_decref(data);
+        return pl_fail(c, PL_EDB, NULL, "the jobs could not be read");
+    }
+    return pl_reply(c, 200, pl_page_envelope(c, &pg, data, "id", total));
+}
+
+static json_t *find(pl_ctx_t *c, const char *id)
+{
+    static const char *sql =
+        "SELECT " JOB_COLS " FROM jobs WHERE id = $1 AND tenant_id = $2 AND ($3 IS NULL OR created_by = $3)";
+    if (!pl_id_ok(id, "job"))
+        return NULL;
+    return pl_query_one(c->db, job_json, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(only_own(c))));
+}
+
+static int h_get(pl_ctx_t *c)
+{
+    json_t *j = find(c, pl_param(c, 0));
+    return j ? pl_reply(c, 200, j) : pl_fail_notfound(c, "job");
+}
+
+static int h_retry(pl_ctx_t *c)
+{
+    static const char *sql = "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $3, vtime = $4, "
+                             "finished_at = NULL, updated_at = $3 WHERE id = $1 AND tenant_id = $2 "
+                             "AND state IN ('failed', 'dead')";
+    const char *id = pl_param(c, 0);
+    json_t *j = find(c, id);
+    int64_t vtime = 0, now = pl_now_ms();
+    if (j == NULL)
+        return pl_fail_notfound(c, "job");
+    c->audit_before = j;
+    if (strcmp(pl_json_str(j, "state"), "failed") && strcmp(pl_json_str(j, "state"), "dead"))
+        return pl_fail(c, PL_ECONFLICT, "job_not_retryable", "only failed and dead jobs can be retried; this one is %s",
+                       pl_json_str(j, "state"));
+    if (pl_job_next_vtime(c->db, c->tenant_id, &vtime) != 0 ||
+        pl_db_exec(c->db, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_INT(now), PL_INT(vtime))) != 1)
+        return pl_fail(c, PL_EDB, NULL, "the job could not be queued again");
+    return pl_reply(c, 200, find(c, id));
+}
+
+/* ---- downloads of export jobs ---- */
+
+typedef struct {
+    FILE *f;
+} download_t;
+
+static void close_file(void *arg)
+{
+    download_t *d = arg;
+    if (d->f)
+        fclose(d->f);
+    d->f = NULL;
+}
+
+static int download_fill(pl_ctx_t *c, void *state, pl_buf_t *out)
+{
+    download_t *d = state;
+    char chunk[65536];
+    size_t n;
+    (void)c;
+    n = fread(chunk, 1, sizeof(chunk), d->f);
+    pl_buf_add(out, chunk, n);
+    return n == sizeof(chunk) ? 1 : 0;
+}
+
+static int h_download(pl_ctx_t *c)
+{
+    static const char *sql = "SELECT result, state FROM jobs WHERE id = $1 AND tenant_id = $2 "
+                             "AND ($3 IS NULL OR created_by = $3)";
+    const char *id = pl_param(c, 0);
+    pl_rows_t *r;
+    json_t *result = NULL;
+    const char *file, *type;
+    download_t *d;
+    int rc = 0;
+    char disp[160];
+    if (!pl_id_ok(id, "job"))
+        return pl_fail_notfound(c, "job");
+    if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(only_own(c)))) != 0)
+        return pl_fail(c, PL_EDB, NULL, "the job could not be read");
+    if ((rc = pl_rows_next(r)) == 1 && strcmp(pl_rows_text(r, 1), "succeeded") == 0 && !pl_rows_null(r, 0))
+        result = json_loads(pl_rows_text(r, 0), 0, NULL);
+    pl_rows_close(r);
+    if (rc != 1)
+        return pl_fail_notfound(c, "job");
+    file = result ? pl_json_str(result, "_file") : NULL;
+    if (file == NULL) {
+        json_decref(result);
+        return pl_fail(c, PL_ECONFLICT, "job_has_no_file", "this job has no file to download (yet)");
+    }
+    d = pl_zalloc(c->arena, sizeof(*d));
+    d->f = fopen(file, "rb");
+    type = pl_json_str(result, "content_type");
+    snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"",
+             pl_json_str(result, "filename") ? pl_json_str(result, "filename") : "export");
+    type = pl_strdup(c->arena, type ? type : "application/octet-stream");
+    json_decref(result);
+    if (d->f == NULL)
+        return pl_fail(c, PL_ENOTFOUND, "file_expired", "the file of this job was removed");
+    pl_arena_defer(c->arena, close_file, d);
+    pl_header(c, "content-disposition", disp);
+    return pl_reply_stream(c, 200, type, download_fill, d);
+}
+
+/* ---- operators ---- */
+
+static json_t *depth_json(pl_rows_t *r)
+{
+    return json_pack("{s:o,s:s,s:I,s:o}", "tenant_id", pl_json_str_or_null(pl_rows_text(r, 0)), "state",
+                     pl_rows_text(r, 1), "jobs", (json_int_t)pl_rows_int(r, 2), "oldest_run_at",
+                     pl_json_time(pl_rows_int(r, 3)));
+}
+
+static int h_admin_depths(pl_ctx_t *c)
+{
+    static const char *sql = "SELECT tenant_id, state, count(*), min(run_at) FROM jobs "
+                             "WHERE state IN ('queued', 'running', 'failed', 'dead') GROUP BY tenant_id, state "
+                             "ORDER BY count(*) DESC, tenant_id, state";
+    return pl_reply_all(c, depth_json, sql, "queue depths");
+}
+
+static json_t *task_json(pl_rows_t *r)
+{
+    return json_pack("{s:s,s:I,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "name", pl_rows_text(r, 0), "period_ms",
+                     (json_int_t)pl_rows_int(r, 1), "next_run_at", pl_json_time(pl_rows_int(r, 2)), "runs",
+                     (json_int_t)pl_rows_int(r, 3), "last_started_at", pl_json_time_or_null(r, 4), "last_finished_at",
+                     pl_json_time_or_null(r, 5), "last_owner", pl_json_str_or_null(pl_rows_text(r, 6)), "last_status",
+                     pl_json_str_or_null(pl_rows_text(r, 7)), "last_error", pl_json_str_or_null(pl_rows_text(r, 8)),
+                     "last_changed", pl_rows_null(r, 9) ? json_null() : json_integer(pl_rows_int(r, 9)));
+}
+
+static int h_admin_tasks(pl_ctx_t *c)
+{
+    static const char *sql = "SELECT name, period_ms, next_run_at, runs, last_started_at, last_finished_at, "
+                             "last_owner, last_status, last_error, last_changed FROM scheduled_tasks ORDER BY name";
+    return pl_reply_all(c, task_json, sql, "scheduled tasks");
+}
+
+/* ---- tasks ---- */
+
+static int64_t task_reap(pl_server_t *s, pl_db_t *db)
+{
+    (void)s;
+    return pl_job_reap(db);
+}
+
+/* Finished jobs older than the retention, and the files of export jobs among them. */
+static int64_t task_cleanup(pl_server_t *s, pl_db_t *db)
+{
+    static const char *sql_files = "SELECT result FROM jobs WHERE state IN ('succeeded', 'failed', 'dead') "
+                                   "AND finished_at < $1 AND result LIKE '%\"_file\"%'";
+    static const char *sql = "DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'dead') AND finished_at < $1";
+    int64_t before = pl_now_ms() - s->cfg.event_retention_days * 86400000LL;
+    pl_rows_t *r;
+    if (pl_db_query(db, &r, sql_files, PL_ARGS(PL_INT(before))) == 0) {
+        while (pl_rows_next(r) == 1) {
+            json_t *res = json_loads(pl_rows_text(r, 0), 0, NULL);
+            if (pl_json_str(res, "_file"))
+                unlink(pl_json_str(res, "_file"));
+            json_decref(res);
+        }
+        pl_rows_close(r);
+    }
+    return pl_db_exec(db, sql, PL_ARGS(PL_INT(before)));
+}
+
+static const pl_route_t routes[] = {
+    {"GET", "/v1/jobs", h_list, NULL, PL_R_TENANT, NULL, 200,
+     "Background jobs of the organization, newest first (state, kind, cursor)"},
+    {"GET", "/v1/jobs/{id}", h_get, NULL, PL_R_TENANT, NULL, 200, "One job, with its progress and result"},
+    {"GET", "/v1/jobs/{id}/download", h_download, NULL, PL_R_TENANT, NULL, 200,
+     "The file a finished export job produced"},
+    {"POST", "/v1/jobs/{id}/retry", h_retry, "jobs:manage", PL_R_TENANT, NULL, 200,
+     "Queue a failed or dead job again", "job.retried"},
+    {"GET", "/v1/admin/jobs", h_admin_depths, "platform:jobs:read", PL_R_PLATFORM, NULL, 200,
+     "Queue depths of every tenant, by state"},
+    {"GET", "/v1/admin/scheduler", h_admin_tasks, "platform:jobs:read", PL_R_PLATFORM, NULL, 200,
+     "Periodic tasks: period, next run, last run and by which process"},
+    PL_ROUTES_END,
+};
+static const pl_route_t *const tables[] = {routes, NULL};
+
+static const pl_task_t tasks[] = {
+    {"jobs.reap", 5000, task_reap},
+    {"jobs.cleanup", 3600000, task_cleanup},
+    {NULL, 0, NULL},
+};
+
+const pl_module_t pl_jobs_module = {"jobs", tables, NULL, NULL, NULL, tasks};
