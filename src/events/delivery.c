@@ -280,7 +280,7 @@ static int claim(pl_db_t *db, job_t *jobs)
         "w.status, e.type, e.data, e.occurred_at FROM webhook_deliveries d "
         "JOIN webhook_endpoints w ON w.id = d.endpoint_id JOIN events e ON e.id = d.event_id "
         "WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR "
-        "d.lease_until < $1) ORDER BY d.next_attempt_at, d.event_seq LIMIT $2";
+        "d.lease_until < $1) AND w.status = 'enabled' ORDER BY d.next_attempt_at, d.event_seq LIMIT $2";
     static const char *sql_lease = "UPDATE webhook_deliveries SET lease_until = $1 WHERE id = $2";
     int64_t now = pl_now_ms();
     pl_rows_t *r;
@@ -357,7 +357,7 @@ static void record(struct pl_webhooks *w, pl_db_t *db, job_t *j, long status, co
     if (d % 86400 == 0)
         snprintf(reason, sizeof(reason), "failing for %ld day%s", d / 86400, d == 86400 ? "" : "s");
     else
-        snprintf(reason, sizeof(reason), "failing for %ld seconds", d);
+        snprintf(reason, sizeof(reason), "failing for %ld second%s", d, d == 1 ? "" : "s");
     if (pl_db_begin(db, PL_TX_WRITE, j->tenant) != 0)
         return;
     if (ok) {

@@ -10,7 +10,8 @@ let s;
 let A;
 let B;
 before(async () => {
-  s = await startServer({ env: { PLINTH_ALLOW_PRIVATE_WEBHOOKS: '1' } });
+  // exports of more than one member run as jobs, so A has a job (and its notification)
+  s = await startServer({ env: { PLINTH_ALLOW_PRIVATE_WEBHOOKS: '1', PLINTH_CSV_JOB_THRESHOLD: '1' } });
   A = await s.signup();
   B = await s.signup();
   A.key = await s.apiKey(A.token, 'admin');
@@ -27,6 +28,13 @@ before(async () => {
   A.event = (await s.get('/v1/events?type=member.created', { token: A.token })).body.data[0];
   A.endpoint = (await s.post('/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/hook', events: ['member.*'] }, { token: A.token })).body;
   A.delivery = { id: 'whd_00000000000000000000000000' };
+  await s.post('/v1/members', { first_name: 'Alan', last_name: 'Secret', email: `${unique('am')}@example.com` }, { token: A.token });
+  const exp = await s.post('/v1/members/export', undefined, { token: A.token });
+  assert.equal(exp.status, 202, exp.text);
+  A.job = await s.waitJob(exp.body.id, A.token);
+  assert.equal(A.job.state, 'succeeded');
+  A.notification = (await s.get('/v1/notifications', { token: A.token })).body.data[0];
+  assert.ok(A.notification, 'the export job notified its user');
 });
 after(async () => { await s.stop(); });
 
@@ -45,6 +53,10 @@ function foreignTargets() {
     '/v1/webhook-endpoints/{id}/rotate-secret': { id: A.endpoint.id, status: 404 },
     '/v1/webhook-endpoints/{id}/deliveries': { id: A.endpoint.id, status: 404 },
     '/v1/webhook-deliveries/{id}/retry': { id: A.delivery.id, status: 404 },
+    '/v1/jobs/{id}': { id: A.job.id, status: 404 },
+    '/v1/jobs/{id}/download': { id: A.job.id, status: 404 },
+    '/v1/jobs/{id}/retry': { id: A.job.id, status: 404 },
+    '/v1/notifications/{id}/read': { id: A.notification.id, status: 404 },
     // operator routes: a tenant credential is not an operator, whatever the id
     '/v1/admin/tenants/{id}': { id: A.tenant.id, status: 403 },
     '/v1/admin/tenants/{id}/suspend': { id: A.tenant.id, status: 403 },
@@ -104,6 +116,10 @@ test('every route with an id answers 404 (or 403 for operator routes) to each cr
   assert.equal((await s.get('/v1/tenant', { token: A.token })).body.plan.key, 'starter');
   const ep = await s.get(`/v1/webhook-endpoints/${A.endpoint.id}`, { token: A.token });
   assert.equal(ep.body.status, 'enabled');
+  assert.equal((await s.get(`/v1/jobs/${A.job.id}`, { token: A.token })).body.state, 'succeeded');
+  assert.equal((await s.get(`/v1/jobs/${A.job.id}/download`, { token: A.token })).status, 200);
+  const inbox = (await s.get('/v1/notifications', { token: A.token })).body;
+  assert.equal(inbox.data.find((n) => n.id === A.notification.id).read, false);
 });
 
 test('bulk actions, filters and imports cannot reach another tenant\'s members', async () => {

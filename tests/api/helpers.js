@@ -104,6 +104,18 @@ class Server {
     return undefined;
   }
 
+  // Polls GET /v1/jobs/{id} until the job is in one of the states (default: finished).
+  async waitJob(id, token, { states = ['succeeded', 'failed', 'dead'], ms = 15000 } = {}) {
+    const t0 = Date.now();
+    for (;;) {
+      const r = await this.get(`/v1/jobs/${id}`, { token });
+      assert.equal(r.status, 200, r.text);
+      if (states.includes(r.body.state)) return r.body;
+      if (Date.now() - t0 > ms) throw new Error(`job ${id} is still ${r.body.state}: ${r.text}`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
+
   mailCount(email) {
     return this.lines.filter((l) => l.msg === 'mail' && l.to.toLowerCase() === email.toLowerCase()).length;
   }
