@@ -38,20 +38,16 @@ struct pl_webhooks {
     int nschedule;
 };
 
+/* An endpoint's event patterns (a JSON array) against an event type. */
 static bool matches(json_t *patterns, const char *type)
 {
-    size_t i;
-    for (i = 0; i < json_array_size(patterns); i++) {
-        const char *p = json_string_value(json_array_get(patterns, i));
-        size_t n;
-        if (p == NULL)
-            continue;
-        n = strlen(p);
-        if (strcmp(p, "*") == 0 || strcmp(p, type) == 0 ||
-            (n >= 2 && p[n - 1] == '*' && p[n - 2] == '.' && strncmp(p, type, n - 1) == 0))
-            return true;
-    }
-    return false;
+    const char *list[65];
+    size_t i, n = 0;
+    for (i = 0; i < json_array_size(patterns) && n < 64; i++)
+        if (json_is_string(json_array_get(patterns, i)))
+            list[n++] = json_string_value(json_array_get(patterns, i));
+    list[n] = NULL;
+    return pl_event_matches(list, type);
 }
 
 typedef struct {
