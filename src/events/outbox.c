@@ -171,19 +171,15 @@ static int64_t cleanup(pl_server_t *s, pl_db_t *db)
         "DELETE FROM mail_outbox WHERE state <> 'pending' AND created_at < $1",
         NULL,
     };
-    int64_t before = pl_now_ms() - s->cfg.event_retention_days * 86400000LL, n = 0;
-    int rc, i;
+    int64_t before = pl_now_ms() - s->cfg.event_retention_days * 86400000LL, n = 0, rest;
+    int rc;
     do {
         if ((rc = pl_db_exec(db, sql_events, PL_ARGS(PL_INT(before)))) < 0)
             return rc;
         n += rc;
     } while (rc == 2000 && !atomic_load(&s->stop));
-    for (i = 0; sql_rest[i]; i++) {
-        if ((rc = pl_db_exec(db, sql_rest[i], PL_ARGS(PL_INT(before)))) < 0)
-            return rc;
-        n += rc;
-    }
-    return n;
+    rest = pl_task_exec_all(db, sql_rest, before);
+    return rest < 0 ? rest : n + rest;
 }
 
 static const pl_task_t tasks[] = {

@@ -128,6 +128,10 @@ int pl_subscribers_enqueue(pl_server_t *s, pl_db_t *db, const char *event_id, co
  * (retryable), to be resumed by a later attempt. */
 bool pl_job_stopping(const pl_job_t *j);
 
+/* For cleanup tasks: runs each statement of a NULL-terminated list with $1 = arg; returns the
+ * rows they changed in all, or <0 at the first failure. */
+int64_t pl_task_exec_all(pl_db_t *db, const char *const *sql, int64_t arg);
+
 /* A request context for module code that a job runs (code written for handlers): the job's
  * connection, arena and tenant; request_id = the job id; a principal acting as created_by with
  * the role the payload recorded as "_role" (viewer if none); query parameters from the

@@ -182,3 +182,15 @@ bool pl_event_matches(const char *const *patterns, const char *type)
     }
     return false;
 }
+
+int64_t pl_task_exec_all(pl_db_t *db, const char *const *sql, int64_t arg)
+{
+    int64_t n = 0;
+    int rc;
+    for (; *sql; sql++) {
+        if ((rc = pl_db_exec(db, *sql, PL_ARGS(PL_INT(arg)))) < 0)
+            return rc;
+        n += rc;
+    }
+    return n;
+}

@@ -26,15 +26,8 @@ static int64_t expire_tokens(pl_server_t *s, pl_db_t *db)
         "DELETE FROM invitations WHERE accepted_at IS NULL AND expires_at < $1 - 2592000000",
         NULL,
     };
-    int64_t n = 0, now = pl_now_ms();
-    int i, rc;
     (void)s;
-    for (i = 0; sql[i]; i++) {
-        if ((rc = pl_db_exec(db, sql[i], PL_ARGS(PL_INT(now)))) < 0)
-            return rc;
-        n += rc;
-    }
-    return n;
+    return pl_task_exec_all(db, sql, pl_now_ms());
 }
 
 static const pl_task_t tasks[] = {

@@ -2,46 +2,21 @@
 // Mail leaves over real SMTP (a local smtp-server), and the link in an invitation works.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { SMTPServer } = require('smtp-server');
-const { startServer, unique } = require('./helpers');
+const { startServer, unique, SmtpSink } = require('./helpers');
 
-let smtp;
-let port;
-const inbox = [];
+const sink = new SmtpSink();
 let s;
 
 before(async () => {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, cb) {
-      let raw = '';
-      stream.on('data', (d) => { raw += d; });
-      stream.on('end', () => {
-        inbox.push({ from: session.envelope.mailFrom.address, to: session.envelope.rcptTo.map((r) => r.address), raw });
-        cb();
-      });
-    },
-  });
-  await new Promise((r) => smtp.listen(0, '127.0.0.1', r));
-  port = smtp.server.address().port;
-  s = await startServer({ env: { PLINTH_SMTP_URL: `smtp://127.0.0.1:${port}`, PLINTH_SMTP_FROM: 'Plinth <hello@plinth.test>' } });
+  await sink.listen();
+  s = await startServer({ env: { PLINTH_SMTP_URL: sink.url, PLINTH_SMTP_FROM: 'Plinth <hello@plinth.test>', PLINTH_JOB_BACKOFF_MS: '500' } });
 });
 after(async () => {
   await s.stop();
-  await new Promise((r) => smtp.close(r));
+  await sink.close();
 });
 
-async function mailFor(addr, ms = 10000) {
-  const t0 = Date.now();
-  for (;;) {
-    const m = inbox.find((x) => x.to.includes(addr));
-    if (m) return m;
-    if (Date.now() - t0 > ms) throw new Error(`no mail for ${addr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const mailFor = (addr, ms) => sink.mailFor(addr, ms);
 
 test('an invitation arrives over SMTP and its token joins the organization', async () => {
   const o = await s.signup({ organization: 'Ünïcode Gym' });
@@ -62,15 +37,11 @@ test('an invitation arrives over SMTP and its token joins the organization', asy
 });
 
 test('mail is retried when the SMTP server is away', async () => {
-  await new Promise((r) => smtp.close(r));
+  const port = sink.port;
+  await sink.close();
   const o = await s.signup();
   await new Promise((r) => setTimeout(r, 500));
-  smtp = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS'], logger: false, onData(stream, session, cb) {
-    let raw = '';
-    stream.on('data', (d) => { raw += d; });
-    stream.on('end', () => { inbox.push({ from: session.envelope.mailFrom.address, to: session.envelope.rcptTo.map((r) => r.address), raw }); cb(); });
-  } });
-  await new Promise((r) => smtp.listen(port, '127.0.0.1', r));
-  const m = await mailFor(o.email, 20000);
+  await sink.listen(port);
+  const m = await mailFor(o.email, 30000);
   assert.match(m.raw, /Confirm your email address/);
 });

@@ -5,51 +5,12 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
-const { SMTPServer } = require('smtp-server');
-const { startServer, assertProblem, unique } = require('./helpers');
+const { startServer, assertProblem, unique, SmtpSink } = require('./helpers');
 
-// What the SMTP server does with the next messages: 'ok', 'fail' (451) or 'hang' (never answers).
-const plan = [];
-const inbox = [];
-let hung = 0; // messages received and never answered
-let smtp;
-let smtpPort;
+const sink = new SmtpSink();
+const { plan, inbox } = sink;
 let s;
-
-function listenSmtp(port = 0) {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, cb) {
-      let raw = '';
-      stream.on('data', (d) => { raw += d; });
-      stream.on('end', () => {
-        const what = plan.length ? plan.shift() : 'ok';
-        if (what === 'hang') { hung += 1; return; }
-        if (what === 'fail') {
-          const e = new Error('mailbox busy, try again later');
-          e.responseCode = 451;
-          cb(e);
-          return;
-        }
-        inbox.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
-        cb();
-      });
-    },
-  });
-  return new Promise((r) => smtp.listen(port, '127.0.0.1', () => { smtpPort = smtp.server.address().port; r(); }));
-}
-
-async function mailFor(addr, ms = 15000) {
-  const t0 = Date.now();
-  for (;;) {
-    const m = inbox.find((x) => x.to.includes(addr));
-    if (m) return m;
-    if (Date.now() - t0 > ms) throw new Error(`no mail for ${addr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const mailFor = (addr, ms) => sink.mailFor(addr, ms);
 
 // The decoded parts of a multipart message: {text, html}.
 function parts(raw) {
@@ -76,10 +37,10 @@ async function mailJobFor(token, email) {
 }
 
 before(async () => {
-  await listenSmtp();
+  await sink.listen();
   s = await startServer({
     env: {
-      PLINTH_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      PLINTH_SMTP_URL: sink.url,
       PLINTH_JOB_BACKOFF_MS: '100',
       PLINTH_CSV_JOB_THRESHOLD: '5',
     },
@@ -87,7 +48,7 @@ before(async () => {
 });
 after(async () => {
   await s.stop();
-  await new Promise((r) => smtp.close(r));
+  await sink.close();
 });
 
 test('a job that fails twice is retried with backoff and then succeeds', async () => {
@@ -244,7 +205,7 @@ test('an endpoint failing past the limit is disabled; owners get a notification 
   await new Promise((r) => recv.listen(0, '127.0.0.1', r));
   const w = await startServer({
     env: {
-      PLINTH_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      PLINTH_SMTP_URL: sink.url,
       PLINTH_ALLOW_PRIVATE_WEBHOOKS: '1',
       PLINTH_WEBHOOK_RETRIES: '1,1,1,1,1,1',
       PLINTH_WEBHOOK_DISABLE_AFTER: '1',
@@ -289,7 +250,7 @@ test('an endpoint failing past the limit is disabled; owners get a notification 
 
 test('a job whose server was killed mid-run is taken over when its lease expires', async () => {
   const env = {
-    PLINTH_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+    PLINTH_SMTP_URL: sink.url,
     PLINTH_JOB_LEASE: '1',
     PLINTH_TASK_PERIODS: 'jobs.reap=200',
     PLINTH_SCHEDULER_TICK_MS: '50',
@@ -301,8 +262,8 @@ test('a job whose server was killed mid-run is taken over when its lease expires
   const email = `${unique('lease')}@example.com`;
   assert.equal((await k.post('/v1/invitations', { email, role: 'viewer' }, { token: o.token })).status, 201);
   // the SMTP server has the message and never answers: the job is running, mid-send
-  for (let i = 0; i < 400 && hung === 0; i++) await new Promise((r) => setTimeout(r, 25));
-  assert.equal(hung, 1);
+  for (let i = 0; i < 400 && sink.hung === 0; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.equal(sink.hung, 1);
   const job = (await k.get('/v1/jobs?kind=mail.send', { token: o.token })).body.data[0];
   assert.equal(job.state, 'running');
   await k.kill9();

@@ -186,4 +186,53 @@ async function operator(s) {
   return { token: login.body.access_token, email, password, tenant: login.body.tenant };
 }
 
-module.exports = { startServer, assertProblem, operator, unique, BIN };
+// A real SMTP server on loopback (npm smtp-server) that keeps what it receives in inbox.
+// plan: what it does with the next messages — 'ok', 'fail' (451, try later) or 'hang' (it
+// takes the message and never answers); empty means 'ok'.
+class SmtpSink {
+  constructor() { this.inbox = []; this.plan = []; this.hung = 0; this.port = 0; }
+
+  listen(port = 0) {
+    // required here so that tests without mail do not need the package
+    const { SMTPServer } = require('smtp-server');
+    this.server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData: (stream, session, cb) => {
+        let raw = '';
+        stream.on('data', (d) => { raw += d; });
+        stream.on('end', () => {
+          const what = this.plan.length ? this.plan.shift() : 'ok';
+          if (what === 'hang') { this.hung += 1; return; }
+          if (what === 'fail') {
+            const e = new Error('mailbox busy, try again later');
+            e.responseCode = 451;
+            cb(e);
+            return;
+          }
+          this.inbox.push({ from: session.envelope.mailFrom.address, to: session.envelope.rcptTo.map((r) => r.address), raw });
+          cb();
+        });
+      },
+    });
+    return new Promise((r) => this.server.listen(port, '127.0.0.1', () => { this.port = this.server.server.address().port; r(this); }));
+  }
+
+  close() { return new Promise((r) => this.server.close(r)); }
+
+  get url() { return `smtp://127.0.0.1:${this.port}`; }
+
+  // The first message to addr, waiting for it up to ms.
+  async mailFor(addr, ms = 15000) {
+    const t0 = Date.now();
+    for (;;) {
+      const m = this.inbox.find((x) => x.to.includes(addr));
+      if (m) return m;
+      if (Date.now() - t0 > ms) throw new Error(`no mail for ${addr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+module.exports = { startServer, assertProblem, operator, unique, BIN, SmtpSink };

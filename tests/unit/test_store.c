@@ -13,25 +13,17 @@ static pl_store_t *store;
 
 static int setup(void **state)
 {
-    pl_err_t e;
-    int applied;
-    char tmpl[] = "/tmp/plinth-unit-XXXXXX";
+    int applied = 0;
     (void)state;
-    pl_config_defaults(&cfg);
-    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", mkdtemp(tmpl));
-    pl_err_clear(&e);
-    if (pl_store_open(&store, &cfg, &e) != 0 || pl_store_migrate(store, &applied, &e) != 0)
+    if (unit_store_open(&cfg, &store, &applied) != 0)
         return -1;
     return applied > 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    char cmd[PATH_MAX + 16];
     (void)state;
-    pl_store_close(store);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cfg.data_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return unit_store_close(&cfg, store);
 }
 
 static void test_migrations_idempotent(void **state)
