@@ -62,11 +62,16 @@ int pl_job_claim(pl_db_t *db, pl_arena_t *arena, int64_t lease_ms, pl_job_row_t 
         "AND run_at <= $1 ORDER BY vtime, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
         "RETURNING id, tenant_id, kind, payload, created_by, attempts, max_attempts, vtime";
     static const char *sql_clock = "UPDATE job_lanes SET vtime = $1 WHERE lane = '*' AND vtime < $1";
+    static const char *sql_due = "SELECT 1 FROM jobs WHERE state = 'queued' AND run_at <= $1 LIMIT 1";
     char token[33];
     uint8_t raw[16];
     int64_t now = pl_now_ms();
     pl_rows_t *r;
     int rc;
+    int64_t due = 0;
+    /* an idle queue is found with a read: no write lock is taken to find nothing */
+    if (pl_db_int(db, &due, sql_due, PL_ARGS(PL_INT(now))) == 0)
+        return 0;
     randombytes_buf(raw, sizeof(raw));
     sodium_bin2hex(token, sizeof(token), raw, sizeof(raw));
     if (pl_db_begin(db, PL_TX_WRITE, NULL) != 0)
