@@ -112,7 +112,7 @@ int pl_audit_write(pl_ctx_t *c, const char *tenant_id, const char *action, const
                              : (c->route && (c->route->flags & PL_R_PLATFORM)) ? "operator"
                              : p->kind == PL_PRINCIPAL_APIKEY                  ? "api_key"
                                                                                : "user";
-    const char *actor_id = p == NULL ? NULL : p->kind == PL_PRINCIPAL_APIKEY ? p->key_id : p->user_id;
+    const char *actor_id = p == NULL ? NULL : pl_caller_id(c);
     char *b = dump(before), *a = dump(after), prev[PL_SHA256_HEX] = ZERO_HASH, hash[PL_SHA256_HEX];
     const char *f[10];
     int64_t seq = 0, now = pl_now_ms();

@@ -36,6 +36,7 @@ struct pl_webhooks {
     pthread_t dispatcher, sender;
     int64_t schedule[MAX_RETRIES]; /* seconds before attempt 2, 3, … */
     int nschedule;
+    char disable_reason[64]; /* "failing for 5 days", from --webhook-disable-after */
 };
 
 /* An endpoint's event patterns (a JSON array) against an event type. */
@@ -348,12 +349,6 @@ static void record(struct pl_webhooks *w, pl_db_t *db, job_t *j, long status, co
         "updated_at = $3 WHERE id = $1 AND status = 'enabled'";
     int64_t now = pl_now_ms(), since = now, next = 0;
     bool ok = status >= 200 && status <= 299, last;
-    char reason[128];
-    long d = w->srv->cfg.webhook_disable_after;
-    if (d % 86400 == 0)
-        snprintf(reason, sizeof(reason), "failing for %ld day%s", d / 86400, d == 86400 ? "" : "s");
-    else
-        snprintf(reason, sizeof(reason), "failing for %ld second%s", d, d == 1 ? "" : "s");
     if (pl_db_begin(db, PL_TX_WRITE, j->tenant) != 0)
         return;
     if (ok) {
@@ -372,8 +367,8 @@ static void record(struct pl_webhooks *w, pl_db_t *db, job_t *j, long status, co
                            last ? PL_NULLV : PL_INT(next)));
         pl_db_int(db, &since, sql_fail_ep, PL_ARGS(PL_TEXT(j->endpoint), PL_INT(now)));
         if (now - since >= w->srv->cfg.webhook_disable_after * 1000 &&
-            pl_db_exec(db, sql_disable, PL_ARGS(PL_TEXT(j->endpoint), PL_TEXT(reason), PL_INT(now))) == 1)
-            disabled(db, j, reason);
+            pl_db_exec(db, sql_disable, PL_ARGS(PL_TEXT(j->endpoint), PL_TEXT(w->disable_reason), PL_INT(now))) == 1)
+            disabled(db, j, w->disable_reason);
     }
     if (pl_db_commit(db) != 0)
         pl_db_rollback(db);
@@ -420,6 +415,7 @@ int pl_webhooks_start(pl_server_t *s)
 {
     struct pl_webhooks *w = calloc(1, sizeof(*w));
     char spec[256], *p, *save = NULL;
+    long d;
     if (w == NULL)
         abort();
     w->srv = s;
@@ -430,6 +426,12 @@ int pl_webhooks_start(pl_server_t *s)
             v = 0;
         w->schedule[w->nschedule++] = v;
     }
+    d = s->cfg.webhook_disable_after;
+    if (d % 86400 == 0)
+        snprintf(w->disable_reason, sizeof(w->disable_reason), "failing for %ld day%s", d / 86400,
+                 d == 86400 ? "" : "s");
+    else
+        snprintf(w->disable_reason, sizeof(w->disable_reason), "failing for %ld second%s", d, d == 1 ? "" : "s");
     s->webhooks = w;
     pthread_create(&w->dispatcher, NULL, dispatcher_main, w);
     pthread_create(&w->sender, NULL, sender_main, w);

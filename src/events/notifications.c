@@ -21,7 +21,7 @@ int pl_notify(pl_db_t *db, const char *tenant_id, const char *user_id, const cha
 {
     static const char *sql_ins =
         "INSERT INTO notifications (id, tenant_id, user_id, type, title, body, data, created_at) "
-        "SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE $3 IS NOT NULL";
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     static const char *sql_admins = "SELECT user_id FROM tenant_users WHERE tenant_id = $1 "
                                     "AND role IN ('owner', 'admin') ORDER BY created_at";
     char *text = data ? json_dumps(data, JSON_COMPACT) : strdup("{}");

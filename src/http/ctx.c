@@ -271,6 +271,11 @@ json_t *pl_json_time_or_null(pl_rows_t *r, int col)
     return pl_json_time(pl_rows_int(r, col));
 }
 
+const char *pl_caller_id(const pl_ctx_t *c)
+{
+    return c->principal->kind == PL_PRINCIPAL_USER ? c->principal->user_id : c->principal->key_id;
+}
+
 char *pl_new_id(pl_ctx_t *c, const char *prefix)
 {
     char *id = pl_alloc(c->arena, PL_TYPEID_MAX);

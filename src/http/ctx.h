@@ -168,6 +168,8 @@ char *pl_json_text(pl_ctx_t *c, json_t *v, const char *dflt);
 /* RFC 3339 string, or JSON null for 0 / NULL timestamps when nullable. */
 json_t *pl_json_time(int64_t ms);
 json_t *pl_json_time_or_null(pl_rows_t *r, int col);
+/* The id of the caller: the user's, or the API key's. */
+const char *pl_caller_id(const pl_ctx_t *c);
 /* A new TypeID in the arena. */
 char *pl_new_id(pl_ctx_t *c, const char *prefix);
 /* true if s is a well-formed id with this prefix (malformed ids are simply not found). */

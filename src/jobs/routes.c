@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "http/ctx.h"
 #include "http/server.h"
+#include "jobs/internal.h"
 #include "jobs/jobs.h"
 #include "core/banned.h"
 
@@ -69,7 +70,7 @@ static const char *only_own(pl_ctx_t *c)
         perm = pl_rbac_perm_index("jobs:read");
     if (pl_rbac_has(c->principal->perms, perm))
         return NULL;
-    return c->principal->kind == PL_PRINCIPAL_USER ? c->principal->user_id : c->principal->key_id;
+    return pl_caller_id(c);
 }
 
 static int h_list(pl_ctx_t *c)
@@ -288,4 +289,9 @@ static const pl_task_t tasks[] = {
     {NULL, 0, NULL},
 };
 
-const pl_module_t pl_jobs_module = {"jobs", tables, NULL, NULL, NULL, tasks};
+static const pl_job_kind_t kinds[] = {
+    {"subscriber", pl_job_run_subscriber, 0},
+    {NULL, NULL, 0},
+};
+
+const pl_module_t pl_jobs_module = {"jobs", tables, NULL, kinds, NULL, tasks};

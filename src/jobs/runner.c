@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "http/ctx.h"
 #include "http/server.h"
+#include "jobs/internal.h"
 #include "jobs/jobs.h"
 #include "core/banned.h"
 
@@ -119,8 +120,9 @@ void pl_job_ctx_done(pl_ctx_t *c)
     c->problem_extra = c->audit_before = c->resp = NULL;
 }
 
-/* The "subscriber" kind: the event and the subscriber's receipt for it in one transaction. */
-static int run_subscriber(pl_job_t *j)
+/* The "subscriber" kind (declared by the jobs module): the event and the subscriber's receipt
+ * for it in one transaction. */
+int pl_job_run_subscriber(pl_job_t *j)
 {
     static const char *sql_ev = "SELECT id, type, tenant_id, occurred_at, data FROM events WHERE id = $1";
     static const char *sql_receipt =
@@ -174,7 +176,7 @@ static int run_subscriber(pl_job_t *j)
 static void run_one(struct pl_jobs *js, pl_db_t *db, pl_arena_t *arena, pl_job_row_t *row)
 {
     pl_server_t *s = js->srv;
-    const pl_job_kind_t *k = strcmp(row->kind, "subscriber") ? find_kind(s, row->kind) : NULL;
+    const pl_job_kind_t *k = find_kind(s, row->kind);
     pl_job_t j;
     json_error_t jerr;
     char *result = NULL, fields[512];
@@ -194,8 +196,6 @@ static void run_one(struct pl_jobs *js, pl_db_t *db, pl_arena_t *arena, pl_job_r
     j.payload = json_loads(row->payload, 0, &jerr);
     if (j.payload == NULL)
         rc = pl_job_fail(&j, true, "the payload is not JSON");
-    else if (strcmp(row->kind, "subscriber") == 0)
-        rc = run_subscriber(&j);
     else if (k == NULL)
         rc = pl_job_fail(&j, true, "no runner for jobs of kind '%s' in this version", row->kind);
     else

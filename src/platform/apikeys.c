@@ -57,11 +57,6 @@ static const pl_field_t create_fields[] = {
 };
 static const pl_schema_t create_schema = {"ApiKeyCreate", create_fields, false};
 
-static const char *caller_id(const pl_ctx_t *c)
-{
-    return c->principal->kind == PL_PRINCIPAL_USER ? c->principal->user_id : c->principal->key_id;
-}
-
 static int h_create(pl_ctx_t *c)
 {
     const char *role = pl_json_str(c->body, "role");
@@ -71,7 +66,7 @@ static int h_create(pl_ctx_t *c)
                        c->principal->role);
     if (pl_limit_check(c, "api_keys", 1) != 0)
         return c->err.status;
-    if (pl_apikey_create(c->db, c->arena, c->tenant_id, pl_json_str(c->body, "name"), role, caller_id(c),
+    if (pl_apikey_create(c->db, c->arena, c->tenant_id, pl_json_str(c->body, "name"), role, pl_caller_id(c),
                          &out, &c->err) != 0)
         return c->err.status;
     return pl_reply(c, 201, out);

@@ -186,8 +186,7 @@ static int h_invite(pl_ctx_t *c)
     if (pl_db_query(c->db, &r, sql,
                     PL_ARGS(PL_TEXT(pl_new_id(c, "inv")), PL_TEXT(c->tenant_id), PL_TEXT(email),
                             PL_TEXT(role), PL_TEXT(hash),
-                            PL_TEXT(c->principal->kind == PL_PRINCIPAL_USER ? c->principal->user_id
-                                                                            : c->principal->key_id),
+                            PL_TEXT(pl_caller_id(c)),
                             PL_INT(now), PL_INT(now + INVITE_TTL_MS))) != 0)
         return pl_fail(c, PL_EDB, NULL, "cannot invite");
     if (pl_rows_next(r) == 1)

@@ -166,11 +166,6 @@ static int h_export(pl_ctx_t *c)
 
 /* ---- large exports and imports run as jobs ---- */
 
-static const char *caller_id(pl_ctx_t *c)
-{
-    return c->principal->kind == PL_PRINCIPAL_USER ? c->principal->user_id : c->principal->key_id;
-}
-
 /* Queues the job (payload taken) and answers 202 with it and a Location header. */
 static int reply_job(pl_ctx_t *c, const char *kind, json_t *payload)
 {
@@ -178,7 +173,7 @@ static int reply_job(pl_ctx_t *c, const char *kind, json_t *payload)
     json_t *job;
     int rc;
     json_object_set_new(payload, "_role", json_string(c->principal->role));
-    rc = pl_job_enqueue(c->db, c->tenant_id, kind, payload, caller_id(c), NULL, 0, 3, id);
+    rc = pl_job_enqueue(c->db, c->tenant_id, kind, payload, pl_caller_id(c), NULL, 0, 3, id);
     json_decref(payload);
     if (rc != 0 || (job = pl_job_get(c->db, c->tenant_id, id)) == NULL)
         return pl_fail(c, PL_EDB, NULL, "the job could not be queued");
@@ -279,7 +274,7 @@ static int run_export(pl_job_t *j)
     if (rc != 0) {
         unlink(path);
         pl_job_ctx_done(&c);
-        return rc < 0 && j->error[0] ? -1 : pl_job_fail(j, false, "the members could not be read");
+        return j->error[0] ? -1 : pl_job_fail(j, false, "the members could not be read");
     }
     pl_job_progress(j, e->rows, e->rows, true);
     j->result = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s}", "rows", (json_int_t)e->rows, "bytes", (json_int_t)bytes,
