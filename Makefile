@@ -20,8 +20,10 @@ CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(SAN)
 
 SRCS      := $(shell find src -name '*.c' | sort)
 LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
-OBJS      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/gen/migrations_sqlite.o
-MIGRATIONS_SQLITE := $(sort $(wildcard src/store/migrations/sqlite/*.sql))
+OBJS      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/gen/migrations.o
+# every owner's migrations: src/.../<owner>/migrations/<dialect>/NNNN_name.sql
+MIGRATION_DIRS := $(sort $(shell find src -type d -path '*/migrations/*'))
+MIGRATION_SQL  := $(sort $(shell find src -path '*/migrations/*' -name '*.sql'))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
@@ -42,9 +44,9 @@ $(BUILD)/obj/%.o: src/%.c | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
-$(BUILD)/gen/migrations_sqlite.c: $(MIGRATIONS_SQLITE) tools/embed-migrations | deps-build
+$(BUILD)/gen/migrations.c: $(MIGRATION_SQL) tools/embed-migrations | deps-build
 	@mkdir -p $(dir $@)
-	tools/embed-migrations sqlite src/store/migrations/sqlite $@
+	tools/embed-migrations $@ $(MIGRATION_DIRS)
 
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)

@@ -1,9 +1,12 @@
 /*
- * config.h — server configuration: flags > environment (PLINTH_*) > defaults.
+ * config.h — options: flags > environment (PLINTH_*) > defaults, from declarative tables.
  *
- * One table in config.c lists every option with its flag, variable, default and help,
- * so `plinth serve --help` and the parser cannot disagree. The struct is filled once
- * at start and read-only afterwards.
+ * An option table (pl_option_t rows ending with PL_OPTIONS_END) names each option's flag,
+ * variable, kind, the struct member it fills, its range, its default (as text, parsed like
+ * any value) and its help. The kernel has one table for pl_config_t; every module may bring
+ * its own table and struct (pl_module_t.options), so `plinth serve --help` and the parser
+ * cannot disagree and adding a module's option edits nothing outside the module. Structs are
+ * filled once at start and read-only afterwards.
  */
 #ifndef PL_CONFIG_H
 #define PL_CONFIG_H
@@ -15,46 +18,66 @@
 
 #include "core/log.h"
 
+typedef enum { PL_OPT_STR = 1, PL_OPT_LONG, PL_OPT_BOOL } pl_optkind_t;
+
+typedef struct pl_option {
+    const char *flag; /* "--listen" */
+    const char *env;  /* "PLINTH_LISTEN" */
+    pl_optkind_t kind;
+    size_t off;  /* member offset in the option struct */
+    size_t size; /* PL_OPT_STR: the member's capacity */
+    long min, max;
+    const char *dflt; /* default as text (NULL: empty, 0, off) */
+    const char *help;
+} pl_option_t;
+
+#define PL_OPTIONS_END                                                                                       \
+    {                                                                                                        \
+        NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL                                                                \
+    }
+/* Row helpers: PL_OPT_S(struct, member, flag, env, default, help) … */
+#define PL_OPTION_STR(T, m, flag, env, dflt, help)                                                           \
+    {                                                                                                        \
+        flag, env, PL_OPT_STR, offsetof(T, m), sizeof(((T *)0)->m), 0, 0, dflt, help                         \
+    }
+#define PL_OPTION_LONG(T, m, flag, env, lo, hi, dflt, help)                                                  \
+    {                                                                                                        \
+        flag, env, PL_OPT_LONG, offsetof(T, m), sizeof(long), lo, hi, dflt, help                             \
+    }
+#define PL_OPTION_BOOL(T, m, flag, env, dflt, help)                                                          \
+    {                                                                                                        \
+        flag, env, PL_OPT_BOOL, offsetof(T, m), sizeof(bool), 0, 0, dflt, help                               \
+    }
+
+/* One table and the struct it fills; title heads its part of --help. */
+typedef struct pl_optset {
+    const char *title;
+    const pl_option_t *opts;
+    void *base;
+} pl_optset_t;
+
+/* Fills every struct with its defaults, then PLINTH_* variables, then consumes the flags it
+ * knows from argv[1..argc) (moving the others, in order, to the front); returns the new argc,
+ * or -1 with a message. "--help" is left in place. A flag no table knows is left for the
+ * command to judge. */
+int pl_options_load(const pl_optset_t *sets, size_t nsets, int argc, char **argv, char *errbuf,
+                    size_t errlen);
+void pl_options_usage(const pl_optset_t *sets, size_t nsets, FILE *out);
+/* Whether some table of sets knows the flag (with or without "=value"). */
+bool pl_options_known(const pl_optset_t *sets, size_t nsets, const char *arg);
+
+/* The kernel's own options. */
 typedef struct pl_config {
-    char listen[128]; /* HOST:PORT; port 0 picks a free one (logged) */
     char data_dir[PATH_MAX];
-    long workers;     /* 0: one per core */
-    long max_body;    /* bytes */
-    bool signup;      /* self-service signup */
-    long access_ttl;  /* seconds */
-    long refresh_ttl; /* seconds */
     char log_level[16];
-    char public_url[256];        /* base of links in emails; default http://LISTEN */
-    char rate_limit[3][32];      /* tenant, key, ip: "RATE:BURST" requests per second, or "0" (off) */
-    bool allow_private_webhooks; /* webhook URLs may point at loopback / private addresses */
-    char webhook_retries[256];   /* seconds between delivery attempts, comma-separated */
-    char smtp_url[256];          /* smtp://host:port or smtps://…; empty: mail goes to the log */
-    char smtp_from[256];
-    char smtp_user[128];
-    char smtp_password[128];
-    long webhook_disable_after; /* seconds an endpoint may fail continuously before it is disabled */
-    long job_workers;           /* runner threads */
-    long job_attempts;          /* default max_attempts of a job */
-    long job_backoff_ms;        /* first retry delay; doubles per attempt, capped at one hour */
-    long job_lease;             /* seconds a runner holds a job without a sign of life */
-    long csv_job_threshold;     /* rows above which exports/imports run as jobs */
-    long event_retention_days;  /* delivered events older than this are removed */
-    long scheduler_tick_ms;     /* how often the scheduler looks for due tasks */
-    char task_periods[256];     /* "name=ms,…": periods of scheduled tasks other than their defaults */
+    char public_url[256]; /* base of links in emails; empty: http://<bound address> */
 } pl_config_t;
 
-void pl_config_defaults(pl_config_t *c);
-/* Applies PLINTH_* variables; returns 0, or -1 with a message in errbuf. */
-int pl_config_from_env(pl_config_t *c, char *errbuf, size_t errlen);
-/*
- * Consumes the options it knows from argv[1..argc) and moves the others, in order, to the
- * front of argv; returns the new argc, or -1 with a message. "--help" is left in place.
- */
-int pl_config_from_args(pl_config_t *c, int argc, char **argv, char *errbuf, size_t errlen);
-void pl_config_usage(FILE *out);
-/* Splits c->listen into host and port; returns 0 or -1. */
-int pl_config_listen(const pl_config_t *c, char *host, size_t hostlen, int *port);
+extern const pl_option_t pl_config_options[];
+
 /* Path of a file in the data directory. */
 void pl_config_path(const pl_config_t *c, const char *name, char *out, size_t outlen);
+/* Splits "HOST:PORT" into host and port; returns 0 or -1. */
+int pl_config_hostport(const char *listen, char *host, size_t hostlen, int *port);
 
 #endif

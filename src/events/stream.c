@@ -1,7 +1,7 @@
 /*
  * stream.c — Server-Sent Events (see stream.h).
  */
-#include "events/stream.h"
+#include "events/internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +11,6 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/ctx.h"
-#include "http/server.h"
 #include "core/banned.h"
 
 #define TICK_MS 250
@@ -32,7 +31,8 @@ typedef struct stream {
 } stream_t;
 
 struct pl_streams {
-    pl_worker_t *w;
+    pl_app_t *app;
+    pl_thread_t *t;
     stream_t *head;
     int count;
     int64_t cursor; /* global seq this worker has distributed up to */
@@ -110,6 +110,18 @@ static void release(void *p)
     pl_buf_release(&s->inflight);
 }
 
+static void close_all(struct pl_streams *o)
+{
+    stream_t *s, *next;
+    for (s = o->head; s; s = next) {
+        next = s->next;
+        if (!s->ended) {
+            s->closing = true;
+            flush(s);
+        }
+    }
+}
+
 static void on_tick(h2o_timeout_entry_t *entry)
 {
     static const char *sql =
@@ -117,9 +129,13 @@ static void on_tick(h2o_timeout_entry_t *entry)
     struct pl_streams *o = H2O_STRUCT_FROM_MEMBER(struct pl_streams, entry, entry);
     int64_t now = pl_mono_ms();
     stream_t *s;
+    if (pl_app_stopping(o->app)) { /* the server stops: end every stream so connections drain */
+        close_all(o);
+        return;
+    }
     if (o->head) {
         pl_rows_t *r;
-        if (pl_db_query(o->w->db, &r, sql, PL_ARGS(PL_INT(o->cursor))) == 0) {
+        if (pl_db_query(o->t->db, &r, sql, PL_ARGS(PL_INT(o->cursor))) == 0) {
             while (pl_rows_next(r) == 1) {
                 int64_t seq = pl_rows_int(r, 0);
                 const char *tenant = pl_rows_text(r, 4);
@@ -143,51 +159,36 @@ static void on_tick(h2o_timeout_entry_t *entry)
             }
         }
     }
-    h2o_timeout_link(o->w->h2o.loop, &o->tick, &o->entry);
+    h2o_timeout_link(o->t->loop, &o->tick, &o->entry);
 }
 
-void pl_streams_attach(pl_worker_t *w)
+int pl_streams_worker_init(pl_app_t *app, pl_thread_t *t, void **slot)
 {
     struct pl_streams *o = calloc(1, sizeof(*o));
     if (o == NULL)
         abort();
-    o->w = w;
-    h2o_timeout_init(w->h2o.loop, &o->tick, TICK_MS);
+    o->app = app;
+    o->t = t;
+    h2o_timeout_init(t->loop, &o->tick, TICK_MS);
     o->entry.cb = on_tick;
-    h2o_timeout_link(w->h2o.loop, &o->tick, &o->entry);
-    w->streams = o;
+    h2o_timeout_link(t->loop, &o->tick, &o->entry);
+    *slot = o;
+    return 0;
 }
 
-void pl_streams_close_all(pl_worker_t *w)
+void pl_streams_worker_exit(pl_app_t *app, pl_thread_t *t, void *slot)
 {
-    struct pl_streams *o = w->streams;
-    stream_t *s, *next;
-    if (o == NULL)
-        return;
-    if (h2o_timeout_is_linked(&o->entry))
-        h2o_timeout_unlink(&o->entry);
-    for (s = o->head; s; s = next) {
-        next = s->next;
-        if (!s->ended) {
-            s->closing = true;
-            flush(s);
-        }
-    }
-}
-
-void pl_streams_detach(pl_worker_t *w)
-{
-    struct pl_streams *o = w->streams;
+    struct pl_streams *o = slot;
     stream_t *s;
+    (void)app;
     if (o == NULL)
         return;
     for (s = o->head; s; s = s->next)
         s->owner = NULL;
     if (h2o_timeout_is_linked(&o->entry))
         h2o_timeout_unlink(&o->entry);
-    h2o_timeout_dispose(w->h2o.loop, &o->tick);
+    h2o_timeout_dispose(t->loop, &o->tick);
     free(o);
-    w->streams = NULL;
 }
 
 /* ---- GET /v1/stream ---- */
@@ -199,7 +200,7 @@ static int h_stream(pl_ctx_t *c)
     static const char *sql_backlog =
         "SELECT seq, id, type, data FROM events WHERE tenant_id = $1 AND seq > $2 "
         "AND seq <= $3 ORDER BY seq LIMIT $4";
-    struct pl_streams *o = c->worker->streams;
+    struct pl_streams *o = pl_app_slot(c->app, c->thread, &pl_events_module);
     ssize_t i = h2o_find_header_by_str(&c->req->headers, H2O_STRLIT("last-event-id"), -1);
     const char *last = i >= 0 ? pl_strndup(c->arena, c->req->headers.entries[i].value.base,
                                            c->req->headers.entries[i].value.len)
@@ -207,6 +208,8 @@ static int h_stream(pl_ctx_t *c)
     int64_t max = 0, from;
     stream_t *s;
     pl_rows_t *r;
+    if (o == NULL)
+        return pl_fail(c, PL_EUNAVAIL, NULL, "live streams are served by the HTTP workers only");
     if (pl_db_int(c->db, &max, sql_max, PL_NOARGS) != 1)
         return pl_fail(c, PL_EDB, NULL, "the event stream could not start");
     from = max;
@@ -261,11 +264,8 @@ static int h_stream(pl_ctx_t *c)
     return 0;
 }
 
-static const pl_route_t routes[] = {
-    {"GET", "/v1/stream", h_stream, "events:read", PL_R_TENANT, NULL, 200,
+const pl_route_t pl_stream_routes[] = {
+    {"GET", "/v1/stream", h_stream, "events:read", PL_R_TENANT | PL_R_UNMETERED, NULL, 200,
      "The organization's events as Server-Sent Events (Last-Event-ID resumes)"},
     PL_ROUTES_END,
 };
-static const pl_route_t *const tables[] = {routes, NULL};
-
-const pl_module_t pl_stream_module = {"stream", tables, NULL};

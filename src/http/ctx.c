@@ -11,7 +11,6 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/json.h"
-#include "http/server.h"
 #include "core/banned.h"
 
 int pl_reply(pl_ctx_t *c, int status, json_t *body)
@@ -87,9 +86,42 @@ const char *pl_query(pl_ctx_t *c, const char *name)
 
 int pl_tx_begin(pl_ctx_t *c, pl_txmode_t mode, const char *tenant_id)
 {
-    if (pl_db_begin(c->db, mode, tenant_id) != 0)
-        return pl_fail(c, PL_EDB, NULL, "the store is unavailable");
-    return 0;
+    return pl_op_begin(&c->op, mode, tenant_id);
+}
+
+int pl_record(pl_ctx_t *c, const char *resource_id, json_t *before, json_t *after)
+{
+    return pl_op_record(
+        &c->op, &(pl_change_t){
+                    .action = c->route->audit, .resource_id = resource_id, .before = before, .after = after});
+}
+
+int pl_record_change(pl_ctx_t *c, pl_change_t change)
+{
+    if (change.action == NULL)
+        change.action = c->route->audit;
+    return pl_op_record(&c->op, &change);
+}
+
+int pl_reply_change(pl_ctx_t *c, int status, const char *resource_id, json_t *before, json_t *after)
+{
+    if (after == NULL) {
+        json_decref(before);
+        return pl_fail(c, PL_EDB, NULL, "the change could not be read back");
+    }
+    pl_record(c, resource_id, before, after);
+    json_decref(before);
+    return pl_reply(c, status, after);
+}
+
+const void *pl_conf(pl_ctx_t *c, const pl_module_t *m)
+{
+    return pl_app_conf(c->app, m);
+}
+
+void pl_auth_changed(pl_ctx_t *c)
+{
+    c->auth_changed = true;
 }
 
 int pl_tx_commit(pl_ctx_t *c)
@@ -273,14 +305,12 @@ json_t *pl_json_time_or_null(pl_rows_t *r, int col)
 
 const char *pl_caller_id(const pl_ctx_t *c)
 {
-    return c->principal->kind == PL_PRINCIPAL_USER ? c->principal->user_id : c->principal->key_id;
+    return pl_principal_actor(c->principal);
 }
 
 char *pl_new_id(pl_ctx_t *c, const char *prefix)
 {
-    char *id = pl_alloc(c->arena, PL_TYPEID_MAX);
-    pl_typeid_new(prefix, id);
-    return id;
+    return pl_op_new_id(&c->op, prefix);
 }
 
 bool pl_id_ok(const char *s, const char *prefix)

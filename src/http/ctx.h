@@ -1,13 +1,18 @@
 /*
  * ctx.h — the request context every handler receives, and the helpers handlers use.
  *
- * A pl_ctx_t lives for one request, in the request's arena. By the time a handler runs,
- * the pipeline has: matched the route and its path parameters, authenticated the caller
+ * A pl_ctx_t lives for one request, in the request's arena. It embeds the transport-free
+ * operation context (app/op.h): c->db, c->arena, c->tenant_id, c->principal, c->err … are
+ * the operation's, and &c->op is what domain code takes. By the time a handler runs, the
+ * pipeline has: matched the route and its path parameters, authenticated the caller
  * (c->principal), resolved the tenant (c->tenant_id), checked the permission, parsed and
- * validated the JSON body against the route's schema (c->body), and — unless the route
+ * validated the JSON body against the route's schema (c->body), run the route's prepare
+ * step (slow work such as password hashing, outside any transaction), and — unless the route
  * says PL_R_OWN_TX — opened a transaction on c->db in the tenant's context (write for
- * POST/PATCH/PUT/DELETE, read for GET). The pipeline commits when the handler succeeds
- * and rolls back otherwise, so a failed request writes nothing.
+ * POST/PATCH/PUT/DELETE, read for GET). A handler records what it changed (pl_record); when
+ * it succeeds, the pipeline runs the commit step (audit entries, events, the idempotent
+ * response, commit — one transaction) and rolls everything back otherwise, so a failed
+ * request writes nothing.
  *
  * A handler returns 0 after pl_reply()/pl_reply_empty(), or a negative pl_status after
  * filling c->err (pl_fail()).
@@ -25,35 +30,11 @@
 #include "core/err.h"
 #include "core/str.h"
 #include "core/typeid.h"
+#include "app/app.h"
+#include "app/op.h"
+#include "app/principal.h"
 #include "http/router.h"
-#include "platform/rbac.h"
 #include "store/store.h"
-
-typedef struct pl_server pl_server_t;
-typedef struct pl_worker pl_worker_t;
-
-#define PL_ID_MAX 64
-
-typedef enum { PL_PRINCIPAL_USER = 1, PL_PRINCIPAL_APIKEY = 2 } pl_principal_kind;
-
-/* Who is calling: resolved once per credential and cached per worker. */
-typedef struct pl_principal {
-    pl_principal_kind kind;
-    char user_id[PL_ID_MAX];    /* users: the user */
-    char key_id[PL_ID_MAX];     /* API keys: the key */
-    char session_id[PL_ID_MAX]; /* users: the refresh-token family of the access token */
-    char tenant_id[PL_ID_MAX];
-    char role[16];
-    bool platform;  /* the tenant is the platform tenant (operator) */
-    bool suspended; /* the tenant is suspended */
-    pl_perms_t perms;
-    int64_t expires_ms; /* the credential's expiry (0: none) */
-    /* the tenant's effective plan, resolved with the credential (platform/plans.c) */
-    char plan[32];
-    int64_t quota_day, quota_month; /* API calls; -1 unlimited */
-    double rate[3], burst[3];       /* tenant, API key, IP buckets; 0: the configured default */
-    char features[512];             /* ",flag,flag," enabled feature flags */
-} pl_principal_t;
 
 typedef struct pl_qparam {
     const char *name;
@@ -66,40 +47,41 @@ typedef struct pl_ctx pl_ctx_t;
 typedef int (*pl_stream_fn)(pl_ctx_t *c, void *state, pl_buf_t *out);
 
 struct pl_ctx {
-    pl_server_t *srv;
-    pl_worker_t *worker;
+    union {
+        pl_op_t op; /* what domain code takes: &c->op */
+        struct {
+            PL_OP_FIELDS
+        };
+    };
     h2o_req_t *req;
-    pl_arena_t *arena;
-    pl_db_t *db;
     const pl_route_t *route;
-    char request_id[129];
-    const char *ip;
-    const char *user_agent;
-    const pl_principal_t *principal; /* NULL on public routes without a credential */
-    const char *tenant_id;           /* the tenant the request runs in, or NULL */
-    json_t *body;                    /* validated JSON body (an object), or NULL */
+    json_t *body; /* validated JSON body (an object), or NULL */
+    void *prep;   /* what the route's prepare step left for the handler (arena) */
     pl_str_t params[PL_MAX_PARAMS];
     int nparams;
     pl_qparam_t *query;
     int nquery;
-    pl_err_t err;
     int status;
     json_t *resp;    /* owned until sent */
     const char *raw; /* a pre-rendered body (pl_reply_raw), not owned */
     size_t raw_len;
     const char *raw_type;
-    bool auth_changed;   /* see pl_auth_changed() */
     pl_stream_fn stream; /* see pl_reply_stream() */
     void *stream_state;
-    json_t *problem_extra;      /* members added to a problem answer (limit, value, usage …) */
-    json_t *audit_before;       /* state before a change, for the audit entry (owned) */
-    bool audited;               /* the handler wrote its own audit entry */
-    const char *audit_tenant;   /* public routes: the tenant the audit entry belongs to */
-    const char *audit_resource; /* the resource id, when the path has none */
-    const char *audit_action;   /* overrides the route's action (e.g. a job queued instead of done) */
-    const char *idem_key;       /* Idempotency-Key of this POST, once claimed */
-    bool detached;              /* the handler answers by itself, over time (event streams) */
+    json_t *problem_extra; /* members added to a problem answer (limit, value, usage …) */
+    bool detached;         /* the handler answers by itself, over time (event streams) */
 };
+
+/* ---- recording changes (the commit step writes their audit entries and events) ---- */
+/* Records a change of resource_id by this route: the route's audit action, the tenant of the
+ * request. before/after are borrowed (NULL: created / deleted). */
+int pl_record(pl_ctx_t *c, const char *resource_id, json_t *before, json_t *after);
+/* The same with every field of the change given (action NULL: the route's). */
+int pl_record_change(pl_ctx_t *c, pl_change_t change);
+/* The common end of a mutation: records the change of resource_id by this route and answers
+ * after with status. Takes both references (before may be NULL: created). A NULL after — the
+ * read-back failed — answers an error, never a 2xx with an empty body. */
+int pl_reply_change(pl_ctx_t *c, int status, const char *resource_id, json_t *before, json_t *after);
 
 /* ---- replying ---- */
 /* Sends body (ownership taken) with status. Returns 0. */
@@ -124,6 +106,9 @@ int pl_fail_notfound(pl_ctx_t *c, const char *what);
 const char *pl_param(pl_ctx_t *c, int i);
 /* Decoded query parameter, or NULL. */
 const char *pl_query(pl_ctx_t *c, const char *name);
+
+/* The module's option struct (pl_app_conf). */
+const void *pl_conf(pl_ctx_t *c, const pl_module_t *m);
 
 /* ---- transactions, for PL_R_OWN_TX routes ---- */
 int pl_tx_begin(pl_ctx_t *c, pl_txmode_t mode, const char *tenant_id);
@@ -170,6 +155,9 @@ json_t *pl_json_time(int64_t ms);
 json_t *pl_json_time_or_null(pl_rows_t *r, int col);
 /* The id of the caller: the user's, or the API key's. */
 const char *pl_caller_id(const pl_ctx_t *c);
+/* Marks that this request changed who may do what; every cached credential is dropped once
+ * the transaction commits. */
+void pl_auth_changed(pl_ctx_t *c);
 /* A new TypeID in the arena. */
 char *pl_new_id(pl_ctx_t *c, const char *prefix);
 /* true if s is a well-formed id with this prefix (malformed ids are simply not found). */

@@ -13,13 +13,13 @@
  *                      headers) and the plan's daily / monthly API-call quotas (429 quota_exceeded)
  *   9. body            JSON parsed (depth, UTF-8, duplicates) and validated by the route schema
  *  10. idempotency     a POST with Idempotency-Key is claimed, or answered from its first response
- *  11. transaction     opened in the tenant's context (unless the route manages its own)
- *  12. handler         the module's code
- *  13. audit, event    every successful mutation leaves an audit entry and (for announced
- *                      changes) a domain event in the outbox, in the same transaction; the
- *                      response of an idempotent POST is stored with them; then commit
- *                      (on any failure: rollback, and the idempotency claim is released)
- *  14. response        JSON or problem+json, X-Request-Id, then one JSON access-log line
+ *  11. prepare         the route's slow work (password hashing) before any transaction
+ *  12. transaction     opened in the tenant's context (unless the route only reads on its own)
+ *  13. handler         the module's code; it records what it changed
+ *  14. commit step     app/op.h: the changes' audit entries, their domain events and the
+ *                      response of an idempotent POST, in the handler's transaction, then
+ *                      commit (on any failure: rollback, and the idempotency claim is released)
+ *  15. response        JSON or problem+json, X-Request-Id, then one JSON access-log line
  *
  * No handler re-implements any of these stages.
  */
@@ -32,19 +32,15 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "app/idempotency.h"
 #include "core/buf.h"
 #include "core/clock.h"
-#include "core/json.h"
 #include "core/crypto.h"
+#include "core/json.h"
 #include "core/log.h"
-#include "events/audit.h"
-#include "events/outbox.h"
 #include "http/ctx.h"
-#include "http/idempotency.h"
 #include "http/quota.h"
 #include "http/ratelimit.h"
-#include "platform/platform.h"
-#include "platform/auth.h"
 #include "core/banned.h"
 
 /* ---- 1. request id ---- */
@@ -163,7 +159,7 @@ static int stage_query(pl_ctx_t *c)
 
 /* ---- 5.–7. auth, tenant, permission ---- */
 
-static int stage_auth(pl_ctx_t *c, int perm)
+static int stage_auth(pl_ctx_t *c, pl_http_t *http, int perm)
 {
     const pl_route_t *r = c->route;
     ssize_t i = h2o_find_header(&c->req->headers, H2O_TOKEN_AUTHORIZATION, -1);
@@ -191,8 +187,11 @@ static int stage_auth(pl_ctx_t *c, int perm)
         pl_header(c, "www-authenticate", "Bearer");
         return pl_fail(c, PL_EUNAUTH, NULL, "authentication required: send 'Authorization: Bearer <token>'");
     }
-    if (pl_auth_resolve(c, cred, &c->principal) != 0) {
-        pl_header(c, "www-authenticate", "Bearer error=\"invalid_token\"");
+    if (http->authenticate == NULL)
+        return pl_fail(c, PL_EUNAUTH, NULL, "this server accepts no credentials");
+    if (http->authenticate(&c->op, cred, &c->principal) != 0) {
+        if (c->err.status == PL_EUNAUTH)
+            pl_header(c, "www-authenticate", "Bearer error=\"invalid_token\"");
         return c->err.status;
     }
     if (r->flags & PL_R_PUBLIC)
@@ -204,12 +203,14 @@ static int stage_auth(pl_ctx_t *c, int perm)
         return pl_fail(c, PL_EFORBIDDEN, "tenant_suspended", "this organization is suspended");
     if ((r->flags & PL_R_PLATFORM) && !c->principal->platform)
         return pl_fail(c, PL_EFORBIDDEN, NULL, "this route is for platform operators");
+    if (r->flags & PL_R_PLATFORM)
+        c->actor_type = "operator";
 
     /* 7. permission and feature */
     if (!pl_rbac_has(c->principal->perms, perm))
         return pl_fail(c, PL_EFORBIDDEN, NULL, "the role '%s' lacks the permission '%s'", c->principal->role,
                        r->permission);
-    if (r->feature && !pl_feature_enabled(c->principal, r->feature))
+    if (r->feature && !pl_principal_has_feature(c->principal, r->feature))
         return pl_fail(c, PL_EFORBIDDEN, "feature_not_enabled",
                        "the feature '%s' is not enabled for this organization", r->feature);
     return 0;
@@ -217,11 +218,10 @@ static int stage_auth(pl_ctx_t *c, int perm)
 
 /* ---- 8. rate limits and quotas ---- */
 
-static int stage_limits(pl_ctx_t *c)
+static int stage_limits(pl_ctx_t *c, pl_http_t *srv)
 {
     static const char *names[] = {"tenant", "key", "ip"};
     const pl_principal_t *p = c->principal;
-    pl_server_t *srv = c->srv;
     pl_rl_result_t res[3], *worst = NULL, *refused = NULL;
     const char *keys[3] = {NULL, NULL, NULL};
     double rate[3], burst[3];
@@ -276,7 +276,7 @@ static int stage_limits(pl_ctx_t *c)
         return pl_fail(c, PL_ERATE, NULL, "too many requests for this %s; retry in %.0f s", names[refused_i],
                        ceil(refused->retry_after_s) < 1 ? 1 : ceil(refused->retry_after_s));
     }
-    if (tenant_scoped) {
+    if (tenant_scoped && !(c->route->flags & PL_R_UNMETERED)) {
         bool monthly = false;
         int64_t retry = 0;
         if (pl_quota_take(srv->quota, c->db, c->tenant_id, p->quota_day, p->quota_month, now, &monthly,
@@ -379,52 +379,6 @@ static int stage_idempotency(pl_ctx_t *c)
     default:
         return pl_fail(c, PL_EDB, NULL, "the idempotency key could not be recorded");
     }
-}
-
-/* ---- 13. audit entry and domain event ---- */
-
-static int stage_audit(pl_ctx_t *c, bool own_tx)
-{
-    const char *action = c->audit_action ? c->audit_action : c->route->audit, *dot = strchr(action, '.'),
-               *tenant = c->tenant_id, *rid = NULL, *etype;
-    char rtype[64];
-    int rc;
-    if (c->audited)
-        return 0;
-    if (tenant == NULL)
-        tenant = c->audit_tenant;
-    if (tenant == NULL && c->resp)
-        tenant = pl_json_str(json_object_get(c->resp, "tenant"), "id");
-    if (tenant == NULL)
-        tenant = c->srv->platform_tenant;
-    if (c->nparams)
-        rid = pl_param(c, 0);
-    else if (c->audit_resource)
-        rid = c->audit_resource;
-    else if (c->resp && pl_json_str(c->resp, "id"))
-        rid = pl_json_str(c->resp, "id");
-    else if (c->resp && json_object_get(c->resp, "user"))
-        rid = pl_json_str(json_object_get(c->resp, "user"), "id");
-    snprintf(rtype, sizeof(rtype), "%.*s", dot ? (int)(dot - action) : (int)strlen(action), action);
-    if (own_tx && pl_db_begin(c->db, PL_TX_WRITE, tenant) != 0)
-        return pl_fail(c, PL_EDB, NULL, "the audit entry could not be written");
-    rc = pl_audit_write(c, tenant, action, rtype, rid, c->audit_before, c->resp);
-    if (rc == 0 && (etype = pl_event_type_for(action)) != NULL) {
-        /* the event goes to the tenant it is about: for operator actions, the target */
-        const char *et =
-            (c->route->flags & PL_R_PLATFORM) && strncmp(action, "tenant.", 7) == 0 && rid ? rid : tenant;
-        json_t *data = c->resp;
-        if (data && json_object_get(data, "tenant") && strcmp(etype, "tenant.created") == 0)
-            data = json_object_get(data, "tenant"); /* signup answers {user, tenant, tokens} */
-        rc = pl_event_emit(c, et, etype, data);
-    }
-    if (own_tx) {
-        if (rc == 0)
-            rc = pl_db_commit(c->db);
-        else
-            pl_db_rollback(c->db);
-    }
-    return rc == 0 ? 0 : pl_fail(c, PL_EDB, NULL, "the audit entry could not be written");
 }
 
 /* Turns a JSON reply into bytes (so an idempotent POST can store exactly what is sent). */
@@ -601,29 +555,63 @@ static void access_log(pl_ctx_t *c, int status, int64_t t0)
 
 /* ---- the pipeline ---- */
 
+/* The commit step for a handler that succeeded: the reply is rendered first, so an idempotent
+ * POST stores exactly the bytes it sends. A handler that failed but asked to keep its changes
+ * (op.keep_on_error) commits them and still answers its error. */
+static int stage_commit(pl_ctx_t *c, int rc)
+{
+    bool ok = rc == 0 && c->status < 400;
+    if (ok && c->changes == NULL && pl_db_tx_wrote(c->db)) {
+        /* every change leaves an audit entry: a handler that wrote and recorded nothing is a bug */
+        pl_logf(PL_LOG_ERROR, "a request changed data without recording the change", "%s %s",
+                c->route->method, c->route->path);
+        pl_op_abort(&c->op);
+        return pl_fail(c, PL_EINTERNAL, NULL, "the change was not recorded; nothing was written");
+    }
+    if (ok) {
+        if (c->idem_key) {
+            render_reply(c);
+            c->idem_status = c->status ? c->status : 200;
+            c->idem_type = c->raw_type;
+            c->idem_body = c->raw;
+            c->idem_len = c->raw_len;
+        }
+        return pl_op_commit(&c->op);
+    }
+    if (c->keep_on_error && pl_db_in_tx(c->db)) {
+        pl_err_t handler_err = c->err;
+        c->idem_key = NULL;
+        pl_err_clear(&c->err);
+        if (pl_op_commit(&c->op) != 0)
+            return c->err.status; /* the kept change was lost: say so, not the handler's error */
+        c->err = handler_err;
+        return rc ? rc : c->err.status;
+    }
+    pl_op_abort(&c->op);
+    return rc;
+}
+
 int pl_pipeline_handle(pl_worker_t *w, h2o_req_t *req)
 {
     pl_ctx_t *c = h2o_mem_alloc_pool(&req->pool, sizeof(*c));
+    pl_http_t *http = w->http;
     pl_match_t m;
     int64_t t0 = pl_mono_us();
     int rc = 0, status;
-    bool own_tx, writes, ok = false;
+    bool writes, claimed = false;
     pl_str_t method = {req->method.base, req->method.len};
     pl_str_t path = {req->path_normalized.base, req->path_normalized.len};
 
     memset(c, 0, sizeof(*c));
-    c->srv = w->srv;
-    c->worker = w;
+    pl_op_init(&c->op, http->app, w->db, &req->pool);
+    c->thread = &w->thread;
     c->req = req;
-    c->arena = &req->pool;
-    c->db = w->db;
-    pl_err_clear(&c->err);
 
     stage_request_id(c); /* 1 */
     peer_address(c);
     c->user_agent = header(c, H2O_TOKEN_USER_AGENT);
 
-    if (pl_router_match(w->srv->router, method, path, &m) != 0) { /* 2 */
+    if (pl_router_match(http->router, method, path, &m) != 0) { /* 2 */
         if (m.path_matched) {
             pl_header(c, "allow", m.allow);
             rc = pl_fail(c, PL_EMETHOD, NULL, "%.*s is not allowed here; allowed: %s", (int)method.len,
@@ -638,15 +626,15 @@ int pl_pipeline_handle(pl_worker_t *w, h2o_req_t *req)
     memcpy(c->params, m.params, sizeof(m.params));
     c->nparams = m.nparams;
 
-    if (req->entity.base && req->entity.len > (size_t)w->srv->cfg.max_body) { /* 3 */
-        rc = pl_fail(c, PL_ETOOBIG, NULL, "the request body is larger than %ld bytes", w->srv->cfg.max_body);
+    if (req->entity.base && req->entity.len > (size_t)http->conf->max_body) { /* 3 */
+        rc = pl_fail(c, PL_ETOOBIG, NULL, "the request body is larger than %ld bytes", http->conf->max_body);
         goto respond;
     }
     if ((rc = stage_query(c)) != 0) /* 4 */
         goto respond;
-    if ((rc = stage_auth(c, m.perm)) != 0) /* 5, 6, 7 */
+    if ((rc = stage_auth(c, http, m.perm)) != 0) /* 5, 6, 7 */
         goto respond;
-    if ((rc = stage_limits(c)) != 0) /* 8 */
+    if ((rc = stage_limits(c, http)) != 0) /* 8 */
         goto respond;
     if ((rc = stage_body(c)) != 0) /* 9 */
         goto respond;
@@ -656,40 +644,26 @@ int pl_pipeline_handle(pl_worker_t *w, h2o_req_t *req)
         goto respond;
     }
 
-    own_tx = (c->route->flags & PL_R_OWN_TX) != 0; /* 11 */
-    writes = !pl_str_eq_cstr(method, "GET") && !pl_str_eq_cstr(method, "HEAD");
-    if (!own_tx && (rc = pl_tx_begin(c, writes ? PL_TX_WRITE : PL_TX_READ, c->tenant_id)) != 0)
+    claimed = c->idem_key != NULL;
+
+    if (c->route->prepare && (rc = c->route->prepare(c)) != 0) /* 11 */
         goto release;
 
-    rc = c->route->handler(c); /* 12 */
+    writes = !pl_str_eq_cstr(method, "GET") && !pl_str_eq_cstr(method, "HEAD"); /* 12 */
+    if (!(c->route->flags & PL_R_OWN_TX) &&
+        (rc = pl_op_begin(&c->op, writes ? PL_TX_WRITE : PL_TX_READ, c->tenant_id)) != 0)
+        goto release;
 
-    ok = rc == 0 && c->status < 400; /* 13 */
-    if (ok && writes)
-        rc = stage_audit(c, !pl_db_in_tx(c->db));
-    if (rc == 0 && ok && c->idem_key) {
-        bool own = !pl_db_in_tx(c->db);
-        render_reply(c);
-        if (own && pl_db_begin(c->db, PL_TX_WRITE, c->tenant_id) != 0)
-            rc = pl_fail(c, PL_EDB, NULL, "the store is unavailable");
-        else if (pl_idempotency_store(c->db, c->tenant_id, c->idem_key, c->status ? c->status : 200,
-                                      c->raw_type, c->raw, c->raw_len) != 0)
-            rc = pl_fail(c, PL_EDB, NULL, "the response could not be stored for the idempotency key");
-        else if (own)
-            rc = pl_tx_commit(c);
-    }
-    if (pl_db_in_tx(c->db)) {
-        if (rc == 0 && c->status < 400)
-            rc = pl_tx_commit(c);
-        else
-            pl_tx_rollback(c);
-    }
-    if (rc == 0 && c->auth_changed)
-        pl_server_auth_changed(c->srv);
+    rc = c->route->handler(c); /* 13 */
+    if (rc == 0 && c->status >= 400 && c->err.status == PL_OK)
+        rc = pl_fail(c, PL_EINTERNAL, NULL, "the handler answered %d without an error", c->status);
+
+    rc = stage_commit(c, rc); /* 14 */
 release:
-    if (c->idem_key && !(rc == 0 && ok))
+    if (claimed && rc != 0)
         pl_idempotency_release(c->db, c->tenant_id, c->idem_key);
 
-respond: /* 14 */
+respond: /* 15 */
     if (rc != 0) {
         if (c->err.status == PL_OK)
             pl_fail(c, rc, NULL, "%s", pl_status_title(rc));
@@ -715,7 +689,7 @@ respond: /* 14 */
     if (c->resp)
         json_decref(c->resp);
     json_decref(c->problem_extra);
-    json_decref(c->audit_before);
+    pl_op_release(&c->op);
     access_log(c, status, t0);
     return 0;
 }

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "platform/rbac.h"
+#include "app/rbac.h"
 #include "core/banned.h"
 
 #define MAX_SEGS 8
@@ -49,40 +49,65 @@ static int split(const char *path, size_t len, pl_str_t *segs, int max)
     return n;
 }
 
-pl_router_t *pl_router_create(const pl_module_t *const *modules, size_t nmodules)
+static const pl_route_t *const *tables_of(const pl_app_t *app, size_t m)
+{
+    return pl_app_module(app, m)->routes;
+}
+
+static int bad(pl_router_t *r, pl_err_t *err, const pl_route_t *rt, const char *why)
+{
+    pl_err_set(err, PL_EINTERNAL, NULL, "route %s %s: %s", rt->method, rt->path, why);
+    pl_router_destroy(r);
+    return PL_EINTERNAL;
+}
+
+pl_router_t *pl_router_create(const pl_app_t *app, pl_err_t *err)
 {
     pl_router_t *r = calloc(1, sizeof(*r));
-    size_t m, t, k, total = 0;
+    size_t m, t, k, total = 0, nm = pl_app_nmodules(app);
     int s;
     if (r == NULL)
         abort();
-    for (m = 0; m < nmodules; m++)
-        for (t = 0; modules[m]->tables && modules[m]->tables[t]; t++)
-            for (k = 0; modules[m]->tables[t][k].method; k++)
+    for (m = 0; m < nm; m++)
+        for (t = 0; tables_of(app, m) && tables_of(app, m)[t]; t++)
+            for (k = 0; tables_of(app, m)[t][k].method; k++)
                 total++;
     r->entries = calloc(total ? total : 1, sizeof(entry_t));
     if (r->entries == NULL)
         abort();
-    for (m = 0; m < nmodules; m++) {
-        for (t = 0; modules[m]->tables && modules[m]->tables[t]; t++)
-            for (k = 0; modules[m]->tables[t][k].method; k++) {
-                const pl_route_t *rt = &modules[m]->tables[t][k];
+    for (m = 0; m < nm; m++) {
+        for (t = 0; tables_of(app, m) && tables_of(app, m)[t]; t++)
+            for (k = 0; tables_of(app, m)[t][k].method; k++) {
+                const pl_route_t *rt = &tables_of(app, m)[t][k];
+                unsigned scope = rt->flags & (PL_R_PUBLIC | PL_R_TENANT | PL_R_PLATFORM);
                 entry_t *e = &r->entries[r->n++];
                 e->route = rt;
                 e->perm = -1;
                 if (rt->permission && (e->perm = pl_rbac_perm_index(rt->permission)) < 0) {
-                    fprintf(stderr, "route %s %s: unknown permission '%s'\n", rt->method, rt->path,
-                            rt->permission);
-                    abort();
+                    bad(r, err, rt, "unknown permission");
+                    return NULL;
+                }
+                if (scope != PL_R_PUBLIC && scope != PL_R_TENANT && scope != PL_R_PLATFORM) {
+                    bad(r, err, rt, "the scope must be exactly one of public, tenant and platform");
+                    return NULL;
+                }
+                if ((scope == PL_R_PUBLIC && (rt->permission || rt->feature)) ||
+                    (rt->flags & PL_R_ANY_TENANT_STATE && scope == PL_R_PUBLIC)) {
+                    bad(r, err, rt, "a public route has no permission, feature or tenant state");
+                    return NULL;
                 }
                 if (strcmp(rt->method, "GET") != 0 && rt->audit == NULL) {
-                    fprintf(stderr, "route %s %s: a mutation needs an audit action\n", rt->method, rt->path);
-                    abort();
+                    bad(r, err, rt, "a mutation needs an audit action");
+                    return NULL;
+                }
+                if (rt->prepare && (rt->flags & PL_R_OWN_TX)) {
+                    bad(r, err, rt, "a prepare step runs before the pipeline's transaction");
+                    return NULL;
                 }
                 e->nsegs = split(rt->path, strlen(rt->path), e->segs, MAX_SEGS);
                 if (e->nsegs < 0) {
-                    fprintf(stderr, "route %s %s: bad path\n", rt->method, rt->path);
-                    abort();
+                    bad(r, err, rt, "bad path");
+                    return NULL;
                 }
                 for (s = 0; s < e->nsegs; s++)
                     if (e->segs[s].len >= 2 && e->segs[s].ptr[0] == '{')

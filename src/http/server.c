@@ -1,19 +1,20 @@
 /*
- * server.c — process setup and the worker threads.
+ * server.c — the HTTP transport module (see http.h): options, start-up and the workers.
  *
- * The main thread opens the store, applies migrations, prepares the platform (signing
- * keys, platform tenant), builds the router, binds one listening socket and starts N
- * workers. Each worker runs its own h2o event loop over a dup of the listening socket
- * and its own store connection. The main thread then waits for SIGINT/SIGTERM, asks the
- * workers to stop, lets open connections drain (up to two seconds) and tears down.
+ * init builds the router from every module's routes and renders the OpenAPI document;
+ * start binds one listening socket and starts N workers, each running its own h2o event
+ * loop over a dup of the socket with its own store connection and the modules' per-worker
+ * slots. stop: the workers see the application stopping, stop accepting, let open
+ * connections drain (up to two seconds), run the modules' worker_exit hooks and return; the
+ * loops are disposed only after their threads were joined.
  */
+#include "http/http.h"
 #include "http/server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,20 +22,15 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "core/crypto.h"
 #include "core/log.h"
 #include "core/typeid.h"
-#include "jobs/jobs.h"
-#include "events/stream.h"
-#include "events/webhooks.h"
-#include "http/idempotency.h"
 #include "http/openapi.h"
+#include "http/pipeline.h"
 #include "http/quota.h"
 #include "http/ratelimit.h"
-#include "http/pipeline.h"
-#include "platform/auth.h"
-#include "platform/platform.h"
 #include "core/banned.h"
+
+PL_MIGRATIONS_DECLARE(http);
 
 typedef struct {
     h2o_handler_t super;
@@ -97,69 +93,7 @@ static void on_setup_problem(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
     h2o_setup_next_ostream(req, slot);
 }
 
-pl_server_t *pl_server_create(const pl_config_t *cfg, const pl_module_t *const *modules, size_t nmodules,
-                              char *errbuf, size_t errlen)
-{
-    pl_server_t *s = calloc(1, sizeof(*s));
-    pl_err_t err;
-    int applied = 0;
-    pl_db_t *db = NULL;
-    if (s == NULL)
-        abort();
-    pl_err_clear(&err);
-    s->cfg = *cfg;
-    s->listen_fd = -1;
-    atomic_init(&s->auth_gen, 1);
-    atomic_init(&s->stop, false);
-    if (pl_crypto_init() != 0) {
-        snprintf(errbuf, errlen, "libsodium failed to initialise");
-        goto fail;
-    }
-    {
-        static const char *names[] = {"--rate-limit-tenant", "--rate-limit-key", "--rate-limit-ip"};
-        int i;
-        for (i = 0; i < 3; i++)
-            if (pl_ratelimit_parse(cfg->rate_limit[i], &s->rl_rate[i], &s->rl_burst[i]) != 0) {
-                snprintf(errbuf, errlen, "%s: '%s' is not RATE:BURST or 0", names[i], cfg->rate_limit[i]);
-                goto fail;
-            }
-    }
-    s->ratelimit = pl_ratelimit_memory();
-    s->quota = pl_quota_create();
-    if (pl_store_open(&s->store, cfg, &err) != 0 || pl_store_migrate(s->store, &applied, &err) != 0 ||
-        pl_db_connect(s->store, &db, &err) != 0 || pl_platform_init(s, db, &err) != 0) {
-        snprintf(errbuf, errlen, "%s", err.message);
-        goto fail;
-    }
-    pl_db_close(db);
-    s->modules = modules;
-    s->nmodules = nmodules;
-    s->router = pl_router_create(modules, nmodules);
-    s->openapi = pl_openapi_render(s->router, &s->openapi_len);
-    return s;
-fail:
-    pl_db_close(db);
-    pl_server_destroy(s);
-    return NULL;
-}
-
-int64_t (*pl_server_usage(const pl_server_t *s, const char *limit))(pl_db_t *, const char *)
-{
-    size_t m;
-    const pl_usage_t *u;
-    for (m = 0; m < s->nmodules; m++)
-        for (u = s->modules[m]->usage; u && u->limit; u++)
-            if (strcmp(u->limit, limit) == 0)
-                return u->count;
-    return NULL;
-}
-
-void pl_server_auth_changed(pl_server_t *s)
-{
-    atomic_fetch_add(&s->auth_gen, 1);
-}
-
-static int bind_listener(pl_server_t *s)
+static int bind_listener(pl_http_t *s, pl_err_t *err)
 {
     char host[128], port_s[16];
     int port, fd = -1, one = 1;
@@ -168,27 +102,23 @@ static int bind_listener(pl_server_t *s)
     socklen_t sl = sizeof(ss);
     char addr[INET6_ADDRSTRLEN];
 
-    if (pl_config_listen(&s->cfg, host, sizeof(host), &port) != 0) {
-        pl_logf(PL_LOG_ERROR, "bad --listen", "'%s' is not HOST:PORT", s->cfg.listen);
-        return -1;
-    }
+    if (pl_config_hostport(s->conf->listen, host, sizeof(host), &port) != 0)
+        return pl_err_set(err, PL_EINVAL, NULL, "--listen: '%s' is not HOST:PORT", s->conf->listen);
     snprintf(port_s, sizeof(port_s), "%d", port);
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if (getaddrinfo(host, port_s, &hints, &res) != 0 || res == NULL) {
-        pl_logf(PL_LOG_ERROR, "cannot resolve listen address", "%s", s->cfg.listen);
-        return -1;
-    }
+    if (getaddrinfo(host, port_s, &hints, &res) != 0 || res == NULL)
+        return pl_err_set(err, PL_EINVAL, NULL, "--listen: cannot resolve '%s'", s->conf->listen);
     fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
-        pl_logf(PL_LOG_ERROR, "cannot listen", "%s: %s", s->cfg.listen, strerror(errno));
+        pl_err_set(err, PL_EINVAL, NULL, "cannot listen on %s: %s", s->conf->listen, strerror(errno));
         if (fd >= 0)
             close(fd);
         freeaddrinfo(res);
-        return -1;
+        return PL_EINVAL;
     }
     freeaddrinfo(res);
     fcntl(fd, F_SETFL, O_NONBLOCK);
@@ -220,25 +150,108 @@ static bool has_connections(pl_worker_t *w)
     return !h2o_linklist_is_empty(&w->h2o.http1._conns) || !h2o_linklist_is_empty(&w->h2o.http2._conns);
 }
 
+static const pl_option_t options[] = {
+    PL_OPTION_STR(pl_http_conf_t, listen, "--listen", "PLINTH_LISTEN", "127.0.0.1:8080",
+                  "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 picks a free port)"),
+    PL_OPTION_LONG(pl_http_conf_t, workers, "--workers", "PLINTH_WORKERS", 0, 256, "0",
+                   "HTTP worker threads (default: number of cores)"),
+    PL_OPTION_LONG(pl_http_conf_t, max_body, "--max-body", "PLINTH_MAX_BODY", 1024, 64L * 1024 * 1024,
+                   "1048576", "largest accepted request body in bytes (default 1048576)"),
+    PL_OPTION_STR(pl_http_conf_t, rate_limit[0], "--rate-limit-tenant", "PLINTH_RATE_LIMIT_TENANT", "100:200",
+                  "default bucket per tenant, RATE:BURST requests/s, 0 = off (default 100:200; plans may set "
+                  "their own)"),
+    PL_OPTION_STR(pl_http_conf_t, rate_limit[1], "--rate-limit-key", "PLINTH_RATE_LIMIT_KEY", "100:200",
+                  "default bucket per API key (default 100:200)"),
+    PL_OPTION_STR(pl_http_conf_t, rate_limit[2], "--rate-limit-ip", "PLINTH_RATE_LIMIT_IP", "300:600",
+                  "default bucket per client IP (default 300:600)"),
+    PL_OPTIONS_END,
+};
+
+static pl_http_t *state(const pl_app_t *app)
+{
+    return pl_app_state(app, &pl_http_module);
+}
+
+static int http_init(pl_app_t *app, pl_err_t *err)
+{
+    static const char *names[] = {"--rate-limit-tenant", "--rate-limit-key", "--rate-limit-ip"};
+    pl_http_t *s = calloc(1, sizeof(*s));
+    char url[300];
+    int i;
+    if (s == NULL)
+        abort();
+    s->app = app;
+    s->conf = pl_app_conf(app, &pl_http_module);
+    s->listen_fd = -1;
+    pl_app_set_state(app, &pl_http_module, s);
+    for (i = 0; i < 3; i++)
+        if (pl_ratelimit_parse(s->conf->rate_limit[i], &s->rl_rate[i], &s->rl_burst[i]) != 0)
+            return pl_err_set(err, PL_EINVAL, NULL, "%s: '%s' is not RATE:BURST or 0", names[i],
+                              s->conf->rate_limit[i]);
+    for (i = 0; i < (int)pl_app_nmodules(app); i++)
+        if (pl_app_module(app, (size_t)i)->authenticate)
+            s->authenticate = pl_app_module(app, (size_t)i)->authenticate;
+    s->ratelimit = pl_ratelimit_memory();
+    s->quota = pl_quota_create();
+    if ((s->router = pl_router_create(app, err)) == NULL)
+        return err->status;
+    s->openapi = pl_openapi_render(s->router, &s->openapi_len);
+    /* until the socket is bound (start), links point at the configured address */
+    snprintf(url, sizeof(url), "http://%s", s->conf->listen);
+    pl_app_set_bound_url(app, url);
+    return 0;
+}
+
+int64_t pl_http_calls(pl_app_t *app, pl_db_t *db, const char *tenant_id, bool day)
+{
+    pl_http_t *s = state(app);
+    if (s == NULL)
+        return 0;
+    return pl_quota_used(s->quota, db, tenant_id, day);
+}
+
+static int64_t calls_today(pl_app_t *app, pl_db_t *db, const char *tenant_id)
+{
+    return pl_http_calls(app, db, tenant_id, true);
+}
+
+static int64_t calls_this_month(pl_app_t *app, pl_db_t *db, const char *tenant_id)
+{
+    return pl_http_calls(app, db, tenant_id, false);
+}
+
+/* The quota limits are enforced by the gateway (quota.c); the meters show their usage. */
+static const pl_usage_t usage[] = {
+    {"api_calls_per_day", calls_today},
+    {"api_calls_per_month", calls_this_month},
+    {NULL, NULL},
+};
+
+const char *pl_http_openapi(const pl_app_t *app, size_t *len)
+{
+    pl_http_t *s = state(app);
+    *len = s ? s->openapi_len : 0;
+    return s ? s->openapi : NULL;
+}
+
 static void *worker_main(void *arg)
 {
     pl_worker_t *w = arg;
-    pl_server_t *s = w->srv;
+    pl_http_t *s = w->http;
     h2o_evloop_t *loop = w->h2o.loop;
     int64_t deadline;
 
-    pl_streams_attach(w);
     w->listener = h2o_evloop_socket_create(loop, dup(s->listen_fd), H2O_SOCKET_FLAG_DONT_READ);
     w->listener->data = w;
     h2o_socket_read_start(w->listener, on_accept);
-    while (!atomic_load(&s->stop))
+    while (!pl_app_stopping(s->app))
         h2o_evloop_run(loop, 100);
 
-    /* stop accepting, then let in-flight requests finish and idle connections close */
+    /* stop accepting, then let in-flight requests finish and idle connections close (long
+     * streams end themselves when they see the application stopping) */
     h2o_socket_read_stop(w->listener);
     h2o_socket_close(w->listener);
     w->listener = NULL;
-    pl_streams_close_all(w);
     h2o_context_request_shutdown(&w->h2o);
     /* h2o 2.2 has no shutdown hook for idle HTTP/1 keep-alive connections: expiring the
      * keep-alive timeout now makes the loop close them on its next turn. */
@@ -246,7 +259,10 @@ static void *worker_main(void *arg)
     deadline = (int64_t)h2o_now(loop) + 2000;
     while (has_connections(w) && (int64_t)h2o_now(loop) < deadline)
         h2o_evloop_run(loop, 50);
-    pl_streams_detach(w);
+    if (w->slots_ready) {
+        pl_app_worker_exit(s->app, &w->thread);
+        w->slots_ready = false;
+    }
     /* the HTTP/2 graceful-shutdown timer is armed even with no HTTP/2 connection left */
     if (h2o_timeout_is_linked(&w->h2o.http2._graceful_shutdown_timeout))
         h2o_timeout_unlink(&w->h2o.http2._graceful_shutdown_timeout);
@@ -254,52 +270,74 @@ static void *worker_main(void *arg)
 }
 
 /* This process's API-call counters go to the store every second, on their own connection.
- * (Work that must run once per period across processes is a scheduled task: jobs/jobs.h.) */
+ * A failed flush keeps the counts for the next one and is logged. */
 static void *maintenance_main(void *arg)
 {
-    pl_server_t *s = arg;
+    pl_http_t *s = arg;
     pl_db_t *db = NULL;
     pl_err_t err;
     int tick = 0;
     pl_err_clear(&err);
-    if (pl_db_connect(s->store, &db, &err) != 0) {
+    if (pl_app_connect(s->app, &db, &err) != 0) {
         pl_log(PL_LOG_ERROR, "maintenance: no store connection", NULL);
         return NULL;
     }
-    while (!atomic_load(&s->stop)) {
+    while (!pl_app_stopping(s->app)) {
         usleep(200000);
-        if (++tick % 5 == 0)
-            pl_quota_flush(s->quota, db);
+        if (++tick % 5 == 0 && pl_quota_flush(s->quota, db) != 0)
+            pl_log(PL_LOG_WARN, "api-call counters could not be written; kept for the next flush", NULL);
     }
-    pl_quota_flush(s->quota, db);
+    if (pl_quota_flush(s->quota, db) != 0)
+        pl_log(PL_LOG_ERROR, "api-call counters could not be written at shutdown", NULL);
     pl_db_close(db);
     return NULL;
 }
 
-int pl_server_run(pl_server_t *s)
+static void http_stop(pl_app_t *app);
+
+static int start_worker(pl_http_t *s, int i, pl_err_t *err)
 {
+    pl_worker_t *w = &s->workers[i];
+    w->http = s;
+    w->thread.id = i;
+    if (pl_app_connect(s->app, &w->db, err) != 0)
+        return err->status;
+    h2o_context_init(&w->h2o, h2o_evloop_create(), &s->h2o_config);
+    w->thread.loop = w->h2o.loop;
+    w->thread.db = w->db;
+    w->accept.ctx = &w->h2o;
+    w->accept.hosts = s->h2o_config.hosts;
+    if (pl_app_worker_init(s->app, &w->thread, err) != 0)
+        return err->status;
+    w->slots_ready = true;
+    if (pl_app_thread(&w->tid, worker_main, w, "HTTP worker", err) != 0)
+        return err->status;
+    w->running = true;
+    return 0;
+}
+
+static int http_start(pl_app_t *app, pl_err_t *err)
+{
+    pl_http_t *s = state(app);
     h2o_hostconf_t *host;
     h2o_pathconf_t *path;
     pl_h2o_handler_t *handler;
-    sigset_t set;
-    int i, sig = 0;
-    long n = s->cfg.workers;
-    pl_err_t err;
-    char fields[PATH_MAX + 512];
+    int i;
+    long n = s->conf->workers;
+    char fields[PATH_MAX + 512], url[300];
 
-    if (bind_listener(s) != 0)
-        return 1;
-    if (s->cfg.public_url[0])
-        snprintf(s->public_base, sizeof(s->public_base), "%s", s->cfg.public_url);
-    else
-        snprintf(s->public_base, sizeof(s->public_base), "http://%s", s->bound);
+    if (bind_listener(s, err) != 0)
+        return err->status;
+    snprintf(url, sizeof(url), "http://%s", s->bound);
+    pl_app_set_bound_url(app, url);
     if (n <= 0)
         n = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
 
     h2o_config_init(&s->h2o_config);
+    s->h2o_ready = true;
     /* h2o answers bodies above its own limit with a bare 413; ours, lower, answers with
      * problem+json, so h2o's is set well above it. */
-    s->h2o_config.max_request_entity_size = (size_t)s->cfg.max_body * 4;
+    s->h2o_config.max_request_entity_size = (size_t)s->conf->max_body * 4;
     s->h2o_config.server_name = h2o_iovec_init(H2O_STRLIT("plinth"));
     host = h2o_config_register_host(&s->h2o_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     path = h2o_config_register_path(host, "/", 0);
@@ -307,85 +345,92 @@ int pl_server_run(pl_server_t *s)
     handler->super.on_req = on_req;
     h2o_create_filter(&host->fallback_path, sizeof(h2o_filter_t))->on_setup_ostream = on_setup_problem;
 
-    signal(SIGPIPE, SIG_IGN);
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-
     s->nworkers = (int)n;
     s->workers = calloc((size_t)n, sizeof(pl_worker_t));
     if (s->workers == NULL)
         abort();
-    for (i = 0; i < s->nworkers; i++) {
-        pl_worker_t *w = &s->workers[i];
-        w->srv = s;
-        w->id = i;
-        pl_err_clear(&err);
-        if (pl_db_connect(s->store, &w->db, &err) != 0) {
-            pl_log(PL_LOG_ERROR, err.message, NULL);
-            return 1;
-        }
-        w->authcache = pl_authcache_create();
-        h2o_context_init(&w->h2o, h2o_evloop_create(), &s->h2o_config);
-        w->accept.ctx = &w->h2o;
-        w->accept.hosts = s->h2o_config.hosts;
-        pthread_create(&w->thread, NULL, worker_main, w);
-    }
-    pthread_create(&s->maintenance, NULL, maintenance_main, s);
-    s->maintenance_started = true;
-    pl_webhooks_start(s);
-    pl_jobs_start(s);
-    s->started_ms = pl_now_ms();
-    snprintf(fields, sizeof(fields), "\"address\":\"%s\",\"workers\":%d,\"data_dir\":\"%s\",\"store\":\"%s\"",
-             s->bound, s->nworkers, s->cfg.data_dir, pl_store_dialect(s->store));
-    pl_log(PL_LOG_INFO, "listening", fields);
-
-    while (sigwait(&set, &sig) != 0)
-        ;
-    pl_logf(PL_LOG_INFO, "shutting down", "signal %d", sig);
-    atomic_store(&s->stop, true);
     for (i = 0; i < s->nworkers; i++)
-        pthread_join(s->workers[i].thread, NULL);
-    if (s->maintenance_started)
-        pthread_join(s->maintenance, NULL);
-    pl_webhooks_stop(s);
-    pl_jobs_stop(s);
+        if (start_worker(s, i, err) != 0)
+            goto fail;
+    if (pl_app_thread(&s->maintenance, maintenance_main, s, "maintenance", err) != 0)
+        goto fail;
+    s->maintenance_started = true;
+    snprintf(fields, sizeof(fields), "\"address\":\"%s\",\"workers\":%d,\"data_dir\":\"%s\",\"store\":\"%s\"",
+             s->bound, s->nworkers, pl_app_config(app)->data_dir, pl_store_dialect(pl_app_store(app)));
+    pl_log(PL_LOG_INFO, "listening", fields);
     return 0;
+fail:
+    pl_app_request_stop(app);
+    http_stop(app);
+    return err->status;
 }
 
-const char *pl_server_public_url(const pl_server_t *s)
+/* Joins what started; a loop is disposed only after its thread returned. */
+static void http_stop(pl_app_t *app)
 {
-    return s->public_base;
-}
-
-void pl_server_destroy(pl_server_t *s)
-{
+    pl_http_t *s = state(app);
     int i;
     if (s == NULL)
         return;
     for (i = 0; s->workers && i < s->nworkers; i++) {
         pl_worker_t *w = &s->workers[i];
+        if (w->running) {
+            pthread_join(w->tid, NULL);
+            w->running = false;
+        }
+        if (w->slots_ready) { /* worker_init ran but the thread never started */
+            pl_app_worker_exit(app, &w->thread);
+            w->slots_ready = false;
+        }
         if (w->h2o.loop) {
             h2o_evloop_t *loop = w->h2o.loop;
             h2o_context_dispose(&w->h2o);
             h2o_evloop_run(loop, 0); /* completes the deferred close of the context's queue socket */
             h2o_evloop_destroy(loop);
+            w->h2o.loop = NULL;
         }
-        pl_authcache_destroy(w->authcache);
         pl_db_close(w->db);
+        w->db = NULL;
     }
     free(s->workers);
-    if (s->nworkers)
+    s->workers = NULL;
+    s->nworkers = 0;
+    if (s->maintenance_started) {
+        pthread_join(s->maintenance, NULL);
+        s->maintenance_started = false;
+    }
+    if (s->h2o_ready) {
         h2o_config_dispose(&s->h2o_config);
-    if (s->listen_fd >= 0)
+        s->h2o_ready = false;
+    }
+    if (s->listen_fd >= 0) {
         close(s->listen_fd);
-    pl_platform_shutdown(s);
+        s->listen_fd = -1;
+    }
+}
+
+static void http_fini(pl_app_t *app)
+{
+    pl_http_t *s = state(app);
+    if (s == NULL)
+        return;
     if (s->ratelimit)
         s->ratelimit->destroy(s->ratelimit);
     pl_quota_destroy(s->quota);
     pl_router_destroy(s->router);
     free(s->openapi);
-    pl_store_close(s->store);
     free(s);
+    pl_app_set_state(app, &pl_http_module, NULL);
 }
+
+const pl_module_t pl_http_module = {
+    .name = "http",
+    .options = options,
+    .conf_size = sizeof(pl_http_conf_t),
+    .migrations = PL_MIGRATIONS_OF(http),
+    .usage = usage,
+    .init = http_init,
+    .start = http_start,
+    .stop = http_stop,
+    .fini = http_fini,
+};

@@ -1,26 +1,33 @@
 /*
  * jobs.h — durable background jobs, in-process event subscribers and periodic tasks.
  *
- * Owns: jobs, job_lanes, subscriber_receipts, scheduled_tasks (0007_jobs.sql), the runner
- * threads and the scheduler thread. Modules declare what they run in their pl_module_t:
+ * Owns: jobs, job_lanes, subscriber_receipts, scheduled_tasks (jobs/migrations), the runner
+ * threads and the scheduler thread. Modules declare what they run in their descriptors
+ * (app/module.h):
  *   - job kinds  (pl_job_kind_t): enqueued with pl_job_enqueue() inside the caller's
  *     transaction, so a job exists exactly when the change that asked for it committed;
  *   - subscribers (pl_subscriber_t): the dispatcher enqueues one "subscriber" job per
- *     matching committed event; the handler runs in a transaction together with the
- *     subscriber's receipt for the event, so at-least-once delivery has an exactly-once effect;
+ *     matching committed event; the handler runs on an operation whose transaction also
+ *     holds the subscriber's receipt for the event, so at-least-once delivery has an
+ *     exactly-once effect, and the changes it records commit with it (commit step);
  *   - tasks (pl_task_t): periodic work; with several processes on one database each period
  *     runs once (a lease in scheduled_tasks).
  *
- * A job runs outside any transaction, on a runner thread with its own store connection; it
- * opens the transactions it needs. It returns 0 (succeeded) or <0 with j->error filled;
+ * A job runs on an operation (j->op: the runner's connection, the job's arena and tenant,
+ * request id = the job id, acting as whoever enqueued it), outside any transaction; it opens
+ * the transactions it needs and commits them with pl_op_commit(). It returns 0 (succeeded)
+ * or <0 with j->error filled;
  * j->permanent = true says a retry cannot help (state failed), otherwise it is retried after
  * an exponential backoff with jitter until max_attempts (then state dead — the dead letter).
  * A job that runs long calls pl_job_progress(), which also extends its lease; a job whose
  * runner died is queued again when its lease expires.
  *
- * Claiming takes the due job with the smallest virtual start time (see 0007_jobs.sql): fair
- * across tenants. The claim statement is written for PostgreSQL (FOR UPDATE SKIP LOCKED),
- * which the SQLite driver drops (SQLite serialises writers).
+ * Claiming takes the due job with the smallest virtual start time (see jobs/migrations): fair
+ * across tenants. The claim is one statement per dialect (PostgreSQL: FOR UPDATE SKIP LOCKED;
+ * SQLite serialises writers).
+ *
+ * Options: --job-workers, --job-attempts (the attempts of a kind that names none),
+ * --job-backoff-ms, --job-lease, --scheduler-tick-ms, --task-periods.
  *
  * Routes: GET /v1/jobs, GET /v1/jobs/{id}, GET /v1/jobs/{id}/download, POST /v1/jobs/{id}/retry,
  * GET /v1/admin/jobs (queue depths of all tenants), GET /v1/admin/scheduler.
@@ -32,16 +39,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "app/module.h"
+#include "app/op.h"
 #include "core/arena.h"
-#include "http/router.h"
 #include "store/store.h"
 
-typedef struct pl_server pl_server_t;
-
-typedef struct pl_job {
-    pl_server_t *srv;
-    pl_db_t *db;       /* the runner's connection, no transaction open */
-    pl_arena_t *arena; /* freed after the job */
+struct pl_job {
+    pl_op_t op;        /* its app, db (no transaction open), arena (freed after the job), tenant */
+    pl_app_t *app;     /* = op.app */
+    pl_db_t *db;       /* = op.db */
+    pl_arena_t *arena; /* = op.arena */
     const char *id, *tenant_id, *kind, *created_by;
     json_t *payload; /* not owned */
     int attempt;     /* 1 on the first run */
@@ -53,35 +60,6 @@ typedef struct pl_job {
     /* runner-private */
     const char *claim_token;
     int64_t last_progress_ms;
-} pl_job_t;
-
-typedef int (*pl_job_fn)(pl_job_t *j);
-
-struct pl_job_kind {
-    const char *kind;
-    pl_job_fn run;
-    int max_attempts; /* 0: the configured default */
-};
-
-/* A committed domain event, as a subscriber sees it. */
-typedef struct pl_event {
-    const char *id, *type, *tenant_id;
-    int64_t occurred_ms;
-    json_t *data;
-} pl_event_t;
-
-struct pl_subscriber {
-    const char *name;
-    const char *const *events; /* patterns: "member.created", "member.*", "*"; NULL-terminated */
-    /* runs inside a write transaction in the event's tenant, with the receipt */
-    int (*handle)(pl_job_t *j, const pl_event_t *ev);
-};
-
-struct pl_task {
-    const char *name;
-    int64_t period_ms; /* 0: the period comes from the configuration (see scheduler.c) */
-    /* runs on the scheduler's connection, no transaction open; returns rows changed or <0 */
-    int64_t (*run)(pl_server_t *s, pl_db_t *db);
 };
 
 extern const pl_module_t pl_jobs_module;
@@ -89,7 +67,7 @@ extern const pl_module_t pl_jobs_module;
 /* Enqueues a job in db's current transaction. tenant_id NULL: a platform job. payload is not
  * owned. dedupe_key (may be NULL): no second job with the same key is made (returns 0 with
  * id_out empty). Returns 0 or PL_EDB. id_out (PL_TYPEID_MAX) may be NULL. */
-int pl_job_enqueue(pl_db_t *db, const char *tenant_id, const char *kind, json_t *payload,
+int pl_job_enqueue(pl_app_t *app, pl_db_t *db, const char *tenant_id, const char *kind, json_t *payload,
                    const char *created_by, const char *dedupe_key, int64_t run_at_ms, int max_attempts,
                    char *id_out);
 
@@ -122,7 +100,7 @@ int64_t pl_job_reap(pl_db_t *db);
 
 /* Enqueues, in db's current transaction, one "subscriber" job per subscriber whose patterns
  * match the event type (the dispatcher calls it for every committed event). */
-int pl_subscribers_enqueue(pl_server_t *s, pl_db_t *db, const char *event_id, const char *type,
+int pl_subscribers_enqueue(pl_app_t *app, pl_db_t *db, const char *event_id, const char *type,
                            const char *tenant_id);
 /* true once the server is stopping: a long job should stop at its next batch and fail
  * (retryable), to be resumed by a later attempt. */
@@ -132,18 +110,8 @@ bool pl_job_stopping(const pl_job_t *j);
  * rows they changed in all, or <0 at the first failure. */
 int64_t pl_task_exec_all(pl_db_t *db, const char *const *sql, int64_t arg);
 
-/* A request context for module code that a job runs (code written for handlers): the job's
- * connection, arena and tenant; request_id = the job id; a principal acting as created_by with
- * the role the payload recorded as "_role" (viewer if none); query parameters from the
- * payload's "query" object. pl_job_ctx_done() releases what the code left in it. */
-void pl_job_ctx(pl_job_t *j, pl_ctx_t *c);
-void pl_job_ctx_done(pl_ctx_t *c);
-
-/* Runner threads and the scheduler thread (http/server.c starts and stops them). */
-int pl_jobs_start(pl_server_t *s);
-void pl_jobs_stop(pl_server_t *s);
-
-/* Glob-style match of an event type against "a.b", "a.*" or "*" patterns. */
-bool pl_event_matches(const char *const *patterns, const char *type);
+/* The claim statement and the lease of the runners, for tests: the options in force. */
+int64_t pl_jobs_lease_ms(const pl_app_t *app);
+int64_t pl_jobs_backoff_ms(const pl_app_t *app);
 
 #endif

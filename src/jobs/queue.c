@@ -9,7 +9,7 @@
 
 #include "core/clock.h"
 #include "core/typeid.h"
-#include "http/server.h"
+#include "jobs/internal.h"
 #include "jobs/jobs.h"
 #include "core/banned.h"
 
@@ -25,7 +25,7 @@ int pl_job_next_vtime(pl_db_t *db, const char *tenant_id, int64_t *vtime)
     return pl_db_int(db, vtime, sql_lane, PL_ARGS(PL_TEXT(tenant_id ? tenant_id : ""))) == 1 ? 0 : PL_EDB;
 }
 
-int pl_job_enqueue(pl_db_t *db, const char *tenant_id, const char *kind, json_t *payload,
+int pl_job_enqueue(pl_app_t *app, pl_db_t *db, const char *tenant_id, const char *kind, json_t *payload,
                    const char *created_by, const char *dedupe_key, int64_t run_at_ms, int max_attempts,
                    char *id_out)
 {
@@ -44,8 +44,9 @@ int pl_job_enqueue(pl_db_t *db, const char *tenant_id, const char *kind, json_t 
     pl_typeid_new("job", id);
     rc = pl_db_exec(db, sql_ins,
                     PL_ARGS(PL_TEXT(id), PL_TEXT(tenant_id), PL_TEXT(kind), PL_TEXT(text ? text : "{}"),
-                            PL_INT(max_attempts > 0 ? max_attempts : 8), PL_INT(run_at_ms ? run_at_ms : now),
-                            PL_INT(vtime), PL_TEXT(dedupe_key), PL_TEXT(created_by), PL_INT(now)));
+                            PL_INT(max_attempts > 0 ? max_attempts : pl_jobs_attempts(app, kind)),
+                            PL_INT(run_at_ms ? run_at_ms : now), PL_INT(vtime), PL_TEXT(dedupe_key),
+                            PL_TEXT(created_by), PL_INT(now)));
     free(text);
     if (rc < 0)
         return PL_EDB;
@@ -56,11 +57,16 @@ int pl_job_enqueue(pl_db_t *db, const char *tenant_id, const char *kind, json_t 
 
 int pl_job_claim(pl_db_t *db, pl_arena_t *arena, int64_t lease_ms, pl_job_row_t *out)
 {
-    static const char *sql_claim =
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $2, claim_token = $3, "
-        "started_at = $1, updated_at = $1 WHERE id = (SELECT id FROM jobs WHERE state = 'queued' "
-        "AND run_at <= $1 ORDER BY vtime, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
-        "RETURNING id, tenant_id, kind, payload, created_by, attempts, max_attempts, vtime";
+#define CLAIM_SET                                                                                            \
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $2, claim_token = $3, "       \
+    "started_at = $1, updated_at = $1 WHERE id = (SELECT id FROM jobs WHERE state = 'queued' "               \
+    "AND run_at <= $1 ORDER BY vtime, id LIMIT 1"
+#define CLAIM_RETURNING ") RETURNING id, tenant_id, kind, payload, created_by, attempts, max_attempts, vtime"
+    /* several runners on several nodes skip each other's rows on PostgreSQL; SQLite has one writer */
+    static const pl_sql_t sql_claim = {
+        CLAIM_SET CLAIM_RETURNING,
+        CLAIM_SET " FOR UPDATE SKIP LOCKED" CLAIM_RETURNING,
+    };
     static const char *sql_clock = "UPDATE job_lanes SET vtime = $1 WHERE lane = '*' AND vtime < $1";
     static const char *sql_due = "SELECT 1 FROM jobs WHERE state = 'queued' AND run_at <= $1 LIMIT 1";
     char token[33];
@@ -76,7 +82,8 @@ int pl_job_claim(pl_db_t *db, pl_arena_t *arena, int64_t lease_ms, pl_job_row_t 
     sodium_bin2hex(token, sizeof(token), raw, sizeof(raw));
     if (pl_db_begin(db, PL_TX_WRITE, NULL) != 0)
         return PL_EDB;
-    if (pl_db_query(db, &r, sql_claim, PL_ARGS(PL_INT(now), PL_INT(now + lease_ms), PL_TEXT(token))) != 0) {
+    if (pl_db_query(db, &r, pl_db_sql(db, &sql_claim),
+                    PL_ARGS(PL_INT(now), PL_INT(now + lease_ms), PL_TEXT(token))) != 0) {
         pl_db_rollback(db);
         return PL_EDB;
     }
@@ -162,8 +169,9 @@ void pl_job_progress(pl_job_t *j, int64_t done, int64_t total, bool final)
         return;
     j->last_progress_ms = now;
     pl_db_exec(j->db, sql,
-               PL_ARGS(PL_TEXT(j->id), PL_TEXT(j->claim_token), PL_INT(done), total < 0 ? PL_NULLV : PL_INT(total),
-                       PL_INT(now + j->srv->cfg.job_lease * 1000), PL_INT(now)));
+               PL_ARGS(PL_TEXT(j->id), PL_TEXT(j->claim_token), PL_INT(done),
+                       total < 0 ? PL_NULLV : PL_INT(total), PL_INT(now + pl_jobs_lease_ms(j->app)),
+                       PL_INT(now)));
 }
 
 int pl_job_fail(pl_job_t *j, bool permanent, const char *fmt, ...)
@@ -174,18 +182,6 @@ int pl_job_fail(pl_job_t *j, bool permanent, const char *fmt, ...)
     va_end(ap);
     j->permanent = permanent;
     return -1;
-}
-
-bool pl_event_matches(const char *const *patterns, const char *type)
-{
-    for (; patterns && *patterns; patterns++) {
-        const char *p = *patterns;
-        size_t n = strlen(p);
-        if (strcmp(p, "*") == 0 || strcmp(p, type) == 0 ||
-            (n >= 2 && p[n - 1] == '*' && p[n - 2] == '.' && strncmp(p, type, n - 1) == 0))
-            return true;
-    }
-    return false;
 }
 
 int64_t pl_task_exec_all(pl_db_t *db, const char *const *sql, int64_t arg)

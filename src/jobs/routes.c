@@ -12,13 +12,13 @@
 
 #include "core/clock.h"
 #include "http/ctx.h"
-#include "http/server.h"
 #include "jobs/internal.h"
+#include "events/events.h"
 #include "jobs/jobs.h"
 #include "core/banned.h"
 
 #define JOB_COLS                                                                                             \
-    "id, kind, state, attempts, max_attempts, run_at, created_at, started_at, finished_at, last_error, "   \
+    "id, kind, state, attempts, max_attempts, run_at, created_at, started_at, finished_at, last_error, "     \
     "progress_done, progress_total, payload, result, created_by, tenant_id"
 
 static json_t *public_json(const char *text)
@@ -46,14 +46,15 @@ static json_t *job_json(pl_rows_t *r)
     if (!pl_rows_null(r, 10))
         progress = json_pack("{s:I,s:o}", "processed", (json_int_t)pl_rows_int(r, 10), "total",
                              pl_rows_null(r, 11) ? json_null() : json_integer(pl_rows_int(r, 11)));
-    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id", pl_rows_text(r, 0),
-                     "kind", pl_rows_text(r, 1), "state", pl_rows_text(r, 2), "attempts",
+    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id",
+                     pl_rows_text(r, 0), "kind", pl_rows_text(r, 1), "state", pl_rows_text(r, 2), "attempts",
                      (json_int_t)pl_rows_int(r, 3), "max_attempts", (json_int_t)pl_rows_int(r, 4), "run_at",
-                     pl_json_time(pl_rows_int(r, 5)), "created_at", pl_json_time(pl_rows_int(r, 6)), "started_at",
-                     pl_json_time_or_null(r, 7), "finished_at", pl_json_time_or_null(r, 8), "last_error",
-                     pl_json_str_or_null(pl_rows_text(r, 9)), "progress", progress, "payload",
-                     public_json(pl_rows_text(r, 12)), "result", public_json(pl_rows_text(r, 13)), "created_by",
-                     pl_json_str_or_null(pl_rows_text(r, 14)), "tenant_id", pl_json_str_or_null(pl_rows_text(r, 15)));
+                     pl_json_time(pl_rows_int(r, 5)), "created_at", pl_json_time(pl_rows_int(r, 6)),
+                     "started_at", pl_json_time_or_null(r, 7), "finished_at", pl_json_time_or_null(r, 8),
+                     "last_error", pl_json_str_or_null(pl_rows_text(r, 9)), "progress", progress, "payload",
+                     public_json(pl_rows_text(r, 12)), "result", public_json(pl_rows_text(r, 13)),
+                     "created_by", pl_json_str_or_null(pl_rows_text(r, 14)), "tenant_id",
+                     pl_json_str_or_null(pl_rows_text(r, 15)));
 }
 
 json_t *pl_job_get(pl_db_t *db, const char *tenant_id, const char *id)
@@ -78,8 +79,9 @@ static int h_list(pl_ctx_t *c)
     static const char *sql = "SELECT " JOB_COLS " FROM jobs WHERE tenant_id = $1 AND ($2 IS NULL OR id < $2) "
                              "AND ($3 IS NULL OR state = $3) AND ($4 IS NULL OR kind = $4) "
                              "AND ($5 IS NULL OR created_by = $5) ORDER BY id DESC LIMIT $6";
-    static const char *sql_count = "SELECT count(*) FROM jobs WHERE tenant_id = $1 AND ($2 IS NULL OR state = $2) "
-                                   "AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR created_by = $4)";
+    static const char *sql_count =
+        "SELECT count(*) FROM jobs WHERE tenant_id = $1 AND ($2 IS NULL OR state = $2) "
+        "AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR created_by = $4)";
     static const char *const states[] = {"queued", "running", "succeeded", "failed", "dead", NULL};
     const char *state = pl_query(c, "state"), *kind = pl_query(c, "kind"), *own = only_own(c);
     const char *const *s;
@@ -95,8 +97,8 @@ static int h_list(pl_ctx_t *c)
     if (pl_page_parse(c, &pg) != 0 || c->err.status != PL_OK)
         return c->err.status ? c->err.status : PL_EINVAL;
     data = pl_query_all(c->db, job_json, sql,
-                        PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(pg.after), PL_TEXT(state), PL_TEXT(kind), PL_TEXT(own),
-                                PL_INT(pg.limit + 1)));
+                        PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(pg.after), PL_TEXT(state), PL_TEXT(kind),
+                                PL_TEXT(own), PL_INT(pg.limit + 1)));
     if (data == NULL || (pg.include_total && pl_db_int(c->db, &total, sql_count,
                                                        PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(state),
                                                                PL_TEXT(kind), PL_TEXT(own))) < 0)) {
@@ -112,7 +114,8 @@ static json_t *find(pl_ctx_t *c, const char *id)
         "SELECT " JOB_COLS " FROM jobs WHERE id = $1 AND tenant_id = $2 AND ($3 IS NULL OR created_by = $3)";
     if (!pl_id_ok(id, "job"))
         return NULL;
-    return pl_query_one(c->db, job_json, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(only_own(c))));
+    return pl_query_one(c->db, job_json, sql,
+                        PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(only_own(c))));
 }
 
 static int h_get(pl_ctx_t *c)
@@ -127,18 +130,25 @@ static int h_retry(pl_ctx_t *c)
                              "finished_at = NULL, updated_at = $3 WHERE id = $1 AND tenant_id = $2 "
                              "AND state IN ('failed', 'dead')";
     const char *id = pl_param(c, 0);
-    json_t *j = find(c, id);
+    json_t *j = find(c, id), *after;
     int64_t vtime = 0, now = pl_now_ms();
     if (j == NULL)
         return pl_fail_notfound(c, "job");
-    c->audit_before = j;
-    if (strcmp(pl_json_str(j, "state"), "failed") && strcmp(pl_json_str(j, "state"), "dead"))
-        return pl_fail(c, PL_ECONFLICT, "job_not_retryable", "only failed and dead jobs can be retried; this one is %s",
-                       pl_json_str(j, "state"));
+    if (strcmp(pl_json_str(j, "state"), "failed") && strcmp(pl_json_str(j, "state"), "dead")) {
+        json_decref(j);
+        return pl_fail(c, PL_ECONFLICT, "job_not_retryable",
+                       "only failed and dead jobs can be retried; this one is %s", pl_json_str(j, "state"));
+    }
     if (pl_job_next_vtime(c->db, c->tenant_id, &vtime) != 0 ||
-        pl_db_exec(c->db, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_INT(now), PL_INT(vtime))) != 1)
+        pl_db_exec(c->db, sql, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_INT(now), PL_INT(vtime))) !=
+            1 ||
+        (after = find(c, id)) == NULL) {
+        json_decref(j);
         return pl_fail(c, PL_EDB, NULL, "the job could not be queued again");
-    return pl_reply(c, 200, find(c, id));
+    }
+    pl_record(c, id, j, after);
+    json_decref(j);
+    return pl_reply(c, 200, after);
 }
 
 /* ---- downloads of export jobs ---- */
@@ -216,44 +226,52 @@ static json_t *depth_json(pl_rows_t *r)
 
 static int h_admin_depths(pl_ctx_t *c)
 {
-    static const char *sql = "SELECT tenant_id, state, count(*), min(run_at) FROM jobs "
-                             "WHERE state IN ('queued', 'running', 'failed', 'dead') GROUP BY tenant_id, state "
-                             "ORDER BY count(*) DESC, tenant_id, state";
+    static const char *sql =
+        "SELECT tenant_id, state, count(*), min(run_at) FROM jobs "
+        "WHERE state IN ('queued', 'running', 'failed', 'dead') GROUP BY tenant_id, state "
+        "ORDER BY count(*) DESC, tenant_id, state";
     return pl_reply_all(c, depth_json, sql, "queue depths");
 }
 
 static json_t *task_json(pl_rows_t *r)
 {
-    return json_pack("{s:s,s:I,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "name", pl_rows_text(r, 0), "period_ms",
-                     (json_int_t)pl_rows_int(r, 1), "next_run_at", pl_json_time(pl_rows_int(r, 2)), "runs",
-                     (json_int_t)pl_rows_int(r, 3), "last_started_at", pl_json_time_or_null(r, 4), "last_finished_at",
-                     pl_json_time_or_null(r, 5), "last_owner", pl_json_str_or_null(pl_rows_text(r, 6)), "last_status",
-                     pl_json_str_or_null(pl_rows_text(r, 7)), "last_error", pl_json_str_or_null(pl_rows_text(r, 8)),
-                     "last_changed", pl_rows_null(r, 9) ? json_null() : json_integer(pl_rows_int(r, 9)));
+    return json_pack(
+        "{s:s,s:I,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "name", pl_rows_text(r, 0), "period_ms",
+        (json_int_t)pl_rows_int(r, 1), "next_run_at", pl_json_time(pl_rows_int(r, 2)), "runs",
+        (json_int_t)pl_rows_int(r, 3), "last_started_at", pl_json_time_or_null(r, 4), "last_finished_at",
+        pl_json_time_or_null(r, 5), "last_owner", pl_json_str_or_null(pl_rows_text(r, 6)), "last_status",
+        pl_json_str_or_null(pl_rows_text(r, 7)), "last_error", pl_json_str_or_null(pl_rows_text(r, 8)),
+        "last_changed", pl_rows_null(r, 9) ? json_null() : json_integer(pl_rows_int(r, 9)));
 }
 
 static int h_admin_tasks(pl_ctx_t *c)
 {
-    static const char *sql = "SELECT name, period_ms, next_run_at, runs, last_started_at, last_finished_at, "
-                             "last_owner, last_status, last_error, last_changed FROM scheduled_tasks ORDER BY name";
+    static const char *sql =
+        "SELECT name, period_ms, next_run_at, runs, last_started_at, last_finished_at, "
+        "last_owner, last_status, last_error, last_changed FROM scheduled_tasks ORDER BY name";
     return pl_reply_all(c, task_json, sql, "scheduled tasks");
 }
 
 /* ---- tasks ---- */
 
-static int64_t task_reap(pl_server_t *s, pl_db_t *db)
+static int64_t task_reap(pl_app_t *a, pl_db_t *db)
 {
-    (void)s;
+    (void)a;
     return pl_job_reap(db);
 }
 
 /* Finished jobs older than the retention, and the files of export jobs among them. */
-static int64_t task_cleanup(pl_server_t *s, pl_db_t *db)
+static int64_t task_cleanup(pl_app_t *a, pl_db_t *db)
 {
     static const char *sql_files = "SELECT result FROM jobs WHERE state IN ('succeeded', 'failed', 'dead') "
                                    "AND finished_at < $1 AND result LIKE '%\"_file\"%'";
-    static const char *sql = "DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'dead') AND finished_at < $1";
-    int64_t before = pl_now_ms() - s->cfg.event_retention_days * 86400000LL;
+    static const char *const sql[] = {
+        "DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'dead') AND finished_at < $1",
+        "DELETE FROM subscriber_receipts WHERE processed_at < $1",
+        NULL,
+    };
+    const pl_jobs_conf_t *conf = pl_app_conf(a, &pl_jobs_module);
+    int64_t before = pl_now_ms() - conf->retention_days * 86400000LL;
     pl_rows_t *r;
     if (pl_db_query(db, &r, sql_files, PL_ARGS(PL_INT(before))) == 0) {
         while (pl_rows_next(r) == 1) {
@@ -264,7 +282,7 @@ static int64_t task_cleanup(pl_server_t *s, pl_db_t *db)
         }
         pl_rows_close(r);
     }
-    return pl_db_exec(db, sql, PL_ARGS(PL_INT(before)));
+    return pl_task_exec_all(db, sql, before);
 }
 
 static const pl_route_t routes[] = {
@@ -294,4 +312,49 @@ static const pl_job_kind_t kinds[] = {
     {NULL, NULL, 0},
 };
 
-const pl_module_t pl_jobs_module = {"jobs", tables, NULL, kinds, NULL, tasks};
+/* The dispatcher hands every committed event here: one subscriber job per matching subscriber. */
+static int consume(pl_app_t *app, pl_db_t *db, const pl_event_ref_t *ev)
+{
+    return pl_subscribers_enqueue(app, db, ev->id, ev->type, ev->tenant_id);
+}
+
+static const pl_consumer_t consumers[] = {
+    {"subscribers", consume},
+    {NULL, NULL},
+};
+
+const pl_option_t pl_jobs_options[] = {
+    PL_OPTION_LONG(pl_jobs_conf_t, job_workers, "--job-workers", "PLINTH_JOB_WORKERS", 1, 64, "2",
+                   "background job runner threads (default 2)"),
+    PL_OPTION_LONG(pl_jobs_conf_t, job_attempts, "--job-attempts", "PLINTH_JOB_ATTEMPTS", 1, 100, "8",
+                   "attempts before a job is dead-lettered, unless its kind says otherwise (default 8)"),
+    PL_OPTION_LONG(
+        pl_jobs_conf_t, job_backoff_ms, "--job-backoff-ms", "PLINTH_JOB_BACKOFF_MS", 1, 3600000, "10000",
+        "delay before a job's first retry; doubles per attempt up to an hour, ±25% jitter (default 10000)"),
+    PL_OPTION_LONG(
+        pl_jobs_conf_t, job_lease, "--job-lease", "PLINTH_JOB_LEASE", 1, 86400, "300",
+        "seconds a job may run without a sign of life before another runner takes it over (default 300)"),
+    PL_OPTION_LONG(pl_jobs_conf_t, retention_days, "--job-retention-days", "PLINTH_JOB_RETENTION_DAYS", 1,
+                   3650, "30", "days finished jobs (and the files of exports) are kept (default 30)"),
+    PL_OPTION_LONG(pl_jobs_conf_t, scheduler_tick_ms, "--scheduler-tick-ms", "PLINTH_SCHEDULER_TICK_MS", 10,
+                   60000, "1000", "how often the scheduler looks for due periodic tasks (default 1000)"),
+    PL_OPTION_STR(pl_jobs_conf_t, task_periods, "--task-periods", "PLINTH_TASK_PERIODS", NULL,
+                  "periods of scheduled tasks in ms other than their defaults, e.g. "
+                  "outbox.cleanup=600000,jobs.reap=5000"),
+    PL_OPTIONS_END,
+};
+
+PL_MIGRATIONS_DECLARE(jobs);
+
+const pl_module_t pl_jobs_module = {
+    .name = "jobs",
+    .routes = tables,
+    .options = pl_jobs_options,
+    .conf_size = sizeof(pl_jobs_conf_t),
+    .migrations = PL_MIGRATIONS_OF(jobs),
+    .jobs = kinds,
+    .consumers = consumers,
+    .tasks = tasks,
+    .start = pl_jobs_start,
+    .stop = pl_jobs_stop,
+};

@@ -5,7 +5,6 @@
  */
 #include <pthread.h>
 #include <sodium.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +12,9 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/json.h"
 #include "core/log.h"
-#include "http/ctx.h"
-#include "http/server.h"
+#include "events/events.h"
 #include "jobs/internal.h"
 #include "jobs/jobs.h"
 #include "core/banned.h"
@@ -23,50 +22,52 @@
 #define SCHED_LEASE_MS 600000
 
 struct pl_jobs {
-    pl_server_t *srv;
+    pl_app_t *app;
+    const pl_jobs_conf_t *conf;
     pthread_t *runners;
-    int nrunners;
+    int nrunners, started;
     pthread_t scheduler;
+    bool scheduler_started;
     char owner[96]; /* this process, as the scheduler's lease owner */
 };
 
-static const pl_job_kind_t *find_kind(pl_server_t *s, const char *kind)
+static const pl_jobs_conf_t *conf(const pl_app_t *app)
 {
-    size_t m;
-    const pl_job_kind_t *k;
-    for (m = 0; m < s->nmodules; m++)
-        for (k = s->modules[m]->jobs; k && k->kind; k++)
-            if (strcmp(k->kind, kind) == 0)
-                return k;
-    return NULL;
+    return pl_app_conf(app, &pl_jobs_module);
 }
 
-static const pl_subscriber_t *find_subscriber(pl_server_t *s, const char *name)
+int pl_jobs_attempts(const pl_app_t *app, const char *kind)
 {
-    size_t m;
-    const pl_subscriber_t *sub;
-    for (m = 0; m < s->nmodules; m++)
-        for (sub = s->modules[m]->subscribers; sub && sub->name; sub++)
-            if (strcmp(sub->name, name) == 0)
-                return sub;
-    return NULL;
+    const pl_jobs_conf_t *c = conf(app);
+    return pl_app_job_attempts(app, kind, c ? (int)c->job_attempts : 8);
 }
 
-int pl_subscribers_enqueue(pl_server_t *s, pl_db_t *db, const char *event_id, const char *type,
+int64_t pl_jobs_lease_ms(const pl_app_t *app)
+{
+    return conf(app)->job_lease * 1000;
+}
+
+int64_t pl_jobs_backoff_ms(const pl_app_t *app)
+{
+    return conf(app)->job_backoff_ms;
+}
+
+int pl_subscribers_enqueue(pl_app_t *app, pl_db_t *db, const char *event_id, const char *type,
                            const char *tenant_id)
 {
     size_t m;
     const pl_subscriber_t *sub;
-    for (m = 0; m < s->nmodules; m++)
-        for (sub = s->modules[m]->subscribers; sub && sub->name; sub++) {
+    for (m = 0; m < pl_app_nmodules(app); m++)
+        for (sub = pl_app_module(app, m)->subscribers; sub && sub->name; sub++) {
             char key[160];
             json_t *payload;
             int rc;
             if (!pl_event_matches(sub->events, type))
                 continue;
             snprintf(key, sizeof(key), "sub:%s:%s", sub->name, event_id);
-            payload = json_pack("{s:s,s:s,s:s}", "subscriber", sub->name, "event_id", event_id, "event_type", type);
-            rc = pl_job_enqueue(db, tenant_id, "subscriber", payload, NULL, key, 0, 0, NULL);
+            payload =
+                json_pack("{s:s,s:s,s:s}", "subscriber", sub->name, "event_id", event_id, "event_type", type);
+            rc = pl_job_enqueue(app, db, tenant_id, "subscriber", payload, NULL, key, 0, 0, NULL);
             json_decref(payload);
             if (rc != 0)
                 return rc;
@@ -76,48 +77,7 @@ int pl_subscribers_enqueue(pl_server_t *s, pl_db_t *db, const char *event_id, co
 
 bool pl_job_stopping(const pl_job_t *j)
 {
-    return atomic_load(&j->srv->stop);
-}
-
-void pl_job_ctx(pl_job_t *j, pl_ctx_t *c)
-{
-    pl_principal_t *p = pl_zalloc(j->arena, sizeof(*p));
-    const char *role = pl_json_str(j->payload, "_role"), *k;
-    json_t *query = json_object_get(j->payload, "query"), *v;
-    int n = 0;
-    memset(c, 0, sizeof(*c));
-    c->srv = j->srv;
-    c->arena = j->arena;
-    c->db = j->db;
-    c->tenant_id = j->tenant_id;
-    snprintf(c->request_id, sizeof(c->request_id), "%s", j->id);
-    pl_err_clear(&c->err);
-    if (role == NULL || !pl_rbac_role_valid(role))
-        role = "viewer";
-    p->kind = j->created_by && strncmp(j->created_by, "key_", 4) == 0 ? PL_PRINCIPAL_APIKEY : PL_PRINCIPAL_USER;
-    snprintf(p->kind == PL_PRINCIPAL_USER ? p->user_id : p->key_id, PL_ID_MAX, "%s", j->created_by ? j->created_by : "");
-    snprintf(p->tenant_id, sizeof(p->tenant_id), "%s", j->tenant_id ? j->tenant_id : "");
-    snprintf(p->role, sizeof(p->role), "%s", role);
-    p->perms = pl_rbac_role_perms(role, false);
-    c->principal = p;
-    c->query = pl_zalloc(j->arena, sizeof(pl_qparam_t) * (json_object_size(query) + 1));
-    json_object_foreach(query, k, v)
-    {
-        if (json_is_string(v)) {
-            c->query[n].name = pl_strdup(j->arena, k);
-            c->query[n].value = pl_strdup(j->arena, json_string_value(v));
-            n++;
-        }
-    }
-    c->nquery = n;
-}
-
-void pl_job_ctx_done(pl_ctx_t *c)
-{
-    json_decref(c->problem_extra);
-    json_decref(c->audit_before);
-    json_decref(c->resp);
-    c->problem_extra = c->audit_before = c->resp = NULL;
+    return pl_app_stopping(j->app);
 }
 
 /* The "subscriber" kind (declared by the jobs module): the event and the subscriber's receipt
@@ -130,14 +90,14 @@ int pl_job_run_subscriber(pl_job_t *j)
         "ON CONFLICT (subscriber, event_id) DO NOTHING";
     const char *name = json_string_value(json_object_get(j->payload, "subscriber"));
     const char *event_id = json_string_value(json_object_get(j->payload, "event_id"));
-    const pl_subscriber_t *sub = name ? find_subscriber(j->srv, name) : NULL;
+    const pl_subscriber_t *sub = name ? pl_app_subscriber(j->app, name) : NULL;
     pl_event_t ev;
     pl_rows_t *r;
     json_t *data = NULL;
     int rc, changed;
     if (sub == NULL || event_id == NULL)
         return pl_job_fail(j, true, "no subscriber named '%s' in this version", name ? name : "");
-    if (pl_db_begin(j->db, PL_TX_WRITE, j->tenant_id) != 0)
+    if (pl_op_begin(&j->op, PL_TX_WRITE, j->tenant_id) != 0)
         return pl_job_fail(j, false, "the store is busy");
     if (pl_db_query(j->db, &r, sql_ev, PL_ARGS(PL_TEXT(event_id))) != 0) {
         pl_db_rollback(j->db);
@@ -161,29 +121,51 @@ int pl_job_run_subscriber(pl_job_t *j)
         j->result = json_pack("{s:b}", "already_processed", 1);
         rc = 0;
     } else {
-        rc = changed < 0 ? pl_job_fail(j, false, "the receipt could not be written") : sub->handle(j, &ev);
+        rc = changed < 0 ? pl_job_fail(j, false, "the receipt could not be written")
+                         : sub->handle(&j->op, &ev);
+        if (rc != 0 && j->error[0] == '\0')
+            pl_job_fail(j, false, "%s", j->op.err.message[0] ? j->op.err.message : "the subscriber failed");
     }
     json_decref(ev.data);
     if (rc != 0) {
-        pl_db_rollback(j->db);
+        pl_op_abort(&j->op);
         return rc;
     }
-    if (pl_db_commit(j->db) != 0)
-        return pl_job_fail(j, false, "the commit failed");
+    if (pl_op_commit(&j->op) != 0)
+        return pl_job_fail(j, false, "the commit failed: %s", j->op.err.message);
     return 0;
+}
+
+/* The job acts as whoever enqueued it, with the role the payload recorded as "_role"
+ * (viewer if none): its audit entries name them. */
+static const pl_principal_t *acting_as(pl_job_t *j)
+{
+    pl_principal_t *p;
+    const char *role = pl_json_str(j->payload, "_role");
+    if (j->created_by == NULL || j->tenant_id == NULL)
+        return NULL;
+    p = pl_zalloc(j->arena, sizeof(*p));
+    if (role == NULL || !pl_rbac_role_valid(role))
+        role = "viewer";
+    p->kind = strncmp(j->created_by, "key_", 4) == 0 ? PL_PRINCIPAL_APIKEY : PL_PRINCIPAL_USER;
+    snprintf(p->kind == PL_PRINCIPAL_USER ? p->user_id : p->key_id, PL_ID_MAX, "%s", j->created_by);
+    snprintf(p->tenant_id, sizeof(p->tenant_id), "%s", j->tenant_id);
+    snprintf(p->role, sizeof(p->role), "%s", role);
+    p->perms = pl_rbac_role_perms(role, false);
+    return p;
 }
 
 static void run_one(struct pl_jobs *js, pl_db_t *db, pl_arena_t *arena, pl_job_row_t *row)
 {
-    pl_server_t *s = js->srv;
-    const pl_job_kind_t *k = find_kind(s, row->kind);
+    const pl_job_kind_t *k = pl_app_job_kind(js->app, row->kind);
     pl_job_t j;
     json_error_t jerr;
     char *result = NULL, fields[512];
     int64_t t0 = pl_mono_ms();
     int rc;
     memset(&j, 0, sizeof(j));
-    j.srv = s;
+    pl_op_init(&j.op, js->app, db, arena);
+    j.app = js->app;
     j.db = db;
     j.arena = arena;
     j.id = row->id;
@@ -194,6 +176,13 @@ static void run_one(struct pl_jobs *js, pl_db_t *db, pl_arena_t *arena, pl_job_r
     j.max_attempts = row->max_attempts;
     j.claim_token = row->claim_token;
     j.payload = json_loads(row->payload, 0, &jerr);
+    j.op.tenant_id = row->tenant_id;
+    snprintf(j.op.request_id, sizeof(j.op.request_id), "%s", row->id);
+    if (j.payload) {
+        j.op.principal = acting_as(&j);
+        if (j.op.principal == NULL)
+            j.op.actor_type = "system";
+    }
     if (j.payload == NULL)
         rc = pl_job_fail(&j, true, "the payload is not JSON");
     else if (k == NULL)
@@ -201,12 +190,15 @@ static void run_one(struct pl_jobs *js, pl_db_t *db, pl_arena_t *arena, pl_job_r
     else
         rc = k->run(&j);
     if (pl_db_in_tx(db)) /* a job must not leave a transaction open */
-        pl_db_rollback(db);
+        pl_op_abort(&j.op);
+    pl_op_release(&j.op);
     if (j.result)
         result = json_dumps(j.result, JSON_COMPACT);
-    pl_job_finish(db, row, rc, j.error, j.permanent, result, s->cfg.job_backoff_ms);
-    snprintf(fields, sizeof(fields), "\"job\":\"%s\",\"kind\":\"%s\",\"attempt\":%d,\"ok\":%s,\"ms\":%lld", row->id,
-             row->kind, row->attempts, rc == 0 ? "true" : "false", (long long)(pl_mono_ms() - t0));
+    if (pl_job_finish(db, row, rc, j.error, j.permanent, result, js->conf->job_backoff_ms) < 0)
+        pl_logf(PL_LOG_ERROR, "the outcome of a job could not be recorded; its lease will expire", "%s",
+                row->id);
+    snprintf(fields, sizeof(fields), "\"job\":\"%s\",\"kind\":\"%s\",\"attempt\":%d,\"ok\":%s,\"ms\":%lld",
+             row->id, row->kind, row->attempts, rc == 0 ? "true" : "false", (long long)(pl_mono_ms() - t0));
     pl_log(rc == 0 ? PL_LOG_DEBUG : PL_LOG_WARN, rc == 0 ? "job done" : j.error, fields);
     free(result);
     json_decref(j.result);
@@ -216,20 +208,19 @@ static void run_one(struct pl_jobs *js, pl_db_t *db, pl_arena_t *arena, pl_job_r
 static void *runner_main(void *arg)
 {
     struct pl_jobs *js = arg;
-    pl_server_t *s = js->srv;
     pl_db_t *db;
     pl_err_t err;
     pl_err_clear(&err);
-    if (pl_db_connect(s->store, &db, &err) != 0) {
+    if (pl_app_connect(js->app, &db, &err) != 0) {
         pl_log(PL_LOG_ERROR, "job runner: no store connection", NULL);
         return NULL;
     }
-    while (!atomic_load(&s->stop)) {
+    while (!pl_app_stopping(js->app)) {
         pl_arena_t arena;
         pl_job_row_t row;
         int rc;
         pl_arena_init(&arena);
-        rc = pl_job_claim(db, &arena, s->cfg.job_lease * 1000, &row);
+        rc = pl_job_claim(db, &arena, js->conf->job_lease * 1000, &row);
         if (rc == 1)
             run_one(js, db, &arena, &row);
         pl_arena_release(&arena);
@@ -243,9 +234,9 @@ static void *runner_main(void *arg)
 /* ---- scheduler ---- */
 
 /* Operators may shorten or lengthen a task's period: --task-periods "jobs.reap=1000,…". */
-static int64_t task_period(const pl_server_t *s, const pl_task_t *t)
+static int64_t task_period(const struct pl_jobs *js, const pl_task_t *t)
 {
-    const char *p = s->cfg.task_periods;
+    const char *p = js->conf->task_periods;
     size_t n = strlen(t->name);
     while (p && *p) {
         if (strncmp(p, t->name, n) == 0 && p[n] == '=')
@@ -259,16 +250,17 @@ static int64_t task_period(const pl_server_t *s, const pl_task_t *t)
 
 static void register_tasks(struct pl_jobs *js, pl_db_t *db)
 {
-    static const char *sql =
-        "INSERT INTO scheduled_tasks (name, period_ms, next_run_at) VALUES ($1, $2, $3) "
-        "ON CONFLICT (name) DO UPDATE SET period_ms = excluded.period_ms, "
-        "next_run_at = CASE WHEN scheduled_tasks.next_run_at > $3 + excluded.period_ms "
-        "THEN $3 + excluded.period_ms ELSE scheduled_tasks.next_run_at END";
+    static const char *sql = "INSERT INTO scheduled_tasks (name, period_ms, next_run_at) VALUES ($1, $2, $3) "
+                             "ON CONFLICT (name) DO UPDATE SET period_ms = excluded.period_ms, "
+                             "next_run_at = CASE WHEN scheduled_tasks.next_run_at > $3 + excluded.period_ms "
+                             "THEN $3 + excluded.period_ms ELSE scheduled_tasks.next_run_at END";
     size_t m;
     const pl_task_t *t;
-    for (m = 0; m < js->srv->nmodules; m++)
-        for (t = js->srv->modules[m]->tasks; t && t->name; t++)
-            pl_db_exec(db, sql, PL_ARGS(PL_TEXT(t->name), PL_INT(task_period(js->srv, t)), PL_INT(pl_now_ms())));
+    for (m = 0; m < pl_app_nmodules(js->app); m++)
+        for (t = pl_app_module(js->app, m)->tasks; t && t->name; t++)
+            if (pl_db_exec(db, sql,
+                           PL_ARGS(PL_TEXT(t->name), PL_INT(task_period(js, t)), PL_INT(pl_now_ms()))) < 0)
+                pl_logf(PL_LOG_ERROR, "a periodic task could not be registered", "%s", t->name);
 }
 
 static void run_task(struct pl_jobs *js, pl_db_t *db, const pl_task_t *t)
@@ -281,18 +273,19 @@ static void run_task(struct pl_jobs *js, pl_db_t *db, const pl_task_t *t)
         "UPDATE scheduled_tasks SET lease_owner = NULL, lease_until = NULL, last_finished_at = $3, "
         "last_status = $4, last_error = $5, last_changed = $6 WHERE name = $1 AND lease_owner = $2";
     int64_t now = pl_now_ms(), changed;
-    int64_t period = task_period(js->srv, t);
+    int64_t period = task_period(js, t);
     /* the lease: one process wins the period; the others see next_run_at moved on */
     if (pl_db_exec(db, sql_claim,
-                   PL_ARGS(PL_INT(now), PL_TEXT(js->owner), PL_INT(now + SCHED_LEASE_MS), PL_INT(now + period),
-                           PL_TEXT(t->name))) != 1)
+                   PL_ARGS(PL_INT(now), PL_TEXT(js->owner), PL_INT(now + SCHED_LEASE_MS),
+                           PL_INT(now + period), PL_TEXT(t->name))) != 1)
         return;
-    changed = t->run(js->srv, db);
+    changed = t->run(js->app, db);
     if (pl_db_in_tx(db))
         pl_db_rollback(db);
     pl_db_exec(db, sql_done,
-               PL_ARGS(PL_TEXT(t->name), PL_TEXT(js->owner), PL_INT(pl_now_ms()), PL_TEXT(changed < 0 ? "error" : "ok"),
-                       PL_TEXT(changed < 0 ? pl_db_errmsg(db) : NULL), PL_INT(changed < 0 ? 0 : changed)));
+               PL_ARGS(PL_TEXT(t->name), PL_TEXT(js->owner), PL_INT(pl_now_ms()),
+                       PL_TEXT(changed < 0 ? "error" : "ok"), PL_TEXT(changed < 0 ? pl_db_errmsg(db) : NULL),
+                       PL_INT(changed < 0 ? 0 : changed)));
     if (changed != 0)
         pl_logf(changed < 0 ? PL_LOG_WARN : PL_LOG_DEBUG, "scheduled task ran", "%s: %lld", t->name,
                 (long long)changed);
@@ -301,24 +294,23 @@ static void run_task(struct pl_jobs *js, pl_db_t *db, const pl_task_t *t)
 static void *scheduler_main(void *arg)
 {
     struct pl_jobs *js = arg;
-    pl_server_t *s = js->srv;
     pl_db_t *db;
     pl_err_t err;
     int64_t slept = 0;
     pl_err_clear(&err);
-    if (pl_db_connect(s->store, &db, &err) != 0) {
+    if (pl_app_connect(js->app, &db, &err) != 0) {
         pl_log(PL_LOG_ERROR, "scheduler: no store connection", NULL);
         return NULL;
     }
     register_tasks(js, db);
-    while (!atomic_load(&s->stop)) {
+    while (!pl_app_stopping(js->app)) {
         size_t m;
         const pl_task_t *t;
         if (slept <= 0) {
-            for (m = 0; m < s->nmodules && !atomic_load(&s->stop); m++)
-                for (t = s->modules[m]->tasks; t && t->name; t++)
+            for (m = 0; m < pl_app_nmodules(js->app) && !pl_app_stopping(js->app); m++)
+                for (t = pl_app_module(js->app, m)->tasks; t && t->name; t++)
                     run_task(js, db, t);
-            slept = s->cfg.scheduler_tick_ms;
+            slept = js->conf->scheduler_tick_ms;
         }
         usleep(50000);
         slept -= 50;
@@ -327,40 +319,48 @@ static void *scheduler_main(void *arg)
     return NULL;
 }
 
-int pl_jobs_start(pl_server_t *s)
+int pl_jobs_start(pl_app_t *app, pl_err_t *err)
 {
     struct pl_jobs *js = calloc(1, sizeof(*js));
     char host[64] = "";
     uint8_t raw[4];
-    int i;
     if (js == NULL)
         abort();
-    js->srv = s;
+    js->app = app;
+    js->conf = conf(app);
     gethostname(host, sizeof(host) - 1);
     randombytes_buf(raw, sizeof(raw));
-    snprintf(js->owner, sizeof(js->owner), "%s:%d:%02x%02x%02x%02x", host, (int)getpid(), raw[0], raw[1], raw[2],
-             raw[3]);
-    js->nrunners = (int)s->cfg.job_workers;
+    snprintf(js->owner, sizeof(js->owner), "%s:%d:%02x%02x%02x%02x", host, (int)getpid(), raw[0], raw[1],
+             raw[2], raw[3]);
+    js->nrunners = (int)js->conf->job_workers;
     js->runners = calloc((size_t)js->nrunners, sizeof(pthread_t));
     if (js->runners == NULL)
         abort();
-    s->jobs = js;
-    for (i = 0; i < js->nrunners; i++)
-        pthread_create(&js->runners[i], NULL, runner_main, js);
-    pthread_create(&js->scheduler, NULL, scheduler_main, js);
+    pl_app_set_state(app, &pl_jobs_module, js);
+    for (; js->started < js->nrunners; js->started++)
+        if (pl_app_thread(&js->runners[js->started], runner_main, js, "job runner", err) != 0)
+            goto fail;
+    if (pl_app_thread(&js->scheduler, scheduler_main, js, "scheduler", err) != 0)
+        goto fail;
+    js->scheduler_started = true;
     return 0;
+fail:
+    pl_app_request_stop(app);
+    pl_jobs_stop(app);
+    return err->status;
 }
 
-void pl_jobs_stop(pl_server_t *s)
+void pl_jobs_stop(pl_app_t *app)
 {
-    struct pl_jobs *js = s->jobs;
+    struct pl_jobs *js = pl_app_state(app, &pl_jobs_module);
     int i;
     if (js == NULL)
         return;
-    for (i = 0; i < js->nrunners; i++)
+    for (i = 0; i < js->started; i++)
         pthread_join(js->runners[i], NULL);
-    pthread_join(js->scheduler, NULL);
+    if (js->scheduler_started)
+        pthread_join(js->scheduler, NULL);
     free(js->runners);
     free(js);
-    s->jobs = NULL;
+    pl_app_set_state(app, &pl_jobs_module, NULL);
 }

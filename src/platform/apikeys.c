@@ -69,7 +69,7 @@ static int h_create(pl_ctx_t *c)
     if (pl_apikey_create(c->db, c->arena, c->tenant_id, pl_json_str(c->body, "name"), role, pl_caller_id(c),
                          &out, &c->err) != 0)
         return c->err.status;
-    return pl_reply(c, 201, out);
+    return pl_reply_change(c, 201, pl_json_str(out, "id"), NULL, out); /* the secret is redacted in both */
 }
 
 static int h_list(pl_ctx_t *c)
@@ -95,16 +95,22 @@ static int h_delete(pl_ctx_t *c)
 {
     static const char *sql = "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND tenant_id = $3 "
                              "AND revoked_at IS NULL";
+    static const char *sql_get =
+        "SELECT " COLS " FROM api_keys WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL";
     const char *id = pl_param(c, 0);
+    json_t *before;
     int n;
-    if (!pl_id_ok(id, "key"))
+    if (!pl_id_ok(id, "key") || (before = pl_query_one(c->db, key_json, sql_get,
+                                                       PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id)))) == NULL)
         return pl_fail_notfound(c, "API key");
     n = pl_db_exec(c->db, sql, PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(id), PL_TEXT(c->tenant_id)));
-    if (n < 0)
-        return pl_fail(c, PL_EDB, NULL, "cannot revoke the API key");
-    if (n == 0)
-        return pl_fail_notfound(c, "API key");
+    if (n <= 0) {
+        json_decref(before);
+        return n < 0 ? pl_fail(c, PL_EDB, NULL, "cannot revoke the API key") : pl_fail_notfound(c, "API key");
+    }
     pl_auth_changed(c);
+    pl_record(c, id, before, NULL);
+    json_decref(before);
     return pl_reply_empty(c, 204);
 }
 

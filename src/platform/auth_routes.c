@@ -2,8 +2,9 @@
  * auth_routes.c — signup, login, refresh, logout, /v1/me, /v1/roles, email verification,
  * password reset and the JWKS.
  *
- * Password hashing (argon2id, tens of milliseconds) always runs outside a write
- * transaction, so these routes manage their own transactions (PL_R_OWN_TX).
+ * Password hashing and checking (argon2id, tens of milliseconds) run in the routes' prepare
+ * steps, before the pipeline opens the write transaction in which the handler records the
+ * change — so each of these requests commits once, with its audit entry and event.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,8 +13,7 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/log.h"
-#include "http/server.h"
-#include "events/mail.h"
+#include "mail/mail.h"
 #include "platform/auth.h"
 #include "platform/internal.h"
 #include "platform/platform.h"
@@ -38,18 +38,19 @@ int pl_session_issue(pl_ctx_t *c, const char *user_id, const char *tenant_id, co
     pl_sha256_hex(refresh, strlen(refresh), hash);
     if (family == NULL)
         family = sid;
+    const pl_platform_conf_t *conf = pl_platform_conf(c->app);
     if (pl_db_exec(c->db, sql,
                    PL_ARGS(PL_TEXT(sid), PL_TEXT(family), PL_TEXT(user_id), PL_TEXT(tenant_id), PL_TEXT(hash),
-                           PL_INT(now), PL_INT(now + c->srv->cfg.refresh_ttl * 1000), PL_TEXT(c->ip),
-                           PL_TEXT(c->user_agent))) < 0)
+                           PL_INT(now), PL_INT(now + conf->refresh_ttl * 1000), PL_TEXT(c->ip),
+                           PL_TEXT(c->user_agent))) != 1)
         return pl_fail(c, PL_EDB, NULL, "cannot start the session");
-    access = pl_tokens_issue(c->srv->tokens, user_id, tenant_id, family, c->srv->cfg.access_ttl);
+    access = pl_tokens_issue(pl_platform_tokens(c->app), user_id, tenant_id, family, conf->access_ttl);
     if (access == NULL)
         return pl_fail(c, PL_EINTERNAL, NULL, "cannot sign the access token");
     json_object_set_new(out, "access_token", json_string(access));
     json_object_set_new(out, "refresh_token", json_string(refresh));
     json_object_set_new(out, "token_type", json_string("Bearer"));
-    json_object_set_new(out, "expires_in", json_integer(c->srv->cfg.access_ttl));
+    json_object_set_new(out, "expires_in", json_integer(conf->access_ttl));
     free(access);
     return 0;
 }
@@ -70,10 +71,52 @@ static const char *role_of(pl_ctx_t *c, const char *tenant_id, const char *user_
 int pl_session_answer(pl_ctx_t *c, const char *user_id, const char *tenant_id, json_t *out)
 {
     const char *role = role_of(c, tenant_id, user_id);
-    json_object_set_new(out, "user", pl_user_json(c->db, user_id));
-    json_object_set_new(out, "tenant", pl_tenant_json(c->db, tenant_id));
-    json_object_set_new(out, "role", pl_json_str_or_null(role));
+    json_t *user = pl_user_json(c->db, user_id), *tenant = pl_tenant_json(c->db, tenant_id);
+    if (user == NULL || tenant == NULL || role == NULL) {
+        json_decref(user);
+        json_decref(tenant);
+        return pl_fail(c, PL_EDB, NULL, "the session could not be read back");
+    }
+    json_object_set_new(out, "user", user);
+    json_object_set_new(out, "tenant", tenant);
+    json_object_set_new(out, "role", json_string(role));
     return pl_session_issue(c, user_id, tenant_id, NULL, out);
+}
+
+const char **pl_user_tenants(pl_ctx_t *c, const char *user_id)
+{
+    static const char *sql =
+        "SELECT tenant_id FROM tenant_users WHERE user_id = $1 ORDER BY created_at LIMIT 100";
+    const char **out = pl_zalloc(c->arena, 101 * sizeof(*out));
+    pl_rows_t *r;
+    int n = 0;
+    if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(user_id))) != 0)
+        return NULL;
+    while (n < 100 && pl_rows_next(r) == 1)
+        out[n++] = pl_strdup(c->arena, pl_rows_text(r, 0));
+    pl_rows_close(r);
+    return out;
+}
+
+/* A change a user made to their own account, audited in every organization they belong to
+ * (in the platform's when they belong to none). */
+static int record_own(pl_ctx_t *c, const char *user_id, json_t *after)
+{
+    const char **t = pl_user_tenants(c, user_id);
+    pl_change_t ch = {.resource_type = "user",
+                      .resource_id = user_id,
+                      .after = after,
+                      .actor_type = "user",
+                      .actor_id = user_id};
+    if (t == NULL)
+        return pl_fail(c, PL_EDB, NULL, "the user's organizations could not be read");
+    if (*t == NULL)
+        return pl_record_change(c, ch);
+    for (; *t; t++) {
+        ch.tenant_id = *t;
+        pl_record_change(c, ch);
+    }
+    return 0;
 }
 
 /* ---- one-time tokens and mail ---- */
@@ -111,11 +154,11 @@ const char *pl_user_token_consume(pl_ctx_t *c, const char *token, const char *pu
 }
 
 /* Branded as the organization the user signed up with (or is working in). */
-static void send_verification(pl_ctx_t *c, const char *user_id, const char *email, const char *tenant_id)
+static int send_verification(pl_ctx_t *c, const char *user_id, const char *email, const char *tenant_id)
 {
     const char *tok = pl_user_token_create(c, user_id, "verify_email", VERIFY_TTL_MS);
     if (tok == NULL)
-        return;
+        return pl_fail(c, PL_EDB, NULL, "the verification could not be prepared");
     pl_mail_msg_t m = {
         .subject = "Confirm your email address",
         .text = "Please confirm that this is your email address.",
@@ -126,7 +169,7 @@ static void send_verification(pl_ctx_t *c, const char *user_id, const char *emai
                               "{\"token\":\"%s\"}.",
                               tok),
     };
-    pl_mail_queue(c, tenant_id, email, &m);
+    return pl_mail_send(&c->op, tenant_id, email, &m);
 }
 
 /* ---- signup ---- */
@@ -141,33 +184,42 @@ static const pl_field_t signup_fields[] = {
 };
 static const pl_schema_t signup_schema = {"Signup", signup_fields, false};
 
+/* argon2id before the transaction */
+static int prep_signup(pl_ctx_t *c)
+{
+    char *hash = pl_alloc(c->arena, 128);
+    if (!pl_platform_conf(c->app)->signup)
+        return pl_fail(c, PL_EFORBIDDEN, "signup_disabled", "self-service signup is switched off");
+    if (pl_password_prepare(pl_json_str(c->body, "password"), pl_json_str(c->body, "email"), hash, 128,
+                            &c->err) != 0)
+        return c->err.status;
+    c->prep = hash;
+    return 0;
+}
+
 static int h_signup(pl_ctx_t *c)
 {
     const char *email = pl_json_str(c->body, "email"), *name = pl_json_str(c->body, "name");
     const char *org = pl_json_str(c->body, "organization");
     const char *uid, *tid;
-    char hash[128];
     json_t *out;
-    if (!c->srv->cfg.signup)
-        return pl_fail(c, PL_EFORBIDDEN, "signup_disabled", "self-service signup is switched off");
-    if (pl_password_prepare(pl_json_str(c->body, "password"), email, hash, sizeof(hash), &c->err) != 0)
-        return c->err.status;
-    if (pl_tx_begin(c, PL_TX_WRITE, NULL) != 0)
-        return c->err.status;
-    if (pl_user_create(c->db, c->arena, email, hash, name, false, &uid, &c->err) != 0 ||
+    if (pl_user_create(c->db, c->arena, email, c->prep, name, false, &uid, &c->err) != 0 ||
         pl_tenant_create(c->db, c->arena, org, NULL, &tid, &c->err) != 0 ||
         pl_membership_add(c->db, tid, uid, "owner", &c->err) != 0)
         return c->err.status;
     out = json_object();
-    if (pl_session_answer(c, uid, tid, out) != 0) {
+    if (pl_session_answer(c, uid, tid, out) != 0 || send_verification(c, uid, email, tid) != 0) {
         json_decref(out);
         return c->err.status;
     }
-    send_verification(c, uid, email, tid);
-    if (pl_tx_commit(c) != 0) {
-        json_decref(out);
-        return c->err.status;
-    }
+    pl_record_change(c, (pl_change_t){.tenant_id = tid,
+                                      .event = "tenant.created",
+                                      .event_data = json_object_get(out, "tenant"),
+                                      .resource_type = "user",
+                                      .resource_id = uid,
+                                      .after = json_object_get(out, "user"),
+                                      .actor_type = "user",
+                                      .actor_id = uid});
     return pl_reply(c, 201, out);
 }
 
@@ -186,53 +238,72 @@ static int invalid_credentials(pl_ctx_t *c)
     return pl_fail(c, PL_EUNAUTH, "invalid_credentials", "the email or password is not correct");
 }
 
-static int h_login(pl_ctx_t *c)
+/* The password is checked (argon2id) before the transaction; the user id is left in c->prep. */
+static int prep_login(pl_ctx_t *c)
 {
     static const char *sql_user = "SELECT id, password_hash FROM users WHERE email_norm = lower($1)";
-    static const char *sql_tenant =
-        "SELECT tu.tenant_id FROM tenant_users tu JOIN tenants t ON t.id = tu.tenant_id WHERE tu.user_id = "
-        "$1 "
-        "AND ($2 IS NULL OR t.id = $2 OR t.slug = $2) ORDER BY t.is_platform, tu.created_at LIMIT 1";
     /* a valid argon2id hash of a random secret: unknown emails cost the same time as known ones */
     static const char *dummy = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
                                "8mJ8GmYFqB2Gk0m3p0Yb7oAqXVY0UgX8vK6Jm0cQdY4";
     const char *email = pl_json_str(c->body, "email"), *password = pl_json_str(c->body, "password");
-    const char *tenant = pl_json_str(c->body, "tenant");
-    const char *uid = NULL, *hash = NULL, *tid = NULL;
+    const char *uid = NULL, *hash = NULL;
     pl_rows_t *r;
-    json_t *out;
-    bool ok;
-
+    int rc;
     if (pl_tx_begin(c, PL_TX_READ, NULL) != 0)
         return c->err.status;
-    if (pl_db_query(c->db, &r, sql_user, PL_ARGS(PL_TEXT(email))) != 0)
+    if (pl_db_query(c->db, &r, sql_user, PL_ARGS(PL_TEXT(email))) != 0) {
+        pl_tx_rollback(c);
         return pl_fail(c, PL_EDB, NULL, "the store is unavailable");
-    if (pl_rows_next(r) == 1) {
+    }
+    if ((rc = pl_rows_next(r)) == 1) {
         uid = pl_strdup(c->arena, pl_rows_text(r, 0));
         hash = pl_strdup(c->arena, pl_rows_text(r, 1));
     }
     pl_rows_close(r);
     pl_tx_rollback(c);
-
-    ok = pl_password_verify(hash ? hash : dummy, password) && uid && hash;
-    if (!ok)
+    if (rc < 0)
+        return pl_fail(c, PL_EDB, NULL, "the store is unavailable");
+    if (!pl_password_verify(hash ? hash : dummy, password) || uid == NULL || hash == NULL)
         return invalid_credentials(c);
+    c->prep = (void *)uid;
+    return 0;
+}
 
-    if (pl_tx_begin(c, PL_TX_WRITE, NULL) != 0)
-        return c->err.status;
+static int h_login(pl_ctx_t *c)
+{
+    /* the organization named, or the user's first active one (operators' platform tenant last) */
+    static const char *sql_tenant =
+        "SELECT tu.tenant_id, t.status FROM tenant_users tu JOIN tenants t ON t.id = tu.tenant_id "
+        "WHERE tu.user_id = $1 AND ($2 IS NULL OR t.id = $2 OR t.slug = $2) "
+        "ORDER BY t.status <> 'active', t.is_platform, tu.created_at LIMIT 1";
+    const char *tenant = pl_json_str(c->body, "tenant"), *uid = c->prep, *tid = NULL, *status = NULL;
+    pl_rows_t *r;
+    json_t *out;
+    int rc;
     if (pl_db_query(c->db, &r, sql_tenant, PL_ARGS(PL_TEXT(uid), PL_TEXT(tenant))) != 0)
         return pl_fail(c, PL_EDB, NULL, "the store is unavailable");
-    if (pl_rows_next(r) == 1)
+    if ((rc = pl_rows_next(r)) == 1) {
         tid = pl_strdup(c->arena, pl_rows_text(r, 0));
+        status = pl_strdup(c->arena, pl_rows_text(r, 1));
+    }
     pl_rows_close(r);
+    if (rc < 0)
+        return pl_fail(c, PL_EDB, NULL, "the store is unavailable");
     if (tid == NULL)
         return tenant ? pl_fail(c, PL_EUNAUTH, "invalid_credentials", "no access to that organization")
                       : pl_fail(c, PL_EUNAUTH, "no_tenant", "this user belongs to no organization");
+    if (strcmp(status, "active") != 0)
+        return pl_fail(c, PL_EFORBIDDEN, "tenant_suspended", "this organization is suspended");
     out = json_object();
-    if (pl_session_answer(c, uid, tid, out) != 0 || pl_tx_commit(c) != 0) {
+    if (pl_session_answer(c, uid, tid, out) != 0) {
         json_decref(out);
         return c->err.status;
     }
+    pl_record_change(c, (pl_change_t){.tenant_id = tid,
+                                      .resource_type = "user",
+                                      .resource_id = uid,
+                                      .actor_type = "user",
+                                      .actor_id = uid});
     return pl_reply(c, 200, out);
 }
 
@@ -267,8 +338,6 @@ static int h_refresh(pl_ctx_t *c)
     json_t *out;
 
     pl_sha256_hex(tok, strlen(tok), hash);
-    if (pl_tx_begin(c, PL_TX_WRITE, NULL) != 0)
-        return c->err.status;
     if (pl_db_query(c->db, &r, sql_find, PL_ARGS(PL_TEXT(hash))) != 0)
         return pl_fail(c, PL_EDB, NULL, "the store is unavailable");
     if (pl_rows_next(r) == 1) {
@@ -287,10 +356,18 @@ static int h_refresh(pl_ctx_t *c)
     if (revoked)
         return pl_fail(c, PL_EUNAUTH, "invalid_refresh_token", "the session has ended");
     if (used || pl_db_exec(c->db, sql_use, PL_ARGS(PL_INT(now), PL_TEXT(sid))) != 1) {
-        /* A used token presented again: someone holds a copy. End the whole family. */
-        revoke_family(c, family);
-        if (pl_tx_commit(c) == 0)
-            pl_server_auth_changed(c->srv);
+        /* A used token presented again: someone holds a copy. End the whole family — and keep
+         * that change although the answer is an error. */
+        if (revoke_family(c, family) < 0)
+            return pl_fail(c, PL_EDB, NULL, "the session could not be revoked");
+        pl_record_change(c, (pl_change_t){.action = "auth.refresh_reused",
+                                          .tenant_id = tid,
+                                          .resource_type = "session",
+                                          .resource_id = family,
+                                          .actor_type = "user",
+                                          .actor_id = uid});
+        c->keep_on_error = true;
+        pl_auth_changed(c);
         pl_logf(PL_LOG_WARN, "refresh token reuse: session family revoked", "%s", family);
         return pl_fail(c, PL_EUNAUTH, "refresh_token_reused",
                        "this refresh token was already used; the session has been revoked");
@@ -298,10 +375,15 @@ static int h_refresh(pl_ctx_t *c)
     if (expires <= now || member == 0)
         return pl_fail(c, PL_EUNAUTH, "invalid_refresh_token", "the session has expired");
     out = json_object();
-    if (pl_session_issue(c, uid, tid, family, out) != 0 || pl_tx_commit(c) != 0) {
+    if (pl_session_issue(c, uid, tid, family, out) != 0) {
         json_decref(out);
         return c->err.status;
     }
+    pl_record_change(c, (pl_change_t){.tenant_id = tid,
+                                      .resource_type = "session",
+                                      .resource_id = family,
+                                      .actor_type = "user",
+                                      .actor_id = uid});
     return pl_reply(c, 200, out);
 }
 
@@ -324,6 +406,7 @@ static int h_logout(pl_ctx_t *c)
         return pl_fail(c, PL_EINVAL, "not_a_session", "API keys have no session; revoke the key instead");
     if (revoke_family(c, c->principal->session_id) < 0)
         return pl_fail(c, PL_EDB, NULL, "cannot end the session");
+    pl_record_change(c, (pl_change_t){.resource_type = "session", .resource_id = c->principal->session_id});
     if (tok) {
         char hash[PL_SHA256_HEX];
         pl_rows_t *r;
@@ -334,8 +417,8 @@ static int h_logout(pl_ctx_t *c)
                 family = pl_strdup(c->arena, pl_rows_text(r, 0));
             pl_rows_close(r);
         }
-        if (family)
-            revoke_family(c, family);
+        if (family && revoke_family(c, family) < 0)
+            return pl_fail(c, PL_EDB, NULL, "cannot end the session");
     }
     pl_auth_changed(c);
     return pl_reply_empty(c, 204);
@@ -409,7 +492,9 @@ static int h_verify_request(pl_ctx_t *c)
         return pl_fail_notfound(c, "user");
     if (verified)
         return pl_reply(c, 200, json_pack("{s:s}", "status", "already_verified"));
-    send_verification(c, c->principal->user_id, email, c->principal->tenant_id);
+    if (send_verification(c, c->principal->user_id, email, c->principal->tenant_id) != 0)
+        return c->err.status;
+    pl_record(c, c->principal->user_id, NULL, NULL);
     return pl_reply(c, 202, json_pack("{s:s}", "status", "sent"));
 }
 
@@ -429,11 +514,17 @@ static int h_verify(pl_ctx_t *c)
 {
     static const char *sql = "UPDATE users SET email_verified_at = $1, updated_at = $1 WHERE id = $2";
     const char *uid = pl_user_token_consume(c, pl_json_str(c->body, "token"), "verify_email");
+    json_t *user;
     if (uid == NULL)
         return bad_token(c);
-    if (pl_db_exec(c->db, sql, PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(uid))) < 0)
+    if (pl_db_exec(c->db, sql, PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(uid))) != 1 ||
+        (user = pl_user_json(c->db, uid)) == NULL)
         return pl_fail(c, PL_EDB, NULL, "cannot verify the email");
-    return pl_reply(c, 200, json_pack("{s:o}", "user", pl_user_json(c->db, uid)));
+    if (record_own(c, uid, user) != 0) {
+        json_decref(user);
+        return c->err.status;
+    }
+    return pl_reply(c, 200, json_pack("{s:o}", "user", user));
 }
 
 /* ---- password reset ---- */
@@ -444,28 +535,36 @@ static const pl_field_t reset_request_fields[] = {
 };
 static const pl_schema_t reset_request_schema = {"PasswordResetRequest", reset_request_fields, false};
 
-static void send_reset(pl_ctx_t *c, const char *email, const char *tok)
+static int send_reset(pl_ctx_t *c, const char *email, const char *tok)
 {
     pl_mail_msg_t m = {
         .subject = "Reset your password",
         .text = "Someone (we hope you) asked to reset the password of your account.",
         .action_label = "Choose a new password",
         .action_url = pl_printf(c->arena, "%s/console/#/reset-password?token=%s", pl_public_url(c), tok),
-        .footnote = pl_printf(c->arena,
-                              "The link expires in one hour. If you did not ask for this, ignore this message. "
-                              "From a program: POST /v1/auth/password-reset {\"token\":\"%s\",\"password\":\"…\"}.",
-                              tok),
+        .footnote =
+            pl_printf(c->arena,
+                      "The link expires in one hour. If you did not ask for this, ignore this message. "
+                      "From a program: POST /v1/auth/password-reset {\"token\":\"%s\",\"password\":\"…\"}.",
+                      tok),
     };
-    pl_mail_queue(c, NULL, email, &m);
+    return pl_mail_send(&c->op, NULL, email, &m);
 }
 
 static int h_reset_request(pl_ctx_t *c)
 {
     const char *email = pl_json_str(c->body, "email"), *uid = NULL, *tok;
+    int found = pl_user_find(c->db, c->arena, email, &uid);
     /* The answer is the same whether or not the address is known: no account oracle. */
-    if (pl_user_find(c->db, c->arena, email, &uid) == 1 &&
-        (tok = pl_user_token_create(c, uid, "password_reset", RESET_TTL_MS)) != NULL)
-        send_reset(c, email, tok);
+    if (found < 0)
+        return pl_fail(c, PL_EDB, NULL, "the store is unavailable");
+    if (found == 1) {
+        if ((tok = pl_user_token_create(c, uid, "password_reset", RESET_TTL_MS)) == NULL)
+            return pl_fail(c, PL_EDB, NULL, "the reset could not be prepared");
+        if (send_reset(c, email, tok) != 0)
+            return c->err.status;
+        pl_record_change(c, (pl_change_t){.resource_type = "user", .resource_id = uid});
+    }
     return pl_reply(c, 202, json_pack("{s:s}", "status", "if the address is known, a message is on its way"));
 }
 
@@ -476,24 +575,28 @@ static const pl_field_t reset_fields[] = {
 };
 static const pl_schema_t reset_schema = {"PasswordReset", reset_fields, false};
 
+static int prep_reset(pl_ctx_t *c)
+{
+    char *hash = pl_alloc(c->arena, 128);
+    if (pl_password_prepare(pl_json_str(c->body, "password"), NULL, hash, 128, &c->err) != 0)
+        return c->err.status;
+    c->prep = hash;
+    return 0;
+}
+
 static int h_reset(pl_ctx_t *c)
 {
     static const char *sql_pw = "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3";
     static const char *sql_rev =
         "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL";
-    char hash[128];
     const char *uid;
     int64_t now = pl_now_ms();
-    if (pl_password_prepare(pl_json_str(c->body, "password"), NULL, hash, sizeof(hash), &c->err) != 0)
-        return c->err.status;
-    if (pl_tx_begin(c, PL_TX_WRITE, NULL) != 0)
-        return c->err.status;
     if ((uid = pl_user_token_consume(c, pl_json_str(c->body, "token"), "password_reset")) == NULL)
         return bad_token(c);
-    if (pl_db_exec(c->db, sql_pw, PL_ARGS(PL_TEXT(hash), PL_INT(now), PL_TEXT(uid))) < 0 ||
+    if (pl_db_exec(c->db, sql_pw, PL_ARGS(PL_TEXT(c->prep), PL_INT(now), PL_TEXT(uid))) != 1 ||
         pl_db_exec(c->db, sql_rev, PL_ARGS(PL_INT(now), PL_TEXT(uid))) < 0)
         return pl_fail(c, PL_EDB, NULL, "cannot reset the password");
-    if (pl_tx_commit(c) != 0)
+    if (record_own(c, uid, NULL) != 0)
         return c->err.status;
     pl_auth_changed(c);
     return pl_reply(c, 200, json_pack("{s:s}", "status", "password_changed"));
@@ -503,15 +606,15 @@ static int h_reset(pl_ctx_t *c)
 
 static int h_jwks(pl_ctx_t *c)
 {
-    return pl_reply(c, 200, pl_tokens_jwks(c->srv->tokens));
+    return pl_reply(c, 200, pl_tokens_jwks(pl_platform_tokens(c->app)));
 }
 
 const pl_route_t pl_auth_routes[] = {
-    {"POST", "/v1/auth/signup", h_signup, NULL, PL_R_PUBLIC | PL_R_OWN_TX, &signup_schema, 201,
-     "Create a user and an organization", "auth.signup"},
-    {"POST", "/v1/auth/login", h_login, NULL, PL_R_PUBLIC | PL_R_OWN_TX, &login_schema, 200,
-     "Log in with email and password", "auth.login"},
-    {"POST", "/v1/auth/refresh", h_refresh, NULL, PL_R_PUBLIC | PL_R_OWN_TX, &refresh_schema, 200,
+    {"POST", "/v1/auth/signup", h_signup, NULL, PL_R_PUBLIC, &signup_schema, 201,
+     "Create a user and an organization", "auth.signup", NULL, prep_signup},
+    {"POST", "/v1/auth/login", h_login, NULL, PL_R_PUBLIC, &login_schema, 200,
+     "Log in with email and password", "auth.login", NULL, prep_login},
+    {"POST", "/v1/auth/refresh", h_refresh, NULL, PL_R_PUBLIC, &refresh_schema, 200,
      "Exchange a refresh token for a new pair", "auth.refresh"},
     {"POST", "/v1/auth/logout", h_logout, NULL, PL_R_TENANT | PL_R_ANY_TENANT_STATE, &logout_schema, 204,
      "End the current session", "auth.logout"},
@@ -521,8 +624,8 @@ const pl_route_t pl_auth_routes[] = {
      "Confirm an email address with its token", "user.email_verified"},
     {"POST", "/v1/auth/password-reset/request", h_reset_request, NULL, PL_R_PUBLIC, &reset_request_schema,
      202, "Send a password-reset message", "user.password_reset_requested"},
-    {"POST", "/v1/auth/password-reset", h_reset, NULL, PL_R_PUBLIC | PL_R_OWN_TX, &reset_schema, 200,
-     "Set a new password with a reset token", "user.password_reset"},
+    {"POST", "/v1/auth/password-reset", h_reset, NULL, PL_R_PUBLIC, &reset_schema, 200,
+     "Set a new password with a reset token", "user.password_reset", NULL, prep_reset},
     {"GET", "/v1/me", h_me, NULL, PL_R_TENANT | PL_R_ANY_TENANT_STATE, NULL, 200,
      "The caller: user or API key, tenant, role, permissions"},
     {"GET", "/v1/roles", h_roles, NULL, PL_R_TENANT, NULL, 200, "Roles and their permissions"},

@@ -8,6 +8,19 @@
 #include <jansson.h>
 
 #include "http/ctx.h"
+#include "platform/platform.h"
+#include "platform/tokens.h"
+
+typedef struct pl_platform_conf {
+    bool signup;      /* self-service signup */
+    long access_ttl;  /* seconds */
+    long refresh_ttl; /* seconds */
+} pl_platform_conf_t;
+
+const pl_platform_conf_t *pl_platform_conf(const pl_app_t *app);
+/* The signing keys (loaded by the module's init). */
+pl_tokens_t *pl_platform_tokens(const pl_app_t *app);
+extern const pl_command_t pl_platform_commands[];
 
 /* Route tables of each file (ending with PL_ROUTES_END), listed by platform.c. */
 extern const pl_route_t pl_auth_routes[];
@@ -35,6 +48,9 @@ const char *pl_user_token_consume(pl_ctx_t *c, const char *token, const char *pu
 
 /* The external base URL for links in emails (--public-url, else the bound address). */
 const char *pl_public_url(pl_ctx_t *c);
+/* Every tenant the user belongs to (arena strings, NULL-terminated), for audit entries of
+ * the user's own actions (verify email, reset password). */
+const char **pl_user_tenants(pl_ctx_t *c, const char *user_id);
 
 /* The caller's rank (owner 4 … viewer 1) for role-granting rules. */
 int pl_caller_rank(const pl_ctx_t *c);

@@ -15,7 +15,6 @@
 
 #include "core/clock.h"
 #include "core/crypto.h"
-#include "http/server.h"
 #include "platform/auth.h"
 #include "platform/internal.h"
 #include "platform/platform.h"
@@ -142,9 +141,9 @@ bool pl_feature_enabled(const pl_principal_t *p, const char *feature)
 int pl_limit_check(pl_ctx_t *c, const char *limit, int64_t adding)
 {
     json_t *eff, *v;
-    int64_t (*count)(pl_db_t *, const char *) = pl_server_usage(c->srv, limit);
+    const pl_usage_t *meter = pl_app_usage_meter(c->app, limit);
     int64_t value, usage;
-    if (c->tenant_id == NULL || count == NULL)
+    if (c->tenant_id == NULL || meter == NULL)
         return 0;
     if ((eff = pl_plan_effective(c->db, c->tenant_id)) == NULL)
         return pl_fail(c, PL_EDB, NULL, "the plan could not be read");
@@ -153,7 +152,8 @@ int pl_limit_check(pl_ctx_t *c, const char *limit, int64_t adding)
     json_decref(eff);
     if (value < 0)
         return 0;
-    usage = count(c->db, c->tenant_id);
+    if ((usage = meter->count(c->app, c->db, c->tenant_id)) < 0) /* fail closed */
+        return pl_fail(c, PL_EDB, NULL, "the usage of '%s' could not be counted", limit);
     if (usage + adding <= value)
         return 0;
     json_decref(c->problem_extra);
@@ -165,23 +165,21 @@ int pl_limit_check(pl_ctx_t *c, const char *limit, int64_t adding)
 
 /* ---- usage meters of the platform's own limits ---- */
 
-static int64_t count_team(pl_db_t *db, const char *tenant_id)
+static int64_t count_team(pl_app_t *app, pl_db_t *db, const char *tenant_id)
 {
     static const char *sql =
         "SELECT (SELECT COUNT(*) FROM tenant_users WHERE tenant_id = $1) + (SELECT COUNT(*) "
         "FROM invitations WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL "
         "AND expires_at > $2)";
     int64_t n = 0;
-    pl_db_int(db, &n, sql, PL_ARGS(PL_TEXT(tenant_id), PL_INT(pl_now_ms())));
-    return n;
+    return pl_db_int(db, &n, sql, PL_ARGS(PL_TEXT(tenant_id), PL_INT(pl_now_ms()))) == 1 ? n : -1;
 }
 
-static int64_t count_keys(pl_db_t *db, const char *tenant_id)
+static int64_t count_keys(pl_app_t *app, pl_db_t *db, const char *tenant_id)
 {
     static const char *sql = "SELECT COUNT(*) FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL";
     int64_t n = 0;
-    pl_db_int(db, &n, sql, PL_ARGS(PL_TEXT(tenant_id)));
-    return n;
+    return pl_db_int(db, &n, sql, PL_ARGS(PL_TEXT(tenant_id))) == 1 ? n : -1;
 }
 
 const pl_usage_t pl_platform_usage[] = {
@@ -316,7 +314,7 @@ static int h_plans_create(pl_ctx_t *c)
         return pl_fail(c, PL_ECONFLICT, NULL, "a plan with the key '%s' exists", pl_json_str(c->body, "key"));
     if (rc < 0)
         return pl_fail(c, PL_EDB, NULL, "the plan could not be saved");
-    return pl_reply(c, 201, plan_get(c, id));
+    return pl_reply_change(c, 201, id, NULL, plan_get(c, id));
 }
 
 static int h_plans_patch(pl_ctx_t *c)
@@ -332,7 +330,7 @@ static int h_plans_patch(pl_ctx_t *c)
         json_decref(cur);
         return pl_fail_notfound(c, "plan");
     }
-    c->audit_before = cur;
+    pl_arena_defer(c->arena, (void (*)(void *))json_decref, cur);
     pl_plan_check_parts(c, c->body, "");
     if (c->err.status != PL_OK)
         return c->err.status;
@@ -349,7 +347,7 @@ static int h_plans_patch(pl_ctx_t *c)
     if (rc < 0)
         return pl_fail(c, PL_EDB, NULL, "the plan could not be saved");
     pl_auth_changed(c);
-    return pl_reply(c, 200, plan_get(c, pl_param(c, 0)));
+    return pl_reply_change(c, 200, pl_param(c, 0), json_incref(cur), plan_get(c, pl_param(c, 0)));
 }
 
 /* ---- feature flags ---- */
@@ -425,8 +423,7 @@ static int h_flags_create(pl_ctx_t *c)
     if (rc < 0)
         return pl_fail(c, PL_EDB, NULL, "the flag could not be saved");
     pl_auth_changed(c);
-    c->audit_resource = key;
-    return pl_reply(c, 201, flag_get(c, key));
+    return pl_reply_change(c, 201, key, NULL, flag_get(c, key));
 }
 
 static int h_flags_patch(pl_ctx_t *c)
@@ -438,17 +435,20 @@ static int h_flags_patch(pl_ctx_t *c)
     const char *key = pl_param(c, 0);
     json_t *de = json_object_get(c->body, "default_enabled"),
            *rp = json_object_get(c->body, "rollout_percent");
+    json_t *before;
     int rc;
-    if ((c->audit_before = flag_get(c, key)) == NULL)
+    if ((before = flag_get(c, key)) == NULL)
         return pl_fail_notfound(c, "feature flag");
     rc = pl_db_exec(c->db, sql,
                     PL_ARGS(PL_TEXT(key), PL_TEXT(pl_json_str(c->body, "description")),
                             de ? PL_INT(json_is_true(de)) : PL_NULLV,
                             rp ? PL_INT(json_integer_value(rp)) : PL_NULLV, PL_INT(pl_now_ms())));
-    if (rc < 0)
+    if (rc < 0) {
+        json_decref(before);
         return pl_fail(c, PL_EDB, NULL, "the flag could not be saved");
+    }
     pl_auth_changed(c);
-    return pl_reply(c, 200, flag_get(c, key));
+    return pl_reply_change(c, 200, key, before, flag_get(c, key));
 }
 
 const pl_route_t pl_plan_routes[] = {

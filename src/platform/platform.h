@@ -16,18 +16,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "app/module.h"
+#include "app/op.h"
 #include "core/arena.h"
 #include "core/err.h"
-#include "http/router.h"
 #include "store/store.h"
 
-typedef struct pl_server pl_server_t;
-
 extern const pl_module_t pl_platform_module;
-
-/* At start: load (or create) the signing key and make sure the platform tenant exists. */
-int pl_platform_init(pl_server_t *s, pl_db_t *db, pl_err_t *err);
-void pl_platform_shutdown(pl_server_t *s);
 
 /* Creates the platform tenant if missing; *id receives its id (arena). */
 int pl_platform_tenant(pl_db_t *db, pl_arena_t *a, const char **id, pl_err_t *err);
@@ -59,9 +54,9 @@ typedef struct pl_principal pl_principal_t;
 json_t *pl_plan_effective(pl_db_t *db, const char *tenant_id);
 /* Copies the tenant's plan (quotas, rate limits, features) into a principal. */
 int pl_plan_apply(pl_db_t *db, const char *tenant_id, pl_principal_t *p);
-bool pl_feature_enabled(const pl_principal_t *p, const char *feature);
 /* Refuses (403 limit_exceeded, naming the limit, its value and the usage) when adding more of
- * `limit` would exceed the tenant's plan. Call inside the write transaction that creates. */
+ * `limit` would exceed the tenant's plan. Call inside the write transaction that creates.
+ * Fails closed: when the usage cannot be counted, nothing is created. */
 int pl_limit_check(pl_ctx_t *c, const char *limit, int64_t adding);
 
 #endif

@@ -7,6 +7,7 @@
  * table is dropped when the server's auth generation moves.
  */
 #include "platform/auth.h"
+#include "platform/internal.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -14,7 +15,6 @@
 
 #include "core/clock.h"
 #include "core/crypto.h"
-#include "http/server.h"
 #include "platform/platform.h"
 #include "platform/tokens.h"
 #include "core/banned.h"
@@ -34,27 +34,27 @@ struct pl_authcache {
     struct slot slots[SLOTS];
 };
 
-pl_authcache_t *pl_authcache_create(void)
+int pl_authcache_worker_init(pl_app_t *app, pl_thread_t *t, void **slot)
 {
     pl_authcache_t *c = calloc(1, sizeof(*c));
+    (void)app;
+    (void)t;
     if (c == NULL)
         abort();
-    return c;
+    *slot = c;
+    return 0;
 }
 
-void pl_authcache_destroy(pl_authcache_t *c)
+void pl_authcache_worker_exit(pl_app_t *app, pl_thread_t *t, void *slot)
 {
-    free(c);
+    (void)app;
+    (void)t;
+    free(slot);
 }
 
-void pl_auth_changed(pl_ctx_t *c)
+static int unauthorized(pl_op_t *c, const char *why)
 {
-    c->auth_changed = true;
-}
-
-static int unauthorized(pl_ctx_t *c, const char *why)
-{
-    return pl_fail(c, PL_EUNAUTH, NULL, "%s", why);
+    return pl_op_fail(c, PL_EUNAUTH, NULL, "%s", why);
 }
 
 static void fill_tenant(pl_principal_t *p, const char *role, const char *status, int64_t is_platform)
@@ -65,7 +65,7 @@ static void fill_tenant(pl_principal_t *p, const char *role, const char *status,
     p->perms = pl_rbac_role_perms(role, p->platform);
 }
 
-static int resolve_key(pl_ctx_t *c, pl_str_t cred, pl_principal_t *p)
+static int resolve_key(pl_op_t *c, pl_str_t cred, pl_principal_t *p)
 {
     static const char *sql =
         "SELECT k.id, k.tenant_id, k.role, t.status, t.is_platform FROM api_keys k "
@@ -75,7 +75,7 @@ static int resolve_key(pl_ctx_t *c, pl_str_t cred, pl_principal_t *p)
     int rc;
     pl_sha256_hex(cred.ptr, cred.len, hash);
     if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(hash))) != 0)
-        return pl_fail(c, PL_EDB, NULL, "the store is unavailable");
+        return pl_op_fail(c, PL_EDB, NULL, "the store is unavailable");
     rc = pl_rows_next(r);
     if (rc == 1) {
         p->kind = PL_PRINCIPAL_APIKEY;
@@ -86,11 +86,11 @@ static int resolve_key(pl_ctx_t *c, pl_str_t cred, pl_principal_t *p)
     }
     pl_rows_close(r);
     if (rc < 0)
-        return pl_fail(c, PL_EDB, NULL, "the store is unavailable");
+        return pl_op_fail(c, PL_EDB, NULL, "the store is unavailable");
     return rc == 1 ? 0 : unauthorized(c, "the API key is not valid");
 }
 
-static int resolve_jwt(pl_ctx_t *c, pl_str_t cred, pl_principal_t *p)
+static int resolve_jwt(pl_op_t *c, pl_str_t cred, pl_principal_t *p)
 {
     static const char *sql =
         "SELECT tu.role, t.status, t.is_platform FROM tenant_users tu JOIN tenants t ON t.id = tu.tenant_id "
@@ -102,10 +102,10 @@ static int resolve_jwt(pl_ctx_t *c, pl_str_t cred, pl_principal_t *p)
     const char *why;
     pl_rows_t *r;
     int rc;
-    if (pl_tokens_verify(c->srv->tokens, cred.ptr, cred.len, pl_now_ms() / 1000, &cl, &why) != 0)
+    if (pl_tokens_verify(pl_platform_tokens(c->app), cred.ptr, cred.len, pl_now_ms() / 1000, &cl, &why) != 0)
         return unauthorized(c, why);
     if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(cl.tid), PL_TEXT(cl.sub), PL_TEXT(cl.sid))) != 0)
-        return pl_fail(c, PL_EDB, NULL, "the store is unavailable");
+        return pl_op_fail(c, PL_EDB, NULL, "the store is unavailable");
     rc = pl_rows_next(r);
     if (rc == 1) {
         p->kind = PL_PRINCIPAL_USER;
@@ -117,20 +117,20 @@ static int resolve_jwt(pl_ctx_t *c, pl_str_t cred, pl_principal_t *p)
     }
     pl_rows_close(r);
     if (rc < 0)
-        return pl_fail(c, PL_EDB, NULL, "the store is unavailable");
+        return pl_op_fail(c, PL_EDB, NULL, "the store is unavailable");
     return rc == 1 ? 0 : unauthorized(c, "the session has ended or the access was revoked");
 }
 
-static void touch_key(pl_ctx_t *c, const char *key_id, int64_t now)
+static void touch_key(pl_op_t *c, const char *key_id, int64_t now)
 {
     static const char *sql = "UPDATE api_keys SET last_used_at = $1 WHERE id = $2";
     pl_db_exec(c->db, sql, PL_ARGS(PL_INT(now), PL_TEXT(key_id)));
 }
 
-int pl_auth_resolve(pl_ctx_t *c, pl_str_t cred, const pl_principal_t **out)
+int pl_auth_resolve(pl_op_t *c, pl_str_t cred, const pl_principal_t **out)
 {
-    pl_authcache_t *cache = c->worker->authcache;
-    uint64_t gen = atomic_load(&c->srv->auth_gen);
+    pl_authcache_t *cache = pl_app_slot(c->app, c->thread, &pl_platform_module);
+    uint64_t gen = pl_app_auth_gen(c->app);
     uint8_t key[16];
     uint64_t h;
     struct slot *s;
@@ -139,6 +139,18 @@ int pl_auth_resolve(pl_ctx_t *c, pl_str_t cred, const pl_principal_t **out)
 
     if (cred.len > 8192)
         return unauthorized(c, "the credential is too long");
+    if (cache == NULL) { /* a thread without a cache (tests, the CLI): resolve every time */
+        memset(&p, 0, sizeof(p));
+        if ((cred.len > 3 && memcmp(cred.ptr, "pk_", 3) == 0) ? resolve_key(c, cred, &p)
+                                                              : resolve_jwt(c, cred, &p))
+            return c->err.status;
+        if (pl_plan_apply(c->db, p.tenant_id, &p) != 0)
+            return pl_op_fail(c, PL_EDB, NULL, "the store is unavailable");
+        copy = pl_alloc(c->arena, sizeof(*copy));
+        *copy = p;
+        *out = copy;
+        return 0;
+    }
     if (cache->gen != gen) {
         size_t i;
         for (i = 0; i < SLOTS; i++)
@@ -155,7 +167,7 @@ int pl_auth_resolve(pl_ctx_t *c, pl_str_t cred, const pl_principal_t **out)
                                                               : resolve_jwt(c, cred, &p))
             return c->err.status;
         if (pl_plan_apply(c->db, p.tenant_id, &p) != 0)
-            return pl_fail(c, PL_EDB, NULL, "the store is unavailable");
+            return pl_op_fail(c, PL_EDB, NULL, "the store is unavailable");
         s->used = true;
         memcpy(s->key, key, sizeof(key));
         s->p = p;

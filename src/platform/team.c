@@ -9,8 +9,7 @@
 
 #include "core/clock.h"
 #include "core/crypto.h"
-#include "events/mail.h"
-#include "http/server.h"
+#include "mail/mail.h"
 #include "platform/auth.h"
 #include "platform/internal.h"
 #include "platform/platform.h"
@@ -38,10 +37,15 @@ static json_t *member_json(pl_rows_t *r)
                      pl_json_time(pl_rows_int(r, 4)), "updated_at", pl_json_time(pl_rows_int(r, 5)));
 }
 
-static json_t *member_get(pl_ctx_t *c, const char *user_id)
+static json_t *member_of(pl_ctx_t *c, const char *tenant_id, const char *user_id)
 {
     static const char *sql = MEMBER_SQL "WHERE tu.tenant_id = $1 AND tu.user_id = $2";
-    return pl_query_one(c->db, member_json, sql, PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(user_id)));
+    return pl_query_one(c->db, member_json, sql, PL_ARGS(PL_TEXT(tenant_id), PL_TEXT(user_id)));
+}
+
+static json_t *member_get(pl_ctx_t *c, const char *user_id)
+{
+    return member_of(c, c->tenant_id, user_id);
 }
 
 static int h_team_list(pl_ctx_t *c)
@@ -102,12 +106,13 @@ static int h_team_patch(pl_ctx_t *c)
         return pl_fail(c, PL_ECONFLICT, "last_owner",
                        "the last owner cannot be demoted; make someone else owner first");
     }
-    json_decref(m);
     if (pl_db_exec(c->db, sql,
-                   PL_ARGS(PL_TEXT(role), PL_INT(pl_now_ms()), PL_TEXT(c->tenant_id), PL_TEXT(uid))) < 0)
+                   PL_ARGS(PL_TEXT(role), PL_INT(pl_now_ms()), PL_TEXT(c->tenant_id), PL_TEXT(uid))) < 0) {
+        json_decref(m);
         return pl_fail(c, PL_EDB, NULL, "cannot change the role");
+    }
     pl_auth_changed(c);
-    return pl_reply(c, 200, member_get(c, uid));
+    return pl_reply_change(c, 200, uid, m, member_get(c, uid));
 }
 
 static int h_team_delete(pl_ctx_t *c)
@@ -123,11 +128,14 @@ static int h_team_delete(pl_ctx_t *c)
         json_decref(m);
         return pl_fail(c, PL_ECONFLICT, "last_owner", "the last owner cannot be removed");
     }
-    json_decref(m);
     if (pl_db_exec(c->db, sql, PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(uid))) < 0 ||
-        pl_db_exec(c->db, sql_rev, PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(c->tenant_id), PL_TEXT(uid))) < 0)
+        pl_db_exec(c->db, sql_rev, PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(c->tenant_id), PL_TEXT(uid))) < 0) {
+        json_decref(m);
         return pl_fail(c, PL_EDB, NULL, "cannot remove the member");
+    }
     pl_auth_changed(c);
+    pl_record(c, uid, m, NULL);
+    json_decref(m);
     return pl_reply_empty(c, 204);
 }
 
@@ -185,9 +193,8 @@ static int h_invite(pl_ctx_t *c)
     pl_sha256_hex(tok, strlen(tok), hash);
     if (pl_db_query(c->db, &r, sql,
                     PL_ARGS(PL_TEXT(pl_new_id(c, "inv")), PL_TEXT(c->tenant_id), PL_TEXT(email),
-                            PL_TEXT(role), PL_TEXT(hash),
-                            PL_TEXT(pl_caller_id(c)),
-                            PL_INT(now), PL_INT(now + INVITE_TTL_MS))) != 0)
+                            PL_TEXT(role), PL_TEXT(hash), PL_TEXT(pl_caller_id(c)), PL_INT(now),
+                            PL_INT(now + INVITE_TTL_MS))) != 0)
         return pl_fail(c, PL_EDB, NULL, "cannot invite");
     if (pl_rows_next(r) == 1)
         out = invitation_json(r);
@@ -195,21 +202,33 @@ static int h_invite(pl_ctx_t *c)
     if (out == NULL)
         return pl_fail(c, PL_EDB, NULL, "cannot invite");
     url = pl_printf(c->arena, "%s/console/#/accept-invite?token=%s", pl_public_url(c), tok);
+    {
+        /* a copy: the token and the link that carries it stay out of the audit log and the event */
+        json_t *rec = json_deep_copy(out);
+        pl_record(c, pl_json_str(out, "id"), NULL, rec);
+        json_decref(rec);
+    }
     json_object_set_new(out, "token", json_string(tok));
     json_object_set_new(out, "accept_url", json_string(url));
     tenant = pl_tenant_json(c->db, c->tenant_id);
     {
         pl_mail_msg_t m = {
             .subject = pl_printf(c->arena, "You are invited to join %s", pl_json_str(tenant, "name")),
-            .text = pl_printf(c->arena, "You have been invited to join %s as %s.", pl_json_str(tenant, "name"), role),
+            .text = pl_printf(c->arena, "You have been invited to join %s as %s.",
+                              pl_json_str(tenant, "name"), role),
             .action_label = "Accept the invitation",
             .action_url = url,
-            .footnote = pl_printf(c->arena,
-                                  "The invitation expires in 7 days. From a program: POST /v1/invitations/accept "
-                                  "{\"token\":\"%s\"}.",
-                                  tok),
+            .footnote =
+                pl_printf(c->arena,
+                          "The invitation expires in 7 days. From a program: POST /v1/invitations/accept "
+                          "{\"token\":\"%s\"}.",
+                          tok),
         };
-        pl_mail_queue(c, c->tenant_id, email, &m);
+        if (pl_mail_send(&c->op, c->tenant_id, email, &m) != 0) {
+            json_decref(tenant);
+            json_decref(out);
+            return c->err.status;
+        }
     }
     json_decref(tenant);
     return pl_reply(c, 201, out);
@@ -228,14 +247,22 @@ static int h_invite_revoke(pl_ctx_t *c)
 {
     static const char *sql = "UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND tenant_id = $3 "
                              "AND accepted_at IS NULL AND revoked_at IS NULL";
+    static const char *sql_get = "SELECT " INV_COLS " FROM invitations WHERE id = $1 AND tenant_id = $2";
     const char *id = pl_param(c, 0);
+    json_t *before;
     int n;
     if (!pl_id_ok(id, "inv"))
         return pl_fail_notfound(c, "invitation");
+    before = pl_query_one(c->db, invitation_json, sql_get, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id)));
     n = pl_db_exec(c->db, sql, PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(id), PL_TEXT(c->tenant_id)));
-    if (n < 0)
-        return pl_fail(c, PL_EDB, NULL, "cannot revoke the invitation");
-    return n ? pl_reply_empty(c, 204) : pl_fail_notfound(c, "invitation");
+    if (n <= 0) {
+        json_decref(before);
+        return n < 0 ? pl_fail(c, PL_EDB, NULL, "cannot revoke the invitation")
+                     : pl_fail_notfound(c, "invitation");
+    }
+    pl_record(c, id, before, NULL);
+    json_decref(before);
+    return pl_reply_empty(c, 204);
 }
 
 static const pl_field_t accept_fields[] = {
@@ -255,6 +282,10 @@ static int h_accept(pl_ctx_t *c)
     static const char *sql_take =
         "UPDATE invitations SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL "
         "AND revoked_at IS NULL";
+    /* the token reached them at this address: it is verified */
+    static const char *sql_verified =
+        "UPDATE users SET email_verified_at = $1, updated_at = $1 WHERE id = $2 "
+        "AND email_verified_at IS NULL";
     const char *tok = pl_json_str(c->body, "token"), *password = pl_json_str(c->body, "password");
     const char *name = pl_json_str(c->body, "name");
     const char *inv = NULL, *tid = NULL, *email = NULL, *role = NULL, *uid = NULL, *pwhash = NULL;
@@ -311,12 +342,26 @@ static int h_accept(pl_ctx_t *c)
     if (uid == NULL &&
         pl_user_create(c->db, c->arena, email, newhash, name ? name : "", true, &uid, &c->err) != 0)
         return c->err.status;
+    if (pl_db_exec(c->db, sql_verified, PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(uid))) < 0)
+        return pl_fail(c, PL_EDB, NULL, "cannot accept the invitation");
     if (pl_membership_add(c->db, tid, uid, role, &c->err) != 0)
         return c->err.status;
     out = json_object();
-    if (pl_session_answer(c, uid, tid, out) != 0 || pl_tx_commit(c) != 0) {
+    if (pl_session_answer(c, uid, tid, out) != 0) {
         json_decref(out);
         return c->err.status;
+    }
+    {
+        json_t *m = member_of(c, tid, uid);
+        /* the new member acts; the pipeline's commit step commits this transaction */
+        pl_record_change(c, (pl_change_t){.tenant_id = tid,
+                                          .event = "team.member_added",
+                                          .resource_type = "invitation",
+                                          .resource_id = inv,
+                                          .after = m,
+                                          .actor_type = "user",
+                                          .actor_id = uid});
+        json_decref(m);
     }
     return pl_reply(c, 200, out);
 }

@@ -10,8 +10,6 @@
 
 #include "core/clock.h"
 #include "core/money.h"
-#include "http/quota.h"
-#include "http/server.h"
 #include "platform/auth.h"
 #include "platform/internal.h"
 #include "platform/platform.h"
@@ -146,12 +144,9 @@ static json_t *plan_with_usage(pl_ctx_t *c, const char *tenant_id)
     limits = json_object();
     json_object_foreach(json_object_get(eff, "limits"), k, v)
     {
-        int64_t (*count)(pl_db_t *, const char *) = pl_server_usage(c->srv, k);
-        json_t *usage = json_null();
-        if (count)
-            usage = json_integer(count(c->db, tenant_id));
-        else if (!strcmp(k, "api_calls_per_day") || !strcmp(k, "api_calls_per_month"))
-            usage = json_integer(pl_quota_used(c->srv->quota, c->db, tenant_id, k[14] == 'd'));
+        const pl_usage_t *meter = pl_app_usage_meter(c->app, k);
+        int64_t n = meter ? meter->count(c->app, c->db, tenant_id) : -1;
+        json_t *usage = n >= 0 ? json_integer(n) : json_null(); /* null: not metered (or unreadable) */
         json_object_set_new(limits, k, json_pack("{s:O,s:o}", "limit", v, "usage", usage));
     }
     out = json_pack("{s:O,s:o,s:O,s:O,s:O}", "plan", json_object_get(eff, "plan"), "limits", limits,
@@ -186,11 +181,13 @@ static int h_patch(pl_ctx_t *c)
 {
     static const char *sql = "UPDATE tenants SET name = COALESCE($1, name), settings = $2, updated_at = $3 "
                              "WHERE id = $4";
-    json_t *t = pl_tenant_json(c->db, c->tenant_id), *patch = json_object_get(c->body, "settings"), *cur;
+    json_t *t = pl_tenant_json(c->db, c->tenant_id), *patch = json_object_get(c->body, "settings"), *cur,
+           *before;
     char *settings;
     int rc;
     if (t == NULL)
         return pl_fail_notfound(c, "tenant");
+    before = json_deep_copy(t);
     cur = json_object_get(t, "settings");
     if (patch) {
         const char *k;
@@ -215,12 +212,28 @@ static int h_patch(pl_ctx_t *c)
                             PL_TEXT(c->tenant_id)));
     free(settings);
     json_decref(t);
-    if (rc < 0)
+    if (rc < 0) {
+        json_decref(before);
         return pl_fail(c, PL_EDB, NULL, "cannot update the tenant");
-    return pl_reply(c, 200, pl_tenant_json(c->db, c->tenant_id));
+    }
+    return pl_reply_change(c, 200, c->tenant_id, before, pl_tenant_json(c->db, c->tenant_id));
 }
 
 /* ---- operator ---- */
+
+/* An operator's change of tenant id: audited in the platform tenant, announced to the tenant
+ * it is about. Takes both references; a NULL after (read-back failed) is an error. */
+static int admin_reply(pl_ctx_t *c, int status, const char *id, json_t *before, json_t *after)
+{
+    if (after == NULL) {
+        json_decref(before);
+        return pl_fail(c, PL_EDB, NULL, "the tenant could not be read back");
+    }
+    pl_record_change(c,
+                     (pl_change_t){.resource_id = id, .before = before, .after = after, .event_tenant = id});
+    json_decref(before);
+    return pl_reply(c, status, after);
+}
 
 static int h_admin_list(pl_ctx_t *c)
 {
@@ -289,7 +302,7 @@ static int h_admin_create(pl_ctx_t *c)
             json_object_set_new(t, "owner_pending", json_string(owner));
         }
     }
-    return pl_reply(c, 201, t);
+    return admin_reply(c, 201, tid, NULL, t);
 }
 
 static json_t *admin_tenant(pl_ctx_t *c, const char *id)
@@ -338,15 +351,16 @@ static int set_status(pl_ctx_t *c, bool suspend)
         json_decref(t);
         return pl_fail(c, PL_ECONFLICT, NULL, "the platform tenant cannot be suspended");
     }
-    json_decref(t);
     rc = suspend
              ? pl_db_exec(c->db, sql_s,
                           PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(pl_json_str(c->body, "reason")), PL_TEXT(id)))
              : pl_db_exec(c->db, sql_r, PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(id)));
-    if (rc < 0)
+    if (rc < 0) {
+        json_decref(t);
         return pl_fail(c, PL_EDB, NULL, "cannot change the tenant's status");
+    }
     pl_auth_changed(c);
-    return pl_reply(c, 200, admin_tenant(c, id));
+    return admin_reply(c, 200, id, t, admin_tenant(c, id));
 }
 
 static const pl_field_t admin_patch_fields[] = {
@@ -369,21 +383,26 @@ static int h_admin_patch(pl_ctx_t *c)
     json_t *ov = json_object_get(c->body, "overrides");
     char *ovs = NULL;
     int64_t one;
-    if ((c->audit_before = admin_tenant(c, id)) == NULL)
+    json_t *before;
+    if ((before = admin_tenant(c, id)) == NULL)
         return pl_fail_notfound(c, "tenant");
     if (plan && pl_db_int(c->db, &one, sql_plan, PL_ARGS(PL_TEXT(plan))) != 1)
         pl_err_field(&c->err, "plan", "no plan has the key '%s'", plan);
     if (ov && json_is_object(ov))
         pl_plan_check_parts(c, ov, "overrides.");
-    if (c->err.status != PL_OK)
+    if (c->err.status != PL_OK) {
+        json_decref(before);
         return c->err.status;
+    }
     ovs = json_is_null(ov) ? pl_strdup(c->arena, "{}") : pl_json_text(c, ov, NULL);
     if (pl_db_exec(c->db, sql,
                    PL_ARGS(PL_TEXT(id), PL_TEXT(plan), PL_TEXT(ovs), PL_TEXT(pl_json_str(c->body, "name")),
-                           PL_INT(pl_now_ms()))) < 0)
+                           PL_INT(pl_now_ms()))) < 0) {
+        json_decref(before);
         return pl_fail(c, PL_EDB, NULL, "the tenant could not be updated");
+    }
     pl_auth_changed(c);
-    return pl_reply(c, 200, admin_tenant(c, id));
+    return admin_reply(c, 200, id, before, admin_tenant(c, id));
 }
 
 static int h_suspend(pl_ctx_t *c)

@@ -8,6 +8,7 @@
  * SQL. The cache is keyed by a hash of the SQL text (verified against a stored copy), so
  * statements assembled at run time from fixed fragments (a list with optional filters) are
  * cached like literals. `$N` placeholders are rewritten to SQLite's `?N` once, at prepare time.
+ * The driver-independent half (transactions' bookkeeping, migrations) is in store.c.
  */
 #include "store/store.h"
 
@@ -20,37 +21,33 @@
 
 #include "core/buf.h"
 #include "core/log.h"
-#include "store/migrations.h"
+#include "core/config.h"
 #include "core/banned.h"
 
 #define STMT_SLOTS 512
 
-struct pl_store {
+typedef struct sq_store {
+    pl_store_t base;
     char path[PATH_MAX];
-};
+} sq_store_t;
 
-struct pl_rows {
+typedef struct sq_rows {
+    pl_rows_t base;
     sqlite3_stmt *stmt;
     char *key; /* a copy of the SQL text, or NULL for an uncached statement */
     uint64_t hash;
     bool in_use;
-    pl_db_t *db;
-};
+} sq_rows_t;
 
-struct pl_db {
-    pl_store_t *store;
+typedef struct sq_db {
+    pl_db_t base;
     sqlite3 *h;
-    bool in_tx;
-    const char *tenant_id;
     int cached;
-    pl_rows_t slots[STMT_SLOTS];
-};
+    sq_rows_t slots[STMT_SLOTS];
+} sq_db_t;
 
-const char *pl_store_dialect(const pl_store_t *s)
-{
-    (void)s;
-    return "sqlite";
-}
+#define SQ(db) ((sq_db_t *)(void *)(db))
+#define SQR(r) ((sq_rows_t *)(void *)(r))
 
 static int mkdir_p(const char *dir)
 {
@@ -70,9 +67,9 @@ static int mkdir_p(const char *dir)
     return 0;
 }
 
-int pl_store_open(pl_store_t **out, const pl_config_t *cfg, pl_err_t *err)
+static int sq_open(pl_store_t **out, const char *path, const pl_config_t *cfg, pl_err_t *err)
 {
-    pl_store_t *s;
+    sq_store_t *s;
     if (mkdir_p(cfg->data_dir) != 0)
         return pl_err_set(err, PL_EDB, NULL, "cannot create data directory '%s': %s", cfg->data_dir,
                           strerror(errno));
@@ -84,23 +81,27 @@ int pl_store_open(pl_store_t **out, const pl_config_t *cfg, pl_err_t *err)
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         abort();
-    pl_config_path(cfg, "plinth.db", s->path, sizeof(s->path));
-    *out = s;
+    if (path)
+        snprintf(s->path, sizeof(s->path), "%s", path);
+    else
+        pl_config_path(cfg, "plinth.db", s->path, sizeof(s->path));
+    s->base.drv = &pl_sqlite_driver;
+    *out = &s->base;
     return 0;
 }
 
-void pl_store_close(pl_store_t *s)
+static void sq_close(pl_store_t *s)
 {
     free(s);
 }
 
-int pl_db_connect(pl_store_t *s, pl_db_t **out, pl_err_t *err)
+static int sq_connect(pl_store_t *store, pl_db_t **out, pl_err_t *err)
 {
-    pl_db_t *db = calloc(1, sizeof(*db));
+    sq_store_t *s = (sq_store_t *)(void *)store;
+    sq_db_t *db = calloc(1, sizeof(*db));
     char *emsg = NULL;
     if (db == NULL)
         abort();
-    db->store = s;
     if (sqlite3_open_v2(s->path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
         pl_err_set(err, PL_EDB, NULL, "cannot open '%s': %s", s->path,
@@ -120,17 +121,14 @@ int pl_db_connect(pl_store_t *s, pl_db_t **out, pl_err_t *err)
         free(db);
         return PL_EDB;
     }
-    *out = db;
+    *out = &db->base;
     return 0;
 }
 
-void pl_db_close(pl_db_t *db)
+static void sq_disconnect(pl_db_t *base)
 {
+    sq_db_t *db = SQ(base);
     int i;
-    if (db == NULL)
-        return;
-    if (db->in_tx)
-        pl_db_rollback(db);
     for (i = 0; i < STMT_SLOTS; i++)
         if (db->slots[i].stmt) {
             sqlite3_finalize(db->slots[i].stmt);
@@ -140,17 +138,12 @@ void pl_db_close(pl_db_t *db)
     free(db);
 }
 
-const char *pl_db_errmsg(pl_db_t *db)
+static const char *sq_errmsg(pl_db_t *db)
 {
-    return sqlite3_errmsg(db->h);
+    return sqlite3_errmsg(SQ(db)->h);
 }
 
-void *pl_db_handle(pl_db_t *db)
-{
-    return db->h;
-}
-
-static void log_db_error(pl_db_t *db, const char *what, const char *sql)
+static void log_db_error(sq_db_t *db, const char *what, const char *sql)
 {
     char f[512];
     pl_buf_t b;
@@ -167,17 +160,19 @@ static void log_db_error(pl_db_t *db, const char *what, const char *sql)
 
 static int status_of(int rc)
 {
-    if (rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT)
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return PL_ECONFLICT;
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+        return PL_EUNAVAIL;
     return PL_EDB;
 }
 
-/* Rewrites $N to ?N outside string literals and drops FOR UPDATE SKIP LOCKED. */
-static int prepare(pl_db_t *db, const char *sql, sqlite3_stmt **st)
+/* Rewrites $N to ?N outside string literals. */
+static int prepare(sq_db_t *db, const char *sql, sqlite3_stmt **st)
 {
     size_t n = strlen(sql), i, o = 0;
     char small[2048];
-    char *buf = n < sizeof(small) ? small : malloc(n + 1), *lock;
+    char *buf = n < sizeof(small) ? small : malloc(n + 1);
     bool in_str = false;
     int rc;
     if (buf == NULL)
@@ -189,9 +184,6 @@ static int prepare(pl_db_t *db, const char *sql, sqlite3_stmt **st)
         buf[o++] = (!in_str && c == '$' && i + 1 < n && sql[i + 1] >= '0' && sql[i + 1] <= '9') ? '?' : c;
     }
     buf[o] = '\0';
-    /* row locks are PostgreSQL's; SQLite serialises writers, so the clause is simply dropped */
-    for (lock = strstr(buf, "FOR UPDATE SKIP LOCKED"); lock; lock = strstr(lock, "FOR UPDATE SKIP LOCKED"))
-        memset(lock, ' ', strlen("FOR UPDATE SKIP LOCKED"));
     rc = sqlite3_prepare_v3(db->h, buf, (int)o, SQLITE_PREPARE_PERSISTENT, st, NULL);
     if (buf != small)
         free(buf);
@@ -206,12 +198,12 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-static pl_rows_t *get_stmt(pl_db_t *db, const char *sql)
+static sq_rows_t *get_stmt(sq_db_t *db, const char *sql)
 {
     uint64_t h = fnv1a(sql);
     size_t i, k;
     sqlite3_stmt *st;
-    pl_rows_t *r;
+    sq_rows_t *r;
     for (k = 0; k < STMT_SLOTS; k++) {
         i = (size_t)((h + k) % STMT_SLOTS);
         r = &db->slots[i];
@@ -234,7 +226,7 @@ static pl_rows_t *get_stmt(pl_db_t *db, const char *sql)
                 abort();
             r->hash = h;
             r->in_use = true;
-            r->db = db;
+            r->base.db = &db->base;
             db->cached++;
             return r;
         }
@@ -249,14 +241,13 @@ static pl_rows_t *get_stmt(pl_db_t *db, const char *sql)
     r->stmt = st;
     r->key = NULL;
     r->in_use = true;
-    r->db = db;
+    r->base.db = &db->base;
     return r;
 }
 
-void pl_rows_close(pl_rows_t *r)
+static void sq_rows_close(pl_rows_t *base)
 {
-    if (r == NULL)
-        return;
+    sq_rows_t *r = SQR(base);
     if (r->key == NULL) {
         sqlite3_finalize(r->stmt);
         free(r);
@@ -267,7 +258,7 @@ void pl_rows_close(pl_rows_t *r)
     r->in_use = false;
 }
 
-static int bind(pl_rows_t *r, const pl_val_t *args, int nargs)
+static int bind(sq_rows_t *r, const pl_val_t *args, int nargs)
 {
     int i, rc = SQLITE_OK;
     for (i = 0; i < nargs && rc == SQLITE_OK; i++) {
@@ -290,198 +281,139 @@ static int bind(pl_rows_t *r, const pl_val_t *args, int nargs)
     return rc == SQLITE_OK ? 0 : PL_EDB;
 }
 
-int pl_db_query(pl_db_t *db, pl_rows_t **rows, const char *sql, const pl_val_t *args, int nargs)
+static int sq_query(pl_db_t *base, pl_rows_t **rows, const char *sql, const pl_val_t *args, int nargs)
 {
-    pl_rows_t *r = get_stmt(db, sql);
-    *rows = NULL;
+    sq_db_t *db = SQ(base);
+    sq_rows_t *r = get_stmt(db, sql);
     if (r == NULL)
         return PL_EDB;
     if (bind(r, args, nargs) != 0) {
         log_db_error(db, "bind failed", sql);
-        pl_rows_close(r);
+        sq_rows_close(&r->base);
         return PL_EDB;
     }
-    *rows = r;
+    *rows = &r->base;
     return 0;
 }
 
-int pl_rows_next(pl_rows_t *r)
+static int sq_step(pl_rows_t *base)
 {
+    sq_rows_t *r = SQR(base);
     int rc = sqlite3_step(r->stmt);
     if (rc == SQLITE_ROW)
         return 1;
     if (rc == SQLITE_DONE)
         return 0;
     if (status_of(rc) != PL_ECONFLICT)
-        log_db_error(r->db, "step failed", sqlite3_sql(r->stmt));
-    return status_of(sqlite3_extended_errcode(r->db->h));
+        log_db_error(SQ(base->db), "step failed", sqlite3_sql(r->stmt));
+    return status_of(sqlite3_extended_errcode(SQ(base->db)->h));
 }
 
-const char *pl_rows_text(pl_rows_t *r, int col)
+static const char *sq_text(pl_rows_t *r, int col)
 {
-    return (const char *)sqlite3_column_text(r->stmt, col);
+    return (const char *)sqlite3_column_text(SQR(r)->stmt, col);
 }
 
-int64_t pl_rows_int(pl_rows_t *r, int col)
+static int64_t sq_int(pl_rows_t *r, int col)
 {
-    return sqlite3_column_int64(r->stmt, col);
+    return sqlite3_column_int64(SQR(r)->stmt, col);
 }
 
-bool pl_rows_null(pl_rows_t *r, int col)
+static bool sq_null(pl_rows_t *r, int col)
 {
-    return sqlite3_column_type(r->stmt, col) == SQLITE_NULL;
+    return sqlite3_column_type(SQR(r)->stmt, col) == SQLITE_NULL;
 }
 
-const void *pl_rows_blob(pl_rows_t *r, int col, size_t *len)
+static const void *sq_blob(pl_rows_t *r, int col, size_t *len)
 {
-    const void *p = sqlite3_column_blob(r->stmt, col);
-    *len = (size_t)sqlite3_column_bytes(r->stmt, col);
+    const void *p = sqlite3_column_blob(SQR(r)->stmt, col);
+    *len = (size_t)sqlite3_column_bytes(SQR(r)->stmt, col);
     return p;
 }
 
-int pl_db_exec(pl_db_t *db, const char *sql, const pl_val_t *args, int nargs)
+static int64_t sq_changes(pl_db_t *db)
 {
-    pl_rows_t *r;
-    int rc;
-    if (pl_db_query(db, &r, sql, args, nargs) != 0)
-        return PL_EDB;
-    while ((rc = pl_rows_next(r)) == 1)
-        ;
-    pl_rows_close(r);
-    if (rc < 0)
-        return rc;
-    return sqlite3_changes(db->h);
+    return sqlite3_changes(SQ(db)->h);
 }
 
-int pl_db_int(pl_db_t *db, int64_t *out, const char *sql, const pl_val_t *args, int nargs)
+static int sq_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id)
 {
-    pl_rows_t *r;
-    int rc;
-    if (pl_db_query(db, &r, sql, args, nargs) != 0)
-        return PL_EDB;
-    rc = pl_rows_next(r);
-    if (rc == 1)
-        *out = pl_rows_int(r, 0);
-    pl_rows_close(r);
-    return rc;
-}
-
-int pl_db_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id)
-{
-    static const char *sql_w = "BEGIN IMMEDIATE";
-    static const char *sql_r = "BEGIN";
-    if (db->in_tx) {
-        pl_log(PL_LOG_ERROR, "nested transaction", NULL);
-        return PL_EDB;
-    }
-    if (pl_db_exec(db, mode == PL_TX_WRITE ? sql_w : sql_r, PL_NOARGS) < 0)
-        return PL_EDB;
-    db->in_tx = true;
-    db->tenant_id = tenant_id;
-    return 0;
-}
-
-int pl_db_commit(pl_db_t *db)
-{
-    static const char *sql = "COMMIT";
-    int rc;
-    if (!db->in_tx)
-        return 0;
-    rc = pl_db_exec(db, sql, PL_NOARGS);
-    if (rc < 0) {
-        pl_db_rollback(db);
-        return PL_EDB;
-    }
-    db->in_tx = false;
-    db->tenant_id = NULL;
-    return 0;
-}
-
-void pl_db_rollback(pl_db_t *db)
-{
-    if (!db->in_tx)
-        return;
-    if (sqlite3_get_autocommit(db->h) == 0)
-        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-    db->in_tx = false;
-    db->tenant_id = NULL;
-}
-
-bool pl_db_in_tx(const pl_db_t *db)
-{
-    return db->in_tx;
-}
-
-/* ---- migrations ---- */
-
-static int ensure_migrations_table(pl_db_t *db)
-{
-    return sqlite3_exec(db->h,
-                        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                        "name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-                        NULL, NULL, NULL) == SQLITE_OK
+    (void)tenant_id; /* one database: tenant_id columns scope every statement */
+    return sqlite3_exec(SQ(db)->h, mode == PL_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, NULL) ==
+                   SQLITE_OK
                ? 0
                : PL_EDB;
 }
 
-int pl_db_pending_migrations(pl_db_t *db)
+static int sq_commit(pl_db_t *db)
 {
-    static const char *sql = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
-    int64_t maxv = 0;
-    size_t i;
-    int pending = 0;
-    if (ensure_migrations_table(db) != 0 || pl_db_int(db, &maxv, sql, PL_NOARGS) < 0)
-        return PL_EDB;
-    for (i = 0; i < pl_migrations_sqlite_count; i++)
-        if (pl_migrations_sqlite[i].version > maxv)
-            pending++;
-    return pending;
+    int rc = sqlite3_exec(SQ(db)->h, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        pl_logf(PL_LOG_ERROR, "commit failed", "%s", sqlite3_errmsg(SQ(db)->h));
+    return rc == SQLITE_OK ? 0 : PL_EDB;
 }
 
-int pl_store_migrate(pl_store_t *s, int *applied, pl_err_t *err)
+static void sq_rollback(pl_db_t *db)
 {
-    static const char *sql_has = "SELECT 1 FROM schema_migrations WHERE version = $1";
-    static const char *sql_ins = "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, "
-                                 "CAST(strftime('%s','now') AS INTEGER) * 1000)";
-    pl_db_t *db;
-    size_t i;
-    int rc = 0;
-    char *emsg = NULL;
-    *applied = 0;
-    if (pl_db_connect(s, &db, err) != 0)
-        return PL_EDB;
-    if (ensure_migrations_table(db) != 0) {
-        rc = pl_err_set(err, PL_EDB, NULL, "cannot create schema_migrations: %s", sqlite3_errmsg(db->h));
-        goto out;
-    }
-    for (i = 0; i < pl_migrations_sqlite_count; i++) {
-        const pl_migration_t *m = &pl_migrations_sqlite[i];
-        int64_t one;
-        if (pl_db_begin(db, PL_TX_WRITE, NULL) != 0) {
-            rc = pl_err_set(err, PL_EDB, NULL, "cannot begin migration: %s", sqlite3_errmsg(db->h));
-            goto out;
-        }
-        if (pl_db_int(db, &one, sql_has, PL_ARGS(PL_INT(m->version))) == 1) {
-            pl_db_rollback(db);
-            continue;
-        }
-        if (sqlite3_exec(db->h, m->sql, NULL, NULL, &emsg) != SQLITE_OK) {
-            rc = pl_err_set(err, PL_EDB, NULL, "migration %04d_%s failed: %s", m->version, m->name,
-                            emsg ? emsg : "?");
-            sqlite3_free(emsg);
-            pl_db_rollback(db);
-            goto out;
-        }
-        if (pl_db_exec(db, sql_ins, PL_ARGS(PL_INT(m->version), PL_TEXT(m->name))) < 0 ||
-            pl_db_commit(db) != 0) {
-            rc = pl_err_set(err, PL_EDB, NULL, "cannot record migration %d", m->version);
-            pl_db_rollback(db);
-            goto out;
-        }
-        pl_logf(PL_LOG_INFO, "migration applied", "%04d_%s", m->version, m->name);
-        (*applied)++;
-    }
-out:
-    pl_db_close(db);
-    return rc;
+    if (sqlite3_get_autocommit(SQ(db)->h) == 0)
+        sqlite3_exec(SQ(db)->h, "ROLLBACK", NULL, NULL, NULL);
 }
+
+static int sq_script(pl_db_t *db, const char *sql, pl_err_t *err)
+{
+    char *emsg = NULL;
+    if (sqlite3_exec(SQ(db)->h, sql, NULL, NULL, &emsg) == SQLITE_OK)
+        return 0;
+    pl_err_set(err, PL_EDB, NULL, "%s", emsg ? emsg : sqlite3_errmsg(SQ(db)->h));
+    sqlite3_free(emsg);
+    return PL_EDB;
+}
+
+/* The online backup API: copies the pages in steps, so writers are held up only briefly. */
+static int sq_backup(pl_store_t *store, const char *path, pl_err_t *err)
+{
+    sq_store_t *s = (sq_store_t *)(void *)store;
+    sqlite3 *src = NULL, *dst = NULL;
+    sqlite3_backup *b;
+    int rc = SQLITE_ERROR;
+    if (sqlite3_open_v2(s->path, &src, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) == SQLITE_OK &&
+        (b = sqlite3_backup_init(dst, "main", src, "main")) != NULL) {
+        sqlite3_busy_timeout(src, 10000);
+        do {
+            rc = sqlite3_backup_step(b, 256);
+            if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+                sqlite3_sleep(5);
+        } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+        sqlite3_backup_finish(b);
+    }
+    if (rc != SQLITE_DONE)
+        pl_err_set(err, PL_EDB, NULL, "backup to '%s' failed: %s", path,
+                   dst ? sqlite3_errmsg(dst) : "cannot open");
+    sqlite3_close(src);
+    sqlite3_close(dst);
+    return rc == SQLITE_DONE ? 0 : PL_EDB;
+}
+
+const pl_store_driver_t pl_sqlite_driver = {
+    .name = "sqlite",
+    .dialect = PL_DIALECT_SQLITE,
+    .open = sq_open,
+    .close = sq_close,
+    .connect = sq_connect,
+    .disconnect = sq_disconnect,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .query = sq_query,
+    .step = sq_step,
+    .text = sq_text,
+    .integer = sq_int,
+    .null = sq_null,
+    .blob = sq_blob,
+    .rows_close = sq_rows_close,
+    .changes = sq_changes,
+    .script = sq_script,
+    .backup = sq_backup,
+    .errmsg = sq_errmsg,
+};

@@ -6,9 +6,9 @@
  * HTTP worker, each background thread, the CLI) with its prepared statements cached.
  *
  * SQL is written once, PostgreSQL-style: `$1, $2 …` placeholders, `RETURNING`, integer
- * millisecond timestamps, TEXT ids. A driver translates what differs (SQLite: `$N` → `?N`, and
- * `FOR UPDATE SKIP LOCKED` is dropped — SQLite has one writer at a time).
- * Callers always bind parameters — user text never goes into SQL.
+ * millisecond timestamps, TEXT ids — the part both dialects share. What differs is written
+ * as a pl_sql_t pair (below), never inline. Callers always bind parameters — user text
+ * never goes into SQL.
  *
  * Transactions: pl_db_begin(db, PL_TX_WRITE, tenant_id) opens a write transaction
  * (SQLite: BEGIN IMMEDIATE, so read-then-write never fails with busy; PostgreSQL:
@@ -26,12 +26,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/config.h"
 #include "core/err.h"
 
 typedef struct pl_store pl_store_t;
 typedef struct pl_db pl_db_t;
 typedef struct pl_rows pl_rows_t;
+typedef struct pl_config pl_config_t;
 
 typedef enum { PL_V_NULL, PL_V_INT, PL_V_TEXT, PL_V_BLOB } pl_vtype_t;
 
@@ -58,26 +58,112 @@ static inline pl_val_t pl_val_text(const char *s)
 
 typedef enum { PL_TX_READ, PL_TX_WRITE } pl_txmode_t;
 
-/* Opens the store named by the configuration (creates the data directory). */
-int pl_store_open(pl_store_t **out, const pl_config_t *cfg, pl_err_t *err);
+/* ---- migrations ---- */
+typedef struct pl_migration {
+    int version; /* per owner, from 1, only ever appended */
+    const char *name;
+    const char *sql;
+} pl_migration_t;
+
+/* Each list ends with a {0} row; NULL: none for that dialect. */
+typedef struct pl_migrations {
+    const pl_migration_t *sqlite;
+    const pl_migration_t *postgres;
+} pl_migrations_t;
+
+/* One owner's migrations (a module, or the kernel). */
+typedef struct pl_migration_set {
+    const char *owner;
+    const pl_migrations_t *migrations;
+} pl_migration_set_t;
+
+/* ---- dialects ---- */
+/* A statement whose text differs per dialect. Every dialect difference of the code base is
+ * written as one of these (store/dialect.h names the shared ones); nothing else writes
+ * dialect-only SQL. */
+typedef struct pl_sql {
+    const char *sqlite;
+    const char *postgres;
+} pl_sql_t;
+
+typedef enum { PL_DIALECT_SQLITE = 0, PL_DIALECT_POSTGRES = 1 } pl_dialect_t;
+
+/* ---- the driver table ---- */
+/*
+ * A driver implements the interface below for one kind of database. A store URL picks it:
+ * "sqlite:PATH" (or no URL: DATA_DIR/plinth.db) → the SQLite driver; "fault+URL" wraps the
+ * driver of URL in the fault-injecting driver (store/fault.h, for tests). Drivers embed
+ * pl_store_t, pl_db_t and pl_rows_t as the first member of their own structs.
+ */
+typedef struct pl_store_driver {
+    const char *name;
+    pl_dialect_t dialect;
+    int (*open)(pl_store_t **out, const char *url, const pl_config_t *cfg, pl_err_t *err);
+    void (*close)(pl_store_t *s);
+    int (*connect)(pl_store_t *s, pl_db_t **out, pl_err_t *err);
+    void (*disconnect)(pl_db_t *db);
+    int (*begin)(pl_db_t *db, pl_txmode_t mode, const char *tenant_id);
+    int (*commit)(pl_db_t *db);
+    void (*rollback)(pl_db_t *db);
+    int (*query)(pl_db_t *db, pl_rows_t **rows, const char *sql, const pl_val_t *args, int nargs);
+    int (*step)(pl_rows_t *r);
+    const char *(*text)(pl_rows_t *r, int col);
+    int64_t (*integer)(pl_rows_t *r, int col);
+    bool (*null)(pl_rows_t *r, int col);
+    const void *(*blob)(pl_rows_t *r, int col, size_t *len);
+    void (*rows_close)(pl_rows_t *r);
+    int64_t (*changes)(pl_db_t *db);
+    /* runs a script of several statements (migrations) in the open transaction */
+    int (*script)(pl_db_t *db, const char *sql, pl_err_t *err);
+    /* a consistent copy of the whole store into path, while others write */
+    int (*backup)(pl_store_t *s, const char *path, pl_err_t *err);
+    const char *(*errmsg)(pl_db_t *db);
+} pl_store_driver_t;
+
+struct pl_store {
+    const pl_store_driver_t *drv;
+};
+struct pl_db {
+    const pl_store_driver_t *drv;
+    pl_store_t *store;
+    bool in_tx;
+    bool tx_wrote;         /* the open transaction ran an INSERT, UPDATE or DELETE */
+    const char *tenant_id; /* the open transaction's tenant context */
+};
+struct pl_rows {
+    pl_db_t *db;
+};
+
+extern const pl_store_driver_t pl_sqlite_driver;
+
+/* Opens the store named by url (NULL or "": SQLite in the data directory). */
+int pl_store_open(pl_store_t **out, const char *url, const pl_config_t *cfg, pl_err_t *err);
 void pl_store_close(pl_store_t *s);
 const char *pl_store_dialect(const pl_store_t *s);
+int pl_store_backup(pl_store_t *s, const char *path, pl_err_t *err);
 
-/* Applies pending migrations; *applied receives how many. */
-int pl_store_migrate(pl_store_t *s, int *applied, pl_err_t *err);
-/* Number of known migrations not yet applied on this connection's database (<0: error). */
-int pl_db_pending_migrations(pl_db_t *db);
+/* Applies the pending migrations of every set, in order (one transaction each); *applied
+ * receives how many. */
+int pl_store_migrate(pl_store_t *s, const pl_migration_set_t *sets, size_t nsets, int *applied,
+                     pl_err_t *err);
+/* Number of known migrations not yet applied on db's database (<0: error). */
+int pl_db_pending_migrations(pl_db_t *db, const pl_migration_set_t *sets, size_t nsets);
 
 int pl_db_connect(pl_store_t *s, pl_db_t **out, pl_err_t *err);
 void pl_db_close(pl_db_t *db);
 
 int pl_db_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id);
+/* Commits; on failure the transaction is rolled back and PL_EDB returned. */
 int pl_db_commit(pl_db_t *db);
 void pl_db_rollback(pl_db_t *db);
 bool pl_db_in_tx(const pl_db_t *db);
 
+/* The text of q for this connection's dialect. */
+const char *pl_db_sql(const pl_db_t *db, const pl_sql_t *q);
+pl_dialect_t pl_db_dialect(const pl_db_t *db);
+
 /* Runs a statement; returns the number of changed rows (>= 0), PL_ECONFLICT for a
- * uniqueness violation, or PL_EDB. */
+ * uniqueness violation, PL_EUNAVAIL when the database is busy, or PL_EDB. */
 int pl_db_exec(pl_db_t *db, const char *sql, const pl_val_t *args, int nargs);
 /* Opens a cursor; returns 0 or PL_EDB. */
 int pl_db_query(pl_db_t *db, pl_rows_t **rows, const char *sql, const pl_val_t *args, int nargs);
@@ -94,7 +180,8 @@ void pl_rows_close(pl_rows_t *r);
 int pl_db_int(pl_db_t *db, int64_t *out, const char *sql, const pl_val_t *args, int nargs);
 
 const char *pl_db_errmsg(pl_db_t *db);
-/* Driver-private: the raw sqlite3 handle, for backup and tests. */
-void *pl_db_handle(pl_db_t *db);
+/* Whether the open transaction ran a writing statement (the commit step's guard: a change
+ * without an audit entry is a bug). */
+bool pl_db_tx_wrote(const pl_db_t *db);
 
 #endif

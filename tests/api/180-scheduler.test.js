@@ -18,7 +18,7 @@ let s2;
 let op;
 
 function sql(dir, text) {
-  const r = spawnSync('sqlite3', [path.join(dir, 'plinth.db'), text], { encoding: 'utf8' });
+  const r = spawnSync('sqlite3', ['-cmd', '.timeout 5000', path.join(dir, 'plinth.db'), text], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.trim();
 }

@@ -77,33 +77,51 @@ static void test_err(void **state)
     assert_int_equal(strlen(e.message), 254);
 }
 
+typedef struct {
+    char listen[64];
+    long workers;
+    bool signup;
+} test_conf_t;
+
+static const pl_option_t test_options[] = {
+    PL_OPTION_STR(test_conf_t, listen, "--listen", "PLINTH_TEST_LISTEN", "127.0.0.1:8080", "address"),
+    PL_OPTION_LONG(test_conf_t, workers, "--workers", "PLINTH_TEST_WORKERS", 0, 64, "0", "threads"),
+    PL_OPTION_BOOL(test_conf_t, signup, "--signup", "PLINTH_TEST_SIGNUP", "on", "signup"),
+    PL_OPTIONS_END,
+};
+
 static void test_config(void **state)
 {
-    pl_config_t c;
+    pl_config_t k;
+    test_conf_t c;
     char err[256], host[64];
     char *argv[] = {"plinth", "serve", "--listen", "0.0.0.0:9000", "--workers=3", "--signup",
-                    "off",    "--x",   NULL};
+                    "no",     "--x",   NULL};
+    char *bad[] = {"plinth", "--workers", "65", NULL}, *none[] = {"plinth", NULL};
+    pl_optset_t sets[] = {{"plinth", pl_config_options, &k}, {"test", test_options, &c}};
     int argc = 8, port;
     (void)state;
-    pl_config_defaults(&c);
-    assert_string_equal(c.listen, "127.0.0.1:8080");
-    assert_string_equal(c.data_dir, "./plinth-data");
-    setenv("PLINTH_WORKERS", "7", 1);
+    setenv("PLINTH_TEST_WORKERS", "7", 1);
     setenv("PLINTH_DATA_DIR", "/tmp/x", 1);
-    assert_int_equal(pl_config_from_env(&c, err, sizeof(err)), 0);
-    assert_int_equal(c.workers, 7);
-    argc = pl_config_from_args(&c, argc, argv, err, sizeof(err));
+    assert_int_equal(pl_options_load(sets, 2, 1, none, err, sizeof(err)), 1);
+    assert_string_equal(c.listen, "127.0.0.1:8080"); /* default */
+    assert_int_equal(c.workers, 7);                  /* environment beats default */
+    assert_true(c.signup);
+    argc = pl_options_load(sets, 2, argc, argv, err, sizeof(err));
     assert_int_equal(argc, 3); /* plinth serve --x */
     assert_string_equal(argv[2], "--x");
+    assert_true(pl_options_known(sets, 2, "--workers=9"));
+    assert_false(pl_options_known(sets, 2, "--x"));
     assert_int_equal(c.workers, 3); /* flag beats environment */
-    assert_string_equal(c.data_dir, "/tmp/x");
-    assert_false(c.signup);
-    assert_int_equal(pl_config_listen(&c, host, sizeof(host), &port), 0);
+    assert_string_equal(k.data_dir, "/tmp/x");
+    assert_false(c.signup); /* "no" is a boolean word */
+    assert_int_equal(pl_config_hostport(c.listen, host, sizeof(host), &port), 0);
     assert_string_equal(host, "0.0.0.0");
     assert_int_equal(port, 9000);
-    setenv("PLINTH_WORKERS", "lots", 1);
-    assert_int_equal(pl_config_from_env(&c, err, sizeof(err)), -1);
-    unsetenv("PLINTH_WORKERS");
+    assert_int_equal(pl_options_load(sets, 2, 3, bad, err, sizeof(err)), -1); /* out of range */
+    setenv("PLINTH_TEST_WORKERS", "lots", 1);
+    assert_int_equal(pl_options_load(sets, 2, 1, none, err, sizeof(err)), -1);
+    unsetenv("PLINTH_TEST_WORKERS");
     unsetenv("PLINTH_DATA_DIR");
 }
 

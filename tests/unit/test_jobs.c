@@ -9,11 +9,11 @@
 
 #include "core/clock.h"
 #include "core/typeid.h"
+#include "events/events.h"
 #include "jobs/jobs.h"
 #include "store/store.h"
 
-static pl_config_t cfg;
-static pl_store_t *store;
+static unit_app_t u;
 static pl_db_t *db;
 
 static int setup(void **state)
@@ -21,7 +21,7 @@ static int setup(void **state)
     pl_err_t e;
     (void)state;
     pl_err_clear(&e);
-    if (unit_store_open(&cfg, &store, NULL) != 0 || pl_db_connect(store, &db, &e) != 0)
+    if (unit_app_open(&u, NULL) != 0 || pl_app_connect(u.app, &db, &e) != 0)
         return -1;
     return 0;
 }
@@ -30,12 +30,12 @@ static int teardown(void **state)
 {
     (void)state;
     pl_db_close(db);
-    return unit_store_close(&cfg, store);
+    return unit_app_close(&u);
 }
 
 static void enqueue(const char *tenant, const char *kind, int max_attempts, char *id)
 {
-    assert_int_equal(pl_job_enqueue(db, tenant, kind, NULL, NULL, NULL, 0, max_attempts, id), 0);
+    assert_int_equal(pl_job_enqueue(u.app, db, tenant, kind, NULL, NULL, NULL, 0, max_attempts, id), 0);
 }
 
 static void empty_queue(void)
@@ -105,7 +105,8 @@ static void test_retry_backoff_and_dead_letter(void **state)
         assert_int_equal(row.attempts, attempt);
         now = pl_now_ms();
         assert_int_equal(pl_job_finish(db, &row, -1, "boom", false, NULL, 1000), 1);
-        assert_int_equal(pl_db_query(db, &r, "SELECT state, run_at FROM jobs WHERE id = $1", PL_ARGS(PL_TEXT(id))), 0);
+        assert_int_equal(
+            pl_db_query(db, &r, "SELECT state, run_at FROM jobs WHERE id = $1", PL_ARGS(PL_TEXT(id))), 0);
         assert_int_equal(pl_rows_next(r), 1);
         snprintf(state_s, sizeof(state_s), "%s", pl_rows_text(r, 0));
         run_at = pl_rows_int(r, 1);
@@ -169,8 +170,10 @@ static void test_dedupe_key(void **state)
     int64_t n = 0;
     (void)state;
     empty_queue();
-    assert_int_equal(pl_job_enqueue(db, "ten_a", "subscriber", NULL, NULL, "sub:x:evt_1", 0, 3, id1), 0);
-    assert_int_equal(pl_job_enqueue(db, "ten_a", "subscriber", NULL, NULL, "sub:x:evt_1", 0, 3, id2), 0);
+    assert_int_equal(pl_job_enqueue(u.app, db, "ten_a", "subscriber", NULL, NULL, "sub:x:evt_1", 0, 3, id1),
+                     0);
+    assert_int_equal(pl_job_enqueue(u.app, db, "ten_a", "subscriber", NULL, NULL, "sub:x:evt_1", 0, 3, id2),
+                     0);
     assert_true(id1[0] != '\0');
     assert_int_equal(id2[0], '\0');
     assert_int_equal(pl_db_int(db, &n, "SELECT count(*) FROM jobs", PL_NOARGS), 1);

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "http/router.h"
-#include "platform/rbac.h"
+#include "app/rbac.h"
 
 static int h(pl_ctx_t *c)
 {
@@ -21,14 +21,37 @@ static const pl_route_t routes[] = {
     PL_ROUTES_END,
 };
 static const pl_route_t *const tables[] = {routes, NULL};
-static const pl_module_t mod = {"test", tables, NULL};
+static const pl_module_t mod = {.name = "test", .routes = tables};
+
+static const pl_route_t bad_routes[] = {
+    {"GET", "/v1/both", h, NULL, PL_R_PUBLIC | PL_R_TENANT, NULL, 200, NULL},
+    PL_ROUTES_END,
+};
+static const pl_route_t *const bad_tables[] = {bad_routes, NULL};
+static const pl_module_t bad_mod = {.name = "bad", .routes = bad_tables};
+
+/* A route table that names two scopes is refused when the router is built. */
+static void test_bad_scope(void **state)
+{
+    const pl_module_t *mods[] = {&bad_mod};
+    pl_app_t *a = pl_app_create(mods, 1);
+    pl_err_t err;
+    (void)state;
+    pl_err_clear(&err);
+    assert_null(pl_router_create(a, &err));
+    assert_non_null(strstr(err.message, "scope"));
+    pl_app_destroy(a);
+}
 
 static void test_match(void **state)
 {
     const pl_module_t *mods[] = {&mod};
-    pl_router_t *r = pl_router_create(mods, 1);
+    pl_app_t *a = pl_app_create(mods, 1);
+    pl_err_t err;
+    pl_router_t *r = pl_router_create(a, &err);
     pl_match_t m;
     (void)state;
+    assert_non_null(r);
     assert_int_equal(pl_router_match(r, PL_STR("GET"), PL_STR("/v1/things"), &m), 0);
     assert_ptr_equal(m.route, &routes[0]);
     assert_int_equal(m.perm, pl_rbac_perm_index("members:read"));
@@ -50,6 +73,7 @@ static void test_match(void **state)
     assert_int_equal(pl_router_match(r, PL_STR("GET"), PL_STR("v1/things"), &m), -1);
     assert_int_equal(pl_router_match(r, PL_STR("GET"), PL_STR("/v1/things/a/b/c/d/e/f/g/h/i"), &m), -1);
     pl_router_destroy(r);
+    pl_app_destroy(a);
 }
 
 static void test_rbac(void **state)
@@ -76,6 +100,7 @@ static void test_rbac(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_match), cmocka_unit_test(test_rbac)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_match), cmocka_unit_test(test_bad_scope),
+                                       cmocka_unit_test(test_rbac)};
     return cmocka_run_group_tests_name("router", tests, NULL, NULL);
 }

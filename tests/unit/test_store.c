@@ -8,22 +8,22 @@
 
 #include "store/store.h"
 
-static pl_config_t cfg;
+static unit_app_t u;
 static pl_store_t *store;
 
 static int setup(void **state)
 {
-    int applied = 0;
     (void)state;
-    if (unit_store_open(&cfg, &store, &applied) != 0)
+    if (unit_app_open(&u, NULL) != 0)
         return -1;
-    return applied > 0 ? 0 : -1;
+    store = pl_app_store(u.app);
+    return pl_app_migrations_applied(u.app) > 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return unit_store_close(&cfg, store);
+    return unit_app_close(&u);
 }
 
 static void test_migrations_idempotent(void **state)
@@ -33,10 +33,10 @@ static void test_migrations_idempotent(void **state)
     pl_db_t *db;
     (void)state;
     pl_err_clear(&e);
-    assert_int_equal(pl_store_migrate(store, &applied, &e), 0);
+    assert_int_equal(pl_app_migrate(u.app, &applied, &e), 0);
     assert_int_equal(applied, 0);
     assert_int_equal(pl_db_connect(store, &db, &e), 0);
-    assert_int_equal(pl_db_pending_migrations(db), 0);
+    assert_int_equal(pl_app_pending_migrations(u.app, db), 0);
     pl_db_close(db);
 }
 

@@ -1,4 +1,5 @@
-/* Common includes for cmocka unit tests, and a migrated store in a temporary directory. */
+/* Common includes for cmocka unit tests, and the application opened on a store in a
+ * temporary data directory (every module's migrations applied, init hooks run). */
 #ifndef PL_UNIT_H
 #define PL_UNIT_H
 #include <setjmp.h>
@@ -7,37 +8,60 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "app/app.h"
+#include "app/kernel.h"
+#include "core/crypto.h"
+#include "modules.h"
 #include "store/store.h"
 
-/* Opens and migrates a store in a new temporary data directory; *applied (may be NULL)
- * receives how many migrations ran. Returns 0 or -1. */
-static inline int unit_store_open(pl_config_t *cfg, pl_store_t **store, int *applied)
+typedef struct unit_app {
+    char dir[PATH_MAX];
+    pl_app_t *app;
+} unit_app_t;
+
+/* Opens the application (all modules) on a new temporary data directory; extra arguments
+ * (options) may follow in argv, NULL-terminated. Returns 0 or -1. */
+static inline int unit_app_open(unit_app_t *u, const char *const *extra)
 {
+    char *argv[32];
+    int argc = 0;
+    char errbuf[256];
     pl_err_t e;
-    int n = 0;
-    char tmpl[] = "/tmp/plinth-unit-XXXXXX";
-    pl_config_defaults(cfg);
-    if (mkdtemp(tmpl) == NULL)
+    snprintf(u->dir, sizeof(u->dir), "/tmp/plinth-unit-XXXXXX");
+    if (mkdtemp(u->dir) == NULL)
         return -1;
-    snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", tmpl);
+    argv[argc++] = (char *)"plinth";
+    argv[argc++] = (char *)"--data-dir";
+    argv[argc++] = u->dir;
+    argv[argc++] = (char *)"--log-level=error";
+    while (extra && *extra && argc < 31)
+        argv[argc++] = (char *)*extra++;
+    argv[argc] = NULL;
     pl_err_clear(&e);
-    if (pl_store_open(store, cfg, &e) != 0 || pl_store_migrate(*store, &n, &e) != 0)
+    u->app = pl_app_create(pl_modules, pl_nmodules);
+    if (u->app == NULL || pl_app_configure(u->app, argc, argv, errbuf, sizeof(errbuf)) < 0) {
+        fprintf(stderr, "unit: %s\n", errbuf);
         return -1;
-    if (applied)
-        *applied = n;
+    }
+    if (pl_app_open(u->app, &e) != 0) {
+        fprintf(stderr, "unit: %s\n", e.message);
+        return -1;
+    }
     return 0;
 }
 
-/* Closes the store and removes its directory. */
-static inline int unit_store_close(pl_config_t *cfg, pl_store_t *store)
+/* Closes the application and removes its directory. */
+static inline int unit_app_close(unit_app_t *u)
 {
     char cmd[PATH_MAX + 16];
-    pl_store_close(store);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cfg->data_dir);
+    pl_app_destroy(u->app);
+    u->app = NULL;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", u->dir);
     return system(cmd) == 0 ? 0 : -1;
 }
 #endif

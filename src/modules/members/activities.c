@@ -75,7 +75,7 @@ static int h_create(pl_ctx_t *c)
         json_decref(out);
         return pl_fail(c, PL_EDB, NULL, "the activity could not be recorded");
     }
-    return pl_reply(c, 201, out);
+    return pl_reply_change(c, 201, pl_json_str(out, "id"), NULL, out);
 }
 
 static int h_list(pl_ctx_t *c)

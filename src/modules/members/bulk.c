@@ -111,10 +111,14 @@ static int h_bulk(pl_ctx_t *c)
         goto out;
     }
     json_decref(seen);
-    return pl_reply(c, 200,
-                    json_pack("{s:s,s:I,s:o,s:o}", "action", action, "count",
-                              (json_int_t)json_array_size(changed), "changed", changed, "unchanged",
-                              unchanged));
+    {
+        json_t *out =
+            json_pack("{s:s,s:I,s:o,s:o}", "action", action, "count", (json_int_t)json_array_size(changed),
+                      "changed", changed, "unchanged", unchanged);
+        pl_record_change(
+            c, (pl_change_t){.event = "member.bulk_updated", .resource_type = "member", .after = out});
+        return pl_reply(c, 200, out);
+    }
 out:
     json_decref(changed);
     json_decref(unchanged);

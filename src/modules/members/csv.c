@@ -15,10 +15,8 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
-#include "events/audit.h"
-#include "events/notifications.h"
-#include "events/outbox.h"
-#include "http/server.h"
+#include "notifications/notifications.h"
+#include "events/events.h"
 #include "jobs/jobs.h"
 #include "modules/members/internal.h"
 #include "core/banned.h"
@@ -139,7 +137,8 @@ static export_t *export_parse(pl_ctx_t *c)
     if (format && strcmp(format, "csv") && strcmp(format, "json"))
         pl_err_field(&c->err, "format", "must be csv or json");
     if (pl_query(c, "sort") || pl_query(c, "cursor"))
-        pl_err_field(&c->err, pl_query(c, "sort") ? "sort" : "cursor", "exports are in creation order, in full");
+        pl_err_field(&c->err, pl_query(c, "sort") ? "sort" : "cursor",
+                     "exports are in creation order, in full");
     if (pl_member_filter_parse(c, &e->f) != 0 || c->err.status != PL_OK)
         return NULL;
     e->csv = format == NULL || strcmp(format, "csv") == 0;
@@ -173,7 +172,7 @@ static int reply_job(pl_ctx_t *c, const char *kind, json_t *payload)
     json_t *job;
     int rc;
     json_object_set_new(payload, "_role", json_string(c->principal->role));
-    rc = pl_job_enqueue(c->db, c->tenant_id, kind, payload, pl_caller_id(c), NULL, 0, 3, id);
+    rc = pl_job_enqueue(c->app, c->db, c->tenant_id, kind, payload, pl_caller_id(c), NULL, 0, 3, id);
     json_decref(payload);
     if (rc != 0 || (job = pl_job_get(c->db, c->tenant_id, id)) == NULL)
         return pl_fail(c, PL_EDB, NULL, "the job could not be queued");
@@ -205,11 +204,43 @@ static int h_export_post(pl_ctx_t *c)
     n = pl_member_select(c, &e->f, NULL, true, NULL, NULL, 0, &sql, args);
     if (pl_db_int(c->db, &total, pl_buf_cstr(&sql), args, n) < 0)
         return pl_fail(c, PL_EDB, NULL, "the members could not be counted");
-    c->audit_resource = "members";
-    if (total <= c->srv->cfg.csv_job_threshold)
+    if (total <= pl_members_conf(c->app)->csv_job_threshold) {
+        pl_record(c, "members", NULL, NULL);
         return export_stream(c, e);
-    c->audit_action = "member.export_queued";
-    return reply_job(c, "members.export", json_pack("{s:o,s:I}", "query", query_json(c), "total", (json_int_t)total));
+    }
+    pl_record_change(c, (pl_change_t){.action = "member.export_queued", .resource_id = "members"});
+    return reply_job(c, "members.export",
+                     json_pack("{s:o,s:I}", "query", query_json(c), "total", (json_int_t)total));
+}
+
+/* A request context for the handler code a job runs: the job's operation (connection, arena,
+ * tenant, acting as who enqueued it; request id = the job id) and the query parameters the
+ * payload recorded. Its recorded changes commit with pl_op_commit(&c->op). */
+static void job_ctx(pl_job_t *j, pl_ctx_t *c)
+{
+    json_t *query = json_object_get(j->payload, "query"), *v;
+    const char *k;
+    int n = 0;
+    memset(c, 0, sizeof(*c));
+    c->op = j->op;
+    c->query = pl_zalloc(j->arena, sizeof(pl_qparam_t) * (json_object_size(query) + 1));
+    json_object_foreach(query, k, v)
+    {
+        if (json_is_string(v)) {
+            c->query[n].name = pl_strdup(j->arena, k);
+            c->query[n].value = pl_strdup(j->arena, json_string_value(v));
+            n++;
+        }
+    }
+    c->nquery = n;
+}
+
+static void job_ctx_done(pl_ctx_t *c)
+{
+    pl_op_release(&c->op);
+    json_decref(c->problem_extra);
+    json_decref(c->resp);
+    c->problem_extra = c->resp = NULL;
 }
 
 /* Tells the user who asked for the job that it is done. */
@@ -239,20 +270,20 @@ static int run_export(pl_job_t *j)
     FILE *f = NULL;
     int64_t total = 0, bytes = 0;
     int rc = 1, n;
-    pl_job_ctx(j, &c);
+    job_ctx(j, &c);
     e = export_parse(&c);
     if (e == NULL) {
-        pl_job_ctx_done(&c);
+        job_ctx_done(&c);
         return pl_job_fail(j, true, "the filters are no longer valid: %s", c.err.message);
     }
     pl_buf_init(&sql, j->arena);
     n = pl_member_select(&c, &e->f, NULL, true, NULL, NULL, 0, &sql, args);
     pl_db_int(j->db, &total, pl_buf_cstr(&sql), args, n);
-    pl_config_path(&j->srv->cfg, "exports", dir, sizeof(dir));
+    pl_config_path(pl_app_config(j->app), "exports", dir, sizeof(dir));
     mkdir(dir, 0700);
     snprintf(path, sizeof(path), "%s/%s.%s", dir, j->id, e->csv ? "csv" : "json");
     if ((f = fopen(path, "wb")) == NULL) {
-        pl_job_ctx_done(&c);
+        job_ctx_done(&c);
         return pl_job_fail(j, false, "cannot write %s", path);
     }
     pl_buf_init(&out, NULL);
@@ -273,16 +304,17 @@ static int run_export(pl_job_t *j)
         rc = pl_job_fail(j, false, "the disk is full");
     if (rc != 0) {
         unlink(path);
-        pl_job_ctx_done(&c);
+        job_ctx_done(&c);
         return j->error[0] ? -1 : pl_job_fail(j, false, "the members could not be read");
     }
     pl_job_progress(j, e->rows, e->rows, true);
-    j->result = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s}", "rows", (json_int_t)e->rows, "bytes", (json_int_t)bytes,
-                          "content_type", export_type(e), "filename", e->csv ? "members.csv" : "members.json",
-                          "download_url", pl_printf(j->arena, "/v1/jobs/%s/download", j->id), "_file", path);
+    j->result =
+        json_pack("{s:I,s:I,s:s,s:s,s:s,s:s}", "rows", (json_int_t)e->rows, "bytes", (json_int_t)bytes,
+                  "content_type", export_type(e), "filename", e->csv ? "members.csv" : "members.json",
+                  "download_url", pl_printf(j->arena, "/v1/jobs/%s/download", j->id), "_file", path);
     snprintf(fields, sizeof(fields), "%lld members were exported.", (long long)e->rows);
     notify_done(j, "Your member export is ready", fields);
-    pl_job_ctx_done(&c);
+    job_ctx_done(&c);
     return 0;
 }
 
@@ -303,9 +335,9 @@ typedef struct {
     json_t *rejected;
     long nrejected;
     pl_err_t header_err;
-    pl_job_t *job;   /* a background import: commits every IMPORT_BATCH rows */
-    int64_t total;   /* rows expected (progress) */
-    bool failed;     /* a batch could not be committed: the rest is skipped */
+    pl_job_t *job; /* a background import: commits every IMPORT_BATCH rows */
+    int64_t total; /* rows expected (progress) */
+    bool failed;   /* a batch could not be committed: the rest is skipped */
 } import_t;
 
 #define IMPORT_BATCH 500
@@ -485,8 +517,8 @@ static int import_csv(import_t *im, const char *data, size_t len, pl_err_t *err)
 static json_t *import_report(import_t *im)
 {
     json_t *out = json_pack("{s:b,s:I,s:I,s:I,s:I,s:O}", "dry_run", im->dry_run, "rows", (json_int_t)im->rows,
-                            "created", (json_int_t)im->created, "updated", (json_int_t)im->updated, "rejected",
-                            (json_int_t)im->nrejected, "errors", im->rejected);
+                            "created", (json_int_t)im->created, "updated", (json_int_t)im->updated,
+                            "rejected", (json_int_t)im->nrejected, "errors", im->rejected);
     if (im->nrejected > MAX_REPORTED)
         json_object_set_new(out, "errors_truncated", json_true());
     return out;
@@ -526,19 +558,21 @@ static int h_import(pl_ctx_t *c)
     im->c = c;
     im->dry_run = dry && (!strcmp(dry, "true") || !strcmp(dry, "1"));
     rows = count_rows(body.base, body.len);
-    c->audit_resource = "members";
-    if (!im->dry_run && rows > c->srv->cfg.csv_job_threshold) {
+    if (!im->dry_run && rows > pl_members_conf(c->app)->csv_job_threshold) {
         /* a large import runs as a job: the file waits in the data directory */
         char dir[PATH_MAX], path[PATH_MAX + 128], fid[PL_TYPEID_MAX];
         FILE *f;
-        pl_config_path(&c->srv->cfg, "imports", dir, sizeof(dir));
+        pl_config_path(pl_app_config(c->app), "imports", dir, sizeof(dir));
         mkdir(dir, 0700);
         pl_typeid_new("imp", fid);
         snprintf(path, sizeof(path), "%s/%s.csv", dir, fid);
-        if ((f = fopen(path, "wb")) == NULL || fwrite(body.base, 1, body.len, f) != body.len || fclose(f) != 0)
+        if ((f = fopen(path, "wb")) == NULL || fwrite(body.base, 1, body.len, f) != body.len ||
+            fclose(f) != 0)
             return pl_fail(c, PL_EDB, NULL, "the upload could not be stored");
-        c->audit_action = "member.import_queued"; /* member.imported comes from the job */
-        return reply_job(c, "members.import", json_pack("{s:s,s:I}", "_file", path, "rows", (json_int_t)rows));
+        /* member.imported comes from the job */
+        pl_record_change(c, (pl_change_t){.action = "member.import_queued", .resource_id = "members"});
+        return reply_job(c, "members.import",
+                         json_pack("{s:s,s:I}", "_file", path, "rows", (json_int_t)rows));
     }
     rc = import_csv(im, body.base, body.len, &c->err);
     if (rc != 0) {
@@ -547,8 +581,11 @@ static int h_import(pl_ctx_t *c)
     }
     out = import_report(im);
     json_decref(im->rejected);
-    if (im->dry_run)
+    if (im->dry_run) {
         pl_tx_rollback(c); /* validated and written, then undone: the report is exact */
+        return pl_reply(c, 200, out);
+    }
+    pl_record_change(c, (pl_change_t){.resource_type = "members", .after = out});
     return pl_reply(c, 200, out);
 }
 
@@ -573,19 +610,19 @@ static int run_import(pl_job_t *j)
         return pl_job_fail(j, false, "the uploaded file could not be read");
     }
     fclose(f);
-    pl_job_ctx(j, &c);
+    job_ctx(j, &c);
     im->c = &c;
     im->job = j;
     im->total = json_integer_value(json_object_get(j->payload, "rows"));
     if (pl_db_begin(j->db, PL_TX_WRITE, j->tenant_id) != 0) {
-        pl_job_ctx_done(&c);
+        job_ctx_done(&c);
         return pl_job_fail(j, false, "the store is busy");
     }
     rc = import_csv(im, data, (size_t)len, &c.err);
     if (rc != 0 || im->failed) {
         pl_db_rollback(j->db);
         json_decref(im->rejected);
-        pl_job_ctx_done(&c);
+        job_ctx_done(&c);
         if (rc != 0) /* malformed: retrying cannot help; the report says where */
             return pl_job_fail(j, true, "%s", c.err.nfields ? c.err.fields[0].message : c.err.message);
         return pl_job_fail(j, false, "the import was interrupted after %ld rows; it runs again", im->rows);
@@ -593,20 +630,20 @@ static int run_import(pl_job_t *j)
     report = import_report(im);
     json_decref(im->rejected);
     /* the audit entry and the member.imported event commit with the last batch */
-    if (pl_audit_write(&c, j->tenant_id, "member.imported", "members", NULL, NULL, report) != 0 ||
-        pl_event_emit_db(j->db, j->tenant_id, "member.imported", report, j->id) != 0 || pl_db_commit(j->db) != 0) {
-        pl_db_rollback(j->db);
+    pl_op_record(&c.op,
+                 &(pl_change_t){.action = "member.imported", .resource_type = "members", .after = report});
+    if (pl_op_commit(&c.op) != 0) {
         json_decref(report);
-        pl_job_ctx_done(&c);
+        job_ctx_done(&c);
         return pl_job_fail(j, false, "the last batch could not be committed");
     }
     pl_job_progress(j, im->rows, im->rows, true);
     unlink(path);
     notify_done(j, "Your member import is finished",
-                pl_printf(j->arena, "%ld rows: %ld created, %ld updated, %ld rejected.", im->rows, im->created,
-                          im->updated, im->nrejected));
+                pl_printf(j->arena, "%ld rows: %ld created, %ld updated, %ld rejected.", im->rows,
+                          im->created, im->updated, im->nrejected));
     j->result = report;
-    pl_job_ctx_done(&c);
+    job_ctx_done(&c);
     return 0;
 }
 

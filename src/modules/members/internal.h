@@ -14,6 +14,11 @@
     "id, first_name, last_name, email, phone, status, membership_type_id, joined_at, last_activity_at, "          \
     "attributes, created_at, updated_at, deleted_at, seq"
 
+typedef struct pl_members_conf {
+    long csv_job_threshold; /* rows above which POST exports and imports run as jobs */
+} pl_members_conf_t;
+const pl_members_conf_t *pl_members_conf(const pl_app_t *app);
+
 extern const char *const pl_member_statuses[];
 extern const pl_schema_t pl_member_create_schema;
 extern const pl_route_t pl_member_routes[];

@@ -268,7 +268,7 @@ static int h_create(pl_ctx_t *c)
     const char *id;
     if (pl_member_write(c, NULL, c->body, &id) != 0)
         return c->err.status;
-    return pl_reply(c, 201, pl_member_get(c, id, false));
+    return pl_reply_change(c, 201, id, NULL, pl_member_get(c, id, false));
 }
 
 static bool want_deleted(pl_ctx_t *c)
@@ -308,11 +308,14 @@ static int h_get(pl_ctx_t *c)
 static int h_patch(pl_ctx_t *c)
 {
     const char *id = pl_param(c, 0);
-    if (!pl_id_ok(id, "mem"))
+    json_t *before;
+    if (!pl_id_ok(id, "mem") || (before = pl_member_get(c, id, false)) == NULL)
         return pl_fail_notfound(c, "member");
-    if (pl_member_write(c, id, c->body, NULL) != 0)
+    if (pl_member_write(c, id, c->body, NULL) != 0) {
+        json_decref(before);
         return c->err.status;
-    return pl_reply(c, 200, pl_member_get(c, id, false));
+    }
+    return pl_reply_change(c, 200, id, before, pl_member_get(c, id, false));
 }
 
 static int h_delete(pl_ctx_t *c)
@@ -321,13 +324,19 @@ static int h_delete(pl_ctx_t *c)
         "UPDATE members SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND tenant_id = $3 "
         "AND deleted_at IS NULL";
     const char *id = pl_param(c, 0);
+    json_t *before;
     int n;
-    if (!pl_id_ok(id, "mem"))
+    if (!pl_id_ok(id, "mem") || (before = pl_member_get(c, id, false)) == NULL)
         return pl_fail_notfound(c, "member");
     n = pl_db_exec(c->db, sql, PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(id), PL_TEXT(c->tenant_id)));
-    if (n < 0)
-        return pl_fail(c, PL_EDB, NULL, "the member could not be deleted");
-    return n ? pl_reply_empty(c, 204) : pl_fail_notfound(c, "member");
+    if (n <= 0) {
+        json_decref(before);
+        return n < 0 ? pl_fail(c, PL_EDB, NULL, "the member could not be deleted")
+                     : pl_fail_notfound(c, "member");
+    }
+    pl_record(c, id, before, NULL);
+    json_decref(before);
+    return pl_reply_empty(c, 204);
 }
 
 /* ---- list ---- */

@@ -73,7 +73,7 @@ static int h_create(pl_ctx_t *c)
                             PL_TEXT(pl_json_str(c->body, "interval")), PL_INT(pl_now_ms())));
     if (rc < 0)
         return save_failed(c, rc);
-    return pl_reply(c, 201, type_get(c, id));
+    return pl_reply_change(c, 201, id, NULL, type_get(c, id));
 }
 
 static int h_list(pl_ctx_t *c)
@@ -101,8 +101,9 @@ static int h_patch(pl_ctx_t *c)
     const char *id = pl_param(c, 0);
     json_t *price = json_object_get(c->body, "price"), *features = json_object_get(c->body, "features");
     char *f = pl_json_text(c, features, NULL);
+    json_t *before;
     int rc;
-    if (!pl_id_ok(id, "mt"))
+    if (!pl_id_ok(id, "mt") || (before = type_get(c, id)) == NULL)
         return pl_fail_notfound(c, "membership type");
     rc = pl_db_exec(c->db, sql,
                     PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(pl_json_str(c->body, "name")),
@@ -110,11 +111,11 @@ static int h_patch(pl_ctx_t *c)
                             price ? PL_INT(pl_json_int(price, "amount", 0)) : PL_NULLV,
                             PL_TEXT(pl_json_str(price, "currency")),
                             PL_TEXT(pl_json_str(c->body, "interval")), PL_INT(pl_now_ms())));
-    if (rc < 0)
-        return save_failed(c, rc);
-    if (rc == 0)
-        return pl_fail_notfound(c, "membership type");
-    return pl_reply(c, 200, type_get(c, id));
+    if (rc <= 0) {
+        json_decref(before);
+        return rc < 0 ? save_failed(c, rc) : pl_fail_notfound(c, "membership type");
+    }
+    return pl_reply_change(c, 200, id, before, type_get(c, id));
 }
 
 static int h_delete(pl_ctx_t *c)
@@ -127,19 +128,28 @@ static int h_delete(pl_ctx_t *c)
     static const char *sql_del = "DELETE FROM membership_types WHERE id = $1 AND tenant_id = $2";
     const char *id = pl_param(c, 0);
     int64_t used = 0;
+    json_t *before;
     int n;
-    if (!pl_id_ok(id, "mt"))
+    if (!pl_id_ok(id, "mt") || (before = type_get(c, id)) == NULL)
         return pl_fail_notfound(c, "membership type");
-    if (pl_db_int(c->db, &used, sql_used, PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(id))) < 0)
+    if (pl_db_int(c->db, &used, sql_used, PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(id))) < 0) {
+        json_decref(before);
         return pl_fail(c, PL_EDB, NULL, "the membership type could not be deleted");
-    if (used > 0 && pl_member_type_exists(c, id) == 1)
+    }
+    if (used > 0) {
+        json_decref(before);
         return pl_fail(c, PL_ECONFLICT, "membership_type_in_use", "%lld members have this membership type",
                        (long long)used);
+    }
     /* deleted members keep no reference to a type that no longer exists */
     if (pl_db_exec(c->db, sql_detach, PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(id))) < 0 ||
-        (n = pl_db_exec(c->db, sql_del, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id)))) < 0)
+        (n = pl_db_exec(c->db, sql_del, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id)))) <= 0) {
+        json_decref(before);
         return pl_fail(c, PL_EDB, NULL, "the membership type could not be deleted");
-    return n ? pl_reply_empty(c, 204) : pl_fail_notfound(c, "membership type");
+    }
+    pl_record(c, id, before, NULL);
+    json_decref(before);
+    return pl_reply_empty(c, 204);
 }
 
 const pl_route_t pl_member_type_routes[] = {

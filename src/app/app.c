@@ -1,0 +1,519 @@
+/*
+ * app.c — the application object: configuration over every module's option table, the
+ * module registry, the store and migrations, the lifecycle (init → start → stop → fini),
+ * and the command line (see app.h).
+ */
+#include "app/app.h"
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/kernel.h"
+#include "core/clock.h"
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/banned.h"
+
+#ifndef PLINTH_VERSION
+#define PLINTH_VERSION "dev"
+#endif
+
+struct pl_app {
+    pl_config_t cfg;
+    const pl_module_t *modules[PL_MAX_MODULES]; /* the kernel's first, then main's array */
+    size_t n;
+    void *conf[PL_MAX_MODULES];
+    void *state[PL_MAX_MODULES];
+    size_t ninit, nstarted;
+    pl_store_t *store;
+    atomic_bool stop;
+    _Atomic uint64_t auth_gen;
+    char platform_tenant[64];
+    char bound_url[300];
+    int64_t started_ms;
+    int migrations_applied;
+};
+
+static long index_of(const pl_app_t *a, const pl_module_t *m)
+{
+    size_t i;
+    for (i = 0; i < a->n; i++)
+        if (a->modules[i] == m)
+            return (long)i;
+    return -1;
+}
+
+pl_app_t *pl_app_create(const pl_module_t *const *modules, size_t nmodules)
+{
+    pl_app_t *a = calloc(1, sizeof(*a));
+    size_t i;
+    if (a == NULL)
+        abort();
+    if (nmodules + 1 > PL_MAX_MODULES) {
+        fprintf(stderr, "plinth: more than %d modules\n", PL_MAX_MODULES - 1);
+        free(a);
+        return NULL;
+    }
+    a->modules[a->n++] = &pl_kernel_module;
+    for (i = 0; i < nmodules; i++)
+        a->modules[a->n++] = modules[i];
+    for (i = 0; i < a->n; i++)
+        if (a->modules[i]->conf_size) {
+            a->conf[i] = calloc(1, a->modules[i]->conf_size);
+            if (a->conf[i] == NULL)
+                abort();
+        }
+    atomic_init(&a->stop, false);
+    atomic_init(&a->auth_gen, 1);
+    return a;
+}
+
+static size_t optsets(const pl_app_t *a, pl_optset_t *sets)
+{
+    size_t i, n = 0;
+    sets[n++] = (pl_optset_t){"plinth", pl_config_options, (void *)&a->cfg};
+    for (i = 0; i < a->n; i++)
+        if (a->modules[i]->options)
+            sets[n++] = (pl_optset_t){a->modules[i]->name, a->modules[i]->options, a->conf[i]};
+    return n;
+}
+
+int pl_app_configure(pl_app_t *a, int argc, char **argv, char *errbuf, size_t errlen)
+{
+    pl_optset_t sets[PL_MAX_MODULES + 1];
+    size_t n = optsets(a, sets);
+    pl_loglevel level;
+    argc = pl_options_load(sets, n, argc, argv, errbuf, errlen);
+    if (argc < 0)
+        return -1;
+    if (pl_log_level_parse(a->cfg.log_level, &level) != 0) {
+        snprintf(errbuf, errlen, "--log-level must be debug, info, warn or error");
+        return -1;
+    }
+    pl_log_init(level);
+    return argc;
+}
+
+static size_t migration_sets(const pl_app_t *a, pl_migration_set_t *sets)
+{
+    size_t i, n = 0;
+    for (i = 0; i < a->n; i++)
+        if (a->modules[i]->migrations)
+            sets[n++] = (pl_migration_set_t){a->modules[i]->name, a->modules[i]->migrations};
+    return n;
+}
+
+int pl_app_pending_migrations(pl_app_t *a, pl_db_t *db)
+{
+    pl_migration_set_t sets[PL_MAX_MODULES];
+    return pl_db_pending_migrations(db, sets, migration_sets(a, sets));
+}
+
+int pl_app_migrate(pl_app_t *a, int *applied, pl_err_t *err)
+{
+    pl_migration_set_t sets[PL_MAX_MODULES];
+    return pl_store_migrate(a->store, sets, migration_sets(a, sets), applied, err);
+}
+
+/* Declarations are checked once, here: a mistake in a descriptor stops the start. */
+static int check_modules(const pl_app_t *a, pl_err_t *err)
+{
+    size_t i, j, auth = 0;
+    for (i = 0; i < a->n; i++) {
+        const pl_module_t *m = a->modules[i];
+        const pl_job_kind_t *k;
+        if (m->name == NULL || *m->name == '\0')
+            return pl_err_set(err, PL_EINTERNAL, NULL, "module %zu has no name", i);
+        for (j = 0; j < i; j++)
+            if (strcmp(a->modules[j]->name, m->name) == 0)
+                return pl_err_set(err, PL_EINTERNAL, NULL, "two modules are named '%s'", m->name);
+        if (m->options && m->conf_size == 0)
+            return pl_err_set(err, PL_EINTERNAL, NULL, "module '%s' has options but no conf_size", m->name);
+        if (m->authenticate)
+            auth++;
+        for (k = m->jobs; k && k->kind; k++)
+            if (k->run == NULL || k->max_attempts < 0)
+                return pl_err_set(err, PL_EINTERNAL, NULL, "job kind '%s' is malformed", k->kind);
+    }
+    if (auth > 1)
+        return pl_err_set(err, PL_EINTERNAL, NULL, "more than one module authenticates");
+    return 0;
+}
+
+int pl_app_open(pl_app_t *a, pl_err_t *err)
+{
+    int applied = 0;
+    if (check_modules(a, err) != 0)
+        return err->status;
+    if (pl_crypto_init() != 0)
+        return pl_err_set(err, PL_EINTERNAL, NULL, "libsodium failed to initialise");
+    if (pl_store_open(&a->store, pl_kernel_store_url(a), &a->cfg, err) != 0 ||
+        pl_app_migrate(a, &applied, err) != 0)
+        return err->status ? err->status : PL_EDB;
+    a->migrations_applied = applied;
+    for (a->ninit = 0; a->ninit < a->n; a->ninit++) {
+        const pl_module_t *m = a->modules[a->ninit];
+        if (m->init && m->init(a, err) != 0) {
+            if (err->status == PL_OK)
+                pl_err_set(err, PL_EINTERNAL, NULL, "module '%s' failed to initialise", m->name);
+            return err->status;
+        }
+    }
+    return 0;
+}
+
+int pl_app_start(pl_app_t *a, pl_err_t *err)
+{
+    a->started_ms = pl_now_ms();
+    for (a->nstarted = 0; a->nstarted < a->n; a->nstarted++) {
+        const pl_module_t *m = a->modules[a->nstarted];
+        if (m->start && m->start(a, err) != 0) {
+            if (err->status == PL_OK)
+                pl_err_set(err, PL_EINTERNAL, NULL, "module '%s' failed to start", m->name);
+            pl_app_request_stop(a);
+            pl_app_stop(a);
+            return err->status;
+        }
+    }
+    return 0;
+}
+
+void pl_app_request_stop(pl_app_t *a)
+{
+    atomic_store(&a->stop, true);
+}
+
+void pl_app_stop(pl_app_t *a)
+{
+    pl_app_request_stop(a);
+    while (a->nstarted > 0) {
+        const pl_module_t *m = a->modules[--a->nstarted];
+        if (m->stop)
+            m->stop(a);
+    }
+}
+
+void pl_app_destroy(pl_app_t *a)
+{
+    size_t i;
+    if (a == NULL)
+        return;
+    pl_app_stop(a);
+    while (a->ninit > 0) {
+        const pl_module_t *m = a->modules[--a->ninit];
+        if (m->fini)
+            m->fini(a);
+    }
+    pl_store_close(a->store);
+    for (i = 0; i < a->n; i++)
+        free(a->conf[i]);
+    free(a);
+}
+
+int pl_app_serve(pl_app_t *a)
+{
+    sigset_t set;
+    pl_err_t err;
+    int sig = 0;
+    /* every thread started from here on inherits the mask: only this one takes the signals */
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    pl_err_clear(&err);
+    if (pl_app_start(a, &err) != 0) {
+        pl_log(PL_LOG_ERROR, err.message, NULL);
+        return 1;
+    }
+    while (sigwait(&set, &sig) != 0)
+        ;
+    pl_logf(PL_LOG_INFO, "shutting down", "signal %d", sig);
+    pl_app_stop(a);
+    return 0;
+}
+
+/* ---- accessors ---- */
+
+const pl_config_t *pl_app_config(const pl_app_t *a)
+{
+    return &a->cfg;
+}
+
+const void *pl_app_conf(const pl_app_t *a, const pl_module_t *m)
+{
+    long i = index_of(a, m);
+    return i < 0 ? NULL : a->conf[i];
+}
+
+void *pl_app_state(const pl_app_t *a, const pl_module_t *m)
+{
+    long i = index_of(a, m);
+    return i < 0 ? NULL : a->state[i];
+}
+
+void pl_app_set_state(pl_app_t *a, const pl_module_t *m, void *state)
+{
+    long i = index_of(a, m);
+    if (i >= 0)
+        a->state[i] = state;
+}
+
+void *pl_app_slot(const pl_app_t *a, const pl_thread_t *t, const pl_module_t *m)
+{
+    long i;
+    if (t == NULL || (i = index_of(a, m)) < 0)
+        return NULL;
+    return t->slots[i];
+}
+
+pl_store_t *pl_app_store(const pl_app_t *a)
+{
+    return a->store;
+}
+
+int pl_app_connect(pl_app_t *a, pl_db_t **db, pl_err_t *err)
+{
+    return pl_db_connect(a->store, db, err);
+}
+
+bool pl_app_stopping(const pl_app_t *a)
+{
+    return atomic_load(&a->stop);
+}
+
+uint64_t pl_app_auth_gen(const pl_app_t *a)
+{
+    return atomic_load(&a->auth_gen);
+}
+
+void pl_app_auth_changed(pl_app_t *a)
+{
+    atomic_fetch_add(&a->auth_gen, 1);
+}
+
+const char *pl_app_platform_tenant(const pl_app_t *a)
+{
+    return a->platform_tenant;
+}
+
+void pl_app_set_platform_tenant(pl_app_t *a, const char *id)
+{
+    snprintf(a->platform_tenant, sizeof(a->platform_tenant), "%s", id);
+}
+
+const char *pl_app_public_url(const pl_app_t *a)
+{
+    return a->cfg.public_url[0] ? a->cfg.public_url
+           : a->bound_url[0]    ? a->bound_url
+                                : "http://127.0.0.1:8080";
+}
+
+void pl_app_set_bound_url(pl_app_t *a, const char *url)
+{
+    snprintf(a->bound_url, sizeof(a->bound_url), "%s", url);
+}
+
+int pl_app_migrations_applied(const pl_app_t *a)
+{
+    return a->migrations_applied;
+}
+
+int64_t pl_app_started_ms(const pl_app_t *a)
+{
+    return a->started_ms;
+}
+
+/* ---- registry ---- */
+
+size_t pl_app_nmodules(const pl_app_t *a)
+{
+    return a->n;
+}
+
+const pl_module_t *pl_app_module(const pl_app_t *a, size_t i)
+{
+    return i < a->n ? a->modules[i] : NULL;
+}
+
+const pl_job_kind_t *pl_app_job_kind(const pl_app_t *a, const char *kind)
+{
+    size_t i;
+    const pl_job_kind_t *k;
+    for (i = 0; i < a->n; i++)
+        for (k = a->modules[i]->jobs; k && k->kind; k++)
+            if (strcmp(k->kind, kind) == 0)
+                return k;
+    return NULL;
+}
+
+const pl_subscriber_t *pl_app_subscriber(const pl_app_t *a, const char *name)
+{
+    size_t i;
+    const pl_subscriber_t *s;
+    for (i = 0; i < a->n; i++)
+        for (s = a->modules[i]->subscribers; s && s->name; s++)
+            if (strcmp(s->name, name) == 0)
+                return s;
+    return NULL;
+}
+
+const pl_usage_t *pl_app_usage_meter(const pl_app_t *a, const char *limit)
+{
+    size_t i;
+    const pl_usage_t *u;
+    for (i = 0; i < a->n; i++)
+        for (u = a->modules[i]->usage; u && u->limit; u++)
+            if (strcmp(u->limit, limit) == 0)
+                return u;
+    return NULL;
+}
+
+bool pl_app_event_declared(const pl_app_t *a, const char *type)
+{
+    size_t i;
+    const pl_event_type_t *e;
+    for (i = 0; i < a->n; i++)
+        for (e = a->modules[i]->events; e && e->type; e++)
+            if (strcmp(e->type, type) == 0)
+                return true;
+    return false;
+}
+
+bool pl_app_is_secret(const pl_app_t *a, const char *name, const char *value)
+{
+    size_t i;
+    const char *const *w;
+    for (i = 0; i < a->n; i++) {
+        for (w = a->modules[i]->redact; name && w && *w; w++)
+            if (strcmp(name, *w) == 0)
+                return true;
+        for (w = a->modules[i]->redact_prefixes; value && w && *w; w++)
+            if (strncmp(value, *w, strlen(*w)) == 0)
+                return true;
+    }
+    return false;
+}
+
+int pl_app_job_attempts(const pl_app_t *a, const char *kind, int default_attempts)
+{
+    const pl_job_kind_t *k = pl_app_job_kind(a, kind);
+    return k && k->max_attempts > 0 ? k->max_attempts : default_attempts;
+}
+
+/* ---- threads ---- */
+
+int pl_app_thread(pthread_t *t, void *(*fn)(void *), void *arg, const char *what, pl_err_t *err)
+{
+    int rc = pthread_create(t, NULL, fn, arg);
+    if (rc != 0)
+        return pl_err_set(err, PL_EINTERNAL, NULL, "cannot start the %s thread: %s", what, strerror(rc));
+    return 0;
+}
+
+int pl_app_worker_init(pl_app_t *a, pl_thread_t *t, pl_err_t *err)
+{
+    size_t i;
+    for (i = 0; i < a->n; i++) {
+        const pl_module_t *m = a->modules[i];
+        if (m->worker_init && m->worker_init(a, t, &t->slots[i]) != 0) {
+            while (i-- > 0)
+                if (a->modules[i]->worker_exit)
+                    a->modules[i]->worker_exit(a, t, t->slots[i]);
+            return pl_err_set(err, PL_EINTERNAL, NULL, "module '%s' failed to prepare worker %d", m->name,
+                              t->id);
+        }
+    }
+    return 0;
+}
+
+void pl_app_worker_exit(pl_app_t *a, pl_thread_t *t)
+{
+    size_t i = a->n;
+    while (i-- > 0)
+        if (a->modules[i]->worker_exit)
+            a->modules[i]->worker_exit(a, t, t->slots[i]);
+}
+
+/* ---- the command line ---- */
+
+static void usage(const pl_app_t *a, FILE *out)
+{
+    pl_optset_t sets[PL_MAX_MODULES + 1];
+    size_t i;
+    const pl_command_t *c;
+    fprintf(out,
+            "plinth %s — multi-tenant SaaS platform\n\n"
+            "usage: plinth COMMAND [options]\n\n"
+            "commands:\n"
+            "  serve                      run the server\n"
+            "  version                    print the version\n",
+            PLINTH_VERSION);
+    for (i = 0; i < a->n; i++)
+        for (c = a->modules[i]->commands; c && c->name; c++)
+            fprintf(out, "%s", c->usage);
+    fprintf(out, "\n");
+    pl_options_usage(sets, optsets(a, sets), out);
+}
+
+int pl_app_main(const pl_module_t *const *modules, size_t nmodules, int argc, char **argv)
+{
+    pl_app_t *a = pl_app_create(modules, nmodules);
+    char msg[512];
+    pl_err_t err;
+    const char *cmd;
+    const pl_command_t *found = NULL, *c;
+    size_t i;
+    int k, rc;
+
+    if (a == NULL)
+        return 2;
+    pl_err_clear(&err);
+    if ((argc = pl_app_configure(a, argc, argv, msg, sizeof(msg))) < 0) {
+        fprintf(stderr, "plinth: %s\n", msg);
+        pl_app_destroy(a);
+        return 2;
+    }
+    cmd = argc > 1 ? argv[1] : "";
+    for (k = 1; k < argc; k++)
+        if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
+            usage(a, stdout);
+            pl_app_destroy(a);
+            return 0;
+        }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("plinth %s\n", PLINTH_VERSION);
+        pl_app_destroy(a);
+        return 0;
+    }
+    for (i = 0; i < a->n && !found; i++)
+        for (c = a->modules[i]->commands; c && c->name; c++)
+            if (strcmp(c->name, cmd) == 0) {
+                found = c;
+                break;
+            }
+    if (strcmp(cmd, "serve") != 0 && found == NULL) {
+        usage(a, stderr);
+        pl_app_destroy(a);
+        return 2;
+    }
+    if (found == NULL && argc > 2) {
+        fprintf(stderr, "plinth serve: unknown option '%s' (see plinth --help)\n", argv[2]);
+        pl_app_destroy(a);
+        return 2;
+    }
+    if (pl_app_open(a, &err) != 0) {
+        if (found)
+            fprintf(stderr, "plinth: %s\n", err.message);
+        else
+            pl_log(PL_LOG_ERROR, err.message, NULL);
+        pl_app_destroy(a);
+        return 1;
+    }
+    rc = found ? found->run(a, argc - 1, argv + 1) : pl_app_serve(a);
+    pl_app_destroy(a);
+    return rc;
+}

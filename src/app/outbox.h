@@ -1,0 +1,29 @@
+/*
+ * outbox.h — appending domain events to the transactional outbox (the kernel's events
+ * table), and per-tenant sequence numbers.
+ *
+ * The commit step (app/op.h) appends the events of an operation's changes in the same
+ * transaction as the changes. Event: TypeID evt_…, type, tenant, a per-tenant sequence
+ * number (1, 2, 3 … without gaps: a rolled-back number is given again), occurred_at, and
+ * data — the resource as the API shows it, secrets redacted. Reading and delivering the
+ * events is the events module's (events/events.h).
+ */
+#ifndef PL_APP_OUTBOX_H
+#define PL_APP_OUTBOX_H
+
+#include <jansson.h>
+
+#include "app/app.h"
+#include "store/store.h"
+
+/* Appends an event in db's open write transaction. data is not owned (NULL: {}).
+ * id_out (PL_TYPEID_MAX) may be NULL. Returns 0 or PL_EDB. */
+int pl_outbox_append(pl_app_t *app, pl_db_t *db, const char *tenant_id, const char *type, json_t *data,
+                     const char *request_id, char *id_out);
+
+/* The next number of the tenant's sequence `name` in db's open write transaction: one row per
+ * tenant and name, incremented in place (on PostgreSQL the row lock orders concurrent
+ * writers; on SQLite there is one writer). Returns 0 or PL_EDB. */
+int pl_tenant_seq_next(pl_db_t *db, const char *tenant_id, const char *name, int64_t *out);
+
+#endif

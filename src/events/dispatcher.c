@@ -1,0 +1,126 @@
+/*
+ * dispatcher.c — committed events → every module's consumers (see events.h).
+ *
+ * One thread reads the events after its cursor in commit order (on SQLite the global seq is
+ * commit order: there is one writer), hands each to every consumer the modules declare, and
+ * moves the cursor — all in one transaction, so a consumer's writes (deliveries, subscriber
+ * jobs) exist exactly when the cursor has passed the event. A consumer that fails makes the
+ * whole batch roll back and be tried again a moment later: at least once, in order.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/typeid.h"
+#include "events/internal.h"
+#include "core/banned.h"
+
+#define BATCH 500
+
+typedef struct {
+    int64_t seq, occurred;
+    char id[PL_TYPEID_MAX], type[128], tenant[64];
+} row_t;
+
+typedef struct dispatcher {
+    pl_app_t *app;
+    pthread_t thread;
+    row_t *rows;
+} dispatcher_t;
+
+/* The next batch of committed events after the cursor, handed to every consumer. Returns how
+ * many events it passed, 0 when there were none, <0 when the batch was rolled back. */
+static int dispatch_batch(dispatcher_t *d, pl_db_t *db)
+{
+    static const char *sql_cur = "SELECT last_seq FROM dispatch_cursor WHERE name = 'dispatcher'";
+    static const char *sql_new =
+        "SELECT seq, id, type, tenant_id, occurred_at FROM events WHERE seq > $1 ORDER BY seq LIMIT $2";
+    static const char *sql_move = "UPDATE dispatch_cursor SET last_seq = $1 WHERE name = 'dispatcher'";
+    int64_t cur = 0;
+    int n = 0, i, rc;
+    size_t m;
+    pl_rows_t *r;
+    if (pl_db_begin(db, PL_TX_WRITE, NULL) != 0)
+        return -1;
+    if (pl_db_int(db, &cur, sql_cur, PL_NOARGS) != 1 ||
+        pl_db_query(db, &r, sql_new, PL_ARGS(PL_INT(cur), PL_INT(BATCH))) != 0)
+        goto fail;
+    while (n < BATCH && (rc = pl_rows_next(r)) == 1) {
+        row_t *ev = &d->rows[n++];
+        ev->seq = pl_rows_int(r, 0);
+        snprintf(ev->id, sizeof(ev->id), "%s", pl_rows_text(r, 1));
+        snprintf(ev->type, sizeof(ev->type), "%s", pl_rows_text(r, 2));
+        snprintf(ev->tenant, sizeof(ev->tenant), "%s", pl_rows_text(r, 3));
+        ev->occurred = pl_rows_int(r, 4);
+    }
+    pl_rows_close(r);
+    if (n < BATCH && rc < 0)
+        goto fail;
+    for (i = 0; i < n; i++) {
+        pl_event_ref_t ref = {d->rows[i].seq, d->rows[i].occurred, d->rows[i].id, d->rows[i].type,
+                              d->rows[i].tenant};
+        for (m = 0; m < pl_app_nmodules(d->app); m++) {
+            const pl_consumer_t *c;
+            for (c = pl_app_module(d->app, m)->consumers; c && c->name; c++)
+                if (c->consume(d->app, db, &ref) < 0) {
+                    pl_logf(PL_LOG_WARN, "a consumer failed; the batch is tried again", "%s at event %s",
+                            c->name, ref.id);
+                    goto fail;
+                }
+        }
+    }
+    if (n && pl_db_exec(db, sql_move, PL_ARGS(PL_INT(d->rows[n - 1].seq))) != 1)
+        goto fail;
+    if (pl_db_commit(db) != 0)
+        return -1;
+    return n;
+fail:
+    pl_db_rollback(db);
+    return -1;
+}
+
+static void *dispatcher_main(void *arg)
+{
+    dispatcher_t *d = arg;
+    pl_db_t *db;
+    pl_err_t err;
+    pl_err_clear(&err);
+    if (pl_app_connect(d->app, &db, &err) != 0) {
+        pl_log(PL_LOG_ERROR, "dispatcher: no store connection", NULL);
+        return NULL;
+    }
+    while (!pl_app_stopping(d->app))
+        if (dispatch_batch(d, db) <= 0)
+            usleep(100000);
+    pl_db_close(db);
+    return NULL;
+}
+
+int pl_dispatcher_start(pl_app_t *app, pl_err_t *err)
+{
+    dispatcher_t *d = calloc(1, sizeof(*d));
+    if (d == NULL || (d->rows = calloc(BATCH, sizeof(row_t))) == NULL)
+        abort();
+    d->app = app;
+    if (pl_app_thread(&d->thread, dispatcher_main, d, "dispatcher", err) != 0) {
+        free(d->rows);
+        free(d);
+        return err->status;
+    }
+    pl_app_set_state(app, &pl_events_module, d);
+    return 0;
+}
+
+void pl_dispatcher_stop(pl_app_t *app)
+{
+    dispatcher_t *d = pl_app_state(app, &pl_events_module);
+    if (d == NULL)
+        return;
+    pthread_join(d->thread, NULL);
+    free(d->rows);
+    free(d);
+    pl_app_set_state(app, &pl_events_module, NULL);
+}

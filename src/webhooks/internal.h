@@ -1,0 +1,36 @@
+/*
+ * internal.h — shared by the event backbone's files only.
+ */
+#ifndef PL_EVENTS_INTERNAL_H
+#define PL_EVENTS_INTERNAL_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "app/module.h"
+#include "http/ctx.h"
+#include "store/store.h"
+
+typedef struct pl_webhooks_conf {
+    bool allow_private; /* URLs may point at loopback / private addresses */
+    char retries[256];  /* seconds between delivery attempts, comma-separated */
+    long disable_after; /* seconds an endpoint may fail continuously before it is disabled */
+} pl_webhooks_conf_t;
+
+const pl_webhooks_conf_t *pl_webhooks_conf(const pl_app_t *app);
+/* delivery.c: the fan-out consumer, the cleanup task, and the sender thread. */
+extern const pl_consumer_t pl_webhook_consumers[];
+extern const pl_task_t pl_webhook_tasks[];
+int pl_webhooks_start(pl_app_t *app, pl_err_t *err);
+void pl_webhooks_stop(pl_app_t *app);
+
+bool pl_webhook_addr_private(const struct sockaddr *sa);
+/* NULL when the URL may be called, else why not (resolves the host). */
+const char *pl_webhook_url_check(const char *url, bool allow_private);
+/* A replay: records deliveries of tenant_id's event with global seq to every matching enabled
+ * endpoint, in the caller's transaction. Returns how many (0: no such event), or <0. */
+int pl_webhook_fan_out(pl_db_t *db, int64_t seq, const char *tenant_id);
+/* The endpoint as the API shows it, or NULL. */
+json_t *pl_webhook_endpoint_get(pl_db_t *db, const char *tenant_id, const char *id);
+
+#endif
