@@ -361,6 +361,17 @@ const pl_subscriber_t *pl_app_subscriber(const pl_app_t *a, const char *name)
     return NULL;
 }
 
+bool pl_app_feature_enforced(const pl_app_t *a, const char *feature)
+{
+    size_t i;
+    const char *const *f;
+    for (i = 0; i < a->n; i++)
+        for (f = a->modules[i]->features; f && *f; f++)
+            if (strcmp(*f, feature) == 0)
+                return true;
+    return false;
+}
+
 const pl_usage_t *pl_app_usage_meter(const pl_app_t *a, const char *limit)
 {
     size_t i;

@@ -85,6 +85,8 @@ const pl_job_kind_t *pl_app_job_kind(const pl_app_t *a, const char *kind);
 const pl_subscriber_t *pl_app_subscriber(const pl_app_t *a, const char *name);
 /* The meter of a plan limit, or NULL when no module counts it. */
 const pl_usage_t *pl_app_usage_meter(const pl_app_t *a, const char *limit);
+/* Whether some module enforces the plan feature. */
+bool pl_app_feature_enforced(const pl_app_t *a, const char *feature);
 /* Whether some module declares the event type. */
 bool pl_app_event_declared(const pl_app_t *a, const char *type);
 /* Whether a member (name may be NULL for array items) holds a secret. */

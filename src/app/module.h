@@ -129,6 +129,7 @@ typedef struct pl_module {
     const pl_consumer_t *consumers;     /* ending {NULL} */
     const pl_task_t *tasks;             /* ending {NULL} */
     const pl_usage_t *usage;            /* ending {NULL} */
+    const char *const *features;        /* plan features it enforces (routes or code), NULL-ended */
     const pl_command_t *commands;       /* ending {NULL} */
     pl_authenticate_fn authenticate;    /* at most one module */
     int (*init)(pl_app_t *app, pl_err_t *err);

@@ -35,22 +35,25 @@ static json_t *entry_json(pl_rows_t *r)
                      pl_json_time(pl_rows_int(r, 12)), "hash", pl_rows_text(r, 13));
 }
 
+#define FILTERS                                                                                              \
+    "WHERE tenant_id = $1 AND ($3 IS NULL OR actor_id = $3) AND ($4 IS NULL OR " PL_SQL_DOTTED_PREFIX(       \
+        "action", 4) ") AND ($5 IS NULL OR resource_type = $5) AND ($6 IS NULL OR resource_id = $6) "        \
+                     "AND ($7 IS NULL OR created_at >= $7) AND ($8 IS NULL OR created_at < $8)"
+
 static int h_list(pl_ctx_t *c)
 {
     static const char *sql =
-        "SELECT " COLS " FROM audit_log WHERE tenant_id = $1 AND ($2 IS NULL OR seq < $2) "
-        "AND ($3 IS NULL OR actor_id = $3) AND ($4 IS NULL OR action = $4 OR action LIKE $4 || '.%') "
-        "AND ($5 IS NULL OR resource_type = $5) AND ($6 IS NULL OR resource_id = $6) "
-        "AND ($7 IS NULL OR created_at >= $7) AND ($8 IS NULL OR created_at < $8) ORDER BY seq DESC LIMIT $9";
-    const char *actor = pl_query(c, "actor"), *action = pl_query(c, "action"),
+        "SELECT " COLS " FROM audit_log " FILTERS " AND ($2 IS NULL OR seq < $2) ORDER BY seq DESC LIMIT $9";
+    /* $2 and $9 are bound but unused: both statements take the same arguments */
+    static const char *sql_n =
+        "SELECT COUNT(*) FROM audit_log " FILTERS " AND ($2 IS NULL OR $2 = $2) AND $9 > 0";
+    const char *actor = pl_query(c, "actor"), *action = pl_query_prefix(c, "action"),
                *rtype = pl_query(c, "resource_type");
     const char *rid = pl_query(c, "resource_id"), *since = pl_query(c, "since"),
                *until = pl_query(c, "until");
-    int64_t s_ms = 0, u_ms = 0, after_seq = 0;
+    int64_t s_ms = 0, u_ms = 0, after_seq = 0, total = -1;
     pl_page_t pg;
-    pl_rows_t *r;
-    json_t *data, *env;
-    bool has_more = false;
+    json_t *data;
     if (since && pl_rfc3339_parse(since, &s_ms) != 0)
         pl_err_field(&c->err, "since", "must be an RFC 3339 timestamp");
     if (until && pl_rfc3339_parse(until, &u_ms) != 0)
@@ -65,28 +68,23 @@ static int h_list(pl_ctx_t *c)
             return PL_EINVAL;
         }
     }
-    if (pl_db_query(c->db, &r, sql,
-                    PL_ARGS(PL_TEXT(c->tenant_id), after_seq ? PL_INT(after_seq) : PL_NULLV, PL_TEXT(actor),
-                            PL_TEXT(action), PL_TEXT(rtype), PL_TEXT(rid), since ? PL_INT(s_ms) : PL_NULLV,
-                            until ? PL_INT(u_ms) : PL_NULLV, PL_INT(pg.limit + 1))) != 0)
-        return pl_fail(c, PL_EDB, NULL, "the audit log could not be read");
-    data = json_array();
-    while (pl_rows_next(r) == 1) {
-        if ((int)json_array_size(data) == pg.limit) {
-            has_more = true;
-            break;
+    {
+        pl_val_t args[] = {PL_TEXT(c->tenant_id),
+                           after_seq ? PL_INT(after_seq) : PL_NULLV,
+                           PL_TEXT(actor),
+                           PL_TEXT(action),
+                           PL_TEXT(rtype),
+                           PL_TEXT(rid),
+                           since ? PL_INT(s_ms) : PL_NULLV,
+                           until ? PL_INT(u_ms) : PL_NULLV,
+                           PL_INT(pg.limit + 1)};
+        data = pl_query_all(c->db, entry_json, sql, args, 9);
+        if (data == NULL || (pg.include_total && pl_db_int(c->db, &total, sql_n, args, 9) != 1)) {
+            json_decref(data);
+            return pl_fail(c, PL_EDB, NULL, "the audit log could not be read");
         }
-        json_array_append_new(data, entry_json(r));
     }
-    pl_rows_close(r);
-    env =
-        json_pack("{s:o,s:b,s:o}", "data", data, "has_more", has_more, "next_cursor",
-                  has_more ? json_string(pl_cursor_encode(
-                                 c, pl_printf(c->arena, "%lld",
-                                              (long long)json_integer_value(json_object_get(
-                                                  json_array_get(data, json_array_size(data) - 1), "seq")))))
-                           : json_null());
-    return pl_reply(c, 200, env);
+    return pl_reply(c, 200, pl_page_envelope(c, &pg, data, "seq", total));
 }
 
 static const pl_route_t routes[] = {

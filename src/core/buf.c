@@ -128,3 +128,14 @@ void pl_buf_reset(pl_buf_t *b)
     if (b->ptr)
         b->ptr[0] = '\0';
 }
+
+void pl_buf_add_u64(pl_buf_t *b, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    pl_buf_add(b, tmp + sizeof(tmp) - n, n);
+}

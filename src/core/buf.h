@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/arena.h"
 
@@ -26,6 +27,8 @@ void pl_buf_reserve(pl_buf_t *b, size_t extra);
 void pl_buf_add(pl_buf_t *b, const void *data, size_t len);
 void pl_buf_adds(pl_buf_t *b, const char *s);
 void pl_buf_addc(pl_buf_t *b, char c);
+/* Decimal digits of v, without printf (hot paths). */
+void pl_buf_add_u64(pl_buf_t *b, uint64_t v);
 void pl_buf_addf(pl_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s with JSON string escaping (no surrounding quotes). */
 void pl_buf_add_json_escaped(pl_buf_t *b, const char *s, size_t len);

@@ -43,13 +43,14 @@ static int h_list(pl_ctx_t *c)
 {
     static const char *sql =
         "SELECT " COLS " FROM events WHERE tenant_id = $1 AND tenant_seq > $2 "
-        "AND ($3 IS NULL OR type = $3 OR type LIKE $3 || '.%') ORDER BY tenant_seq LIMIT $4";
+        "AND ($3 IS NULL OR " PL_SQL_DOTTED_PREFIX("type", 3) ") ORDER BY tenant_seq LIMIT $4";
+    static const char *sql_n = "SELECT COUNT(*) FROM events WHERE tenant_id = $1 AND tenant_seq > $2 "
+                               "AND ($3 IS NULL OR " PL_SQL_DOTTED_PREFIX("type", 3) ")";
     static const char *sql_after = "SELECT tenant_seq FROM events WHERE tenant_id = $1 AND id = $2";
-    const char *type = pl_query(c, "type"), *after = pl_query(c, "after");
-    int64_t from = 0;
+    const char *type = pl_query_prefix(c, "type"), *after = pl_query(c, "after");
+    int64_t from = 0, total = -1;
     pl_page_t pg;
-    json_t *data, *env;
-    bool has_more;
+    json_t *data;
     if (pl_page_parse(c, &pg) != 0)
         return c->err.status;
     if (pg.after) {
@@ -69,19 +70,13 @@ static int h_list(pl_ctx_t *c)
     }
     data = pl_query_all(c->db, event_json, sql,
                         PL_ARGS(PL_TEXT(c->tenant_id), PL_INT(from), PL_TEXT(type), PL_INT(pg.limit + 1)));
-    if (data == NULL)
+    if (data == NULL ||
+        (pg.include_total &&
+         pl_db_int(c->db, &total, sql_n, PL_ARGS(PL_TEXT(c->tenant_id), PL_INT(from), PL_TEXT(type))) != 1)) {
+        json_decref(data);
         return pl_fail(c, PL_EDB, NULL, "the events could not be read");
-    has_more = json_array_size(data) > (size_t)pg.limit;
-    if (has_more)
-        json_array_remove(data, (size_t)pg.limit);
-    env = json_pack(
-        "{s:o,s:b,s:o}", "data", data, "has_more", has_more, "next_cursor",
-        has_more ? json_string(pl_cursor_encode(
-                       c, pl_printf(c->arena, "%lld",
-                                    (long long)json_integer_value(json_object_get(
-                                        json_array_get(data, json_array_size(data) - 1), "sequence")))))
-                 : json_null());
-    return pl_reply(c, 200, env);
+    }
+    return pl_reply(c, 200, pl_page_envelope(c, &pg, data, "sequence", total));
 }
 
 static int h_get(pl_ctx_t *c)

@@ -200,14 +200,26 @@ json_t *pl_page_envelope(pl_ctx_t *c, const pl_page_t *p, json_t *data, const ch
     const char *last_key = NULL;
     json_t *env;
     if (has_more) {
+        json_t *k;
         json_array_remove(data, (size_t)p->limit);
-        last_key = pl_json_str(json_array_get(data, (size_t)p->limit - 1), key_field);
+        k = json_object_get(json_array_get(data, (size_t)p->limit - 1), key_field);
+        last_key = json_is_integer(k) ? pl_printf(c->arena, "%lld", (long long)json_integer_value(k))
+                                      : json_string_value(k);
     }
     env = json_pack("{s:o,s:b,s:o}", "data", data, "has_more", has_more, "next_cursor",
                     has_more && last_key ? json_string(pl_cursor_encode(c, last_key)) : json_null());
     if (p->include_total)
         json_object_set_new(env, "total", json_integer(total));
     return env;
+}
+
+const char *pl_query_prefix(pl_ctx_t *c, const char *name)
+{
+    const char *v = pl_query(c, name);
+    size_t n = v ? strlen(v) : 0;
+    if (n > 2 && v[n - 2] == '.' && v[n - 1] == '*')
+        return pl_strndup(c->arena, v, n - 2);
+    return v;
 }
 
 int pl_reply_list(pl_ctx_t *c, const char *sql, const char *count_sql, json_t *(*row)(pl_rows_t *),

@@ -107,6 +107,13 @@ const char *pl_param(pl_ctx_t *c, int i);
 /* Decoded query parameter, or NULL. */
 const char *pl_query(pl_ctx_t *c, const char *name);
 
+/* A filter on dotted names ("member", "member.*": member and member.…; "member.created":
+ * only that); matched literally, never as a pattern. Use with PL_SQL_DOTTED_PREFIX. */
+const char *pl_query_prefix(pl_ctx_t *c, const char *name);
+/* col = $n, or col starts with $n followed by a dot (portable SQL, no LIKE). */
+#define PL_SQL_DOTTED_PREFIX(col, n)                                                                         \
+    "(" col " = $" #n " OR substr(" col ", 1, length($" #n ") + 1) = $" #n " || '.')"
+
 /* The module's option struct (pl_app_conf). */
 const void *pl_conf(pl_ctx_t *c, const pl_module_t *m);
 

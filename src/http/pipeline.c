@@ -39,6 +39,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "http/ctx.h"
+#include "http/framing.h"
 #include "http/quota.h"
 #include "http/ratelimit.h"
 #include "core/banned.h"
@@ -218,6 +219,56 @@ static int stage_auth(pl_ctx_t *c, pl_http_t *http, int perm)
 
 /* ---- 8. rate limits and quotas ---- */
 
+/* ---- 5a. failed authentications per IP ----
+ * Every 401 answer takes a token from the client IP's auth-failure bucket; while it is empty,
+ * requests that carry a credential or log in are refused 429 before the credential is even
+ * looked at, so guessing passwords, tokens or keys is throttled. */
+static const char *auth_bucket(pl_ctx_t *c)
+{
+    return pl_printf(c->arena, "a:%s", c->ip ? c->ip : "");
+}
+
+static int stage_auth_throttle(pl_ctx_t *c, pl_http_t *http)
+{
+    pl_rl_result_t res;
+    double wait;
+    bool credential = h2o_find_header(&c->req->headers, H2O_TOKEN_AUTHORIZATION, -1) >= 0;
+    bool public_write = (c->route->flags & PL_R_PUBLIC) &&
+                        !h2o_memis(c->req->method.base, c->req->method.len, H2O_STRLIT("GET"));
+    if (http->rl_rate[3] <= 0 || !(credential || public_write))
+        return 0;
+    http->ratelimit->take(http->ratelimit, auth_bucket(c), http->rl_rate[3], http->rl_burst[3], 0,
+                          pl_now_ms(), &res);
+    if (res.allowed)
+        return 0;
+    wait = ceil(res.retry_after_s) < 1 ? 1 : ceil(res.retry_after_s);
+    pl_header(c, "retry-after", pl_printf(c->arena, "%.0f", wait));
+    return pl_fail(c, PL_ERATE, "too_many_auth_failures",
+                   "too many failed authentications from this address; retry in %.0f s", wait);
+}
+
+static void count_auth_failure(pl_ctx_t *c, pl_http_t *http)
+{
+    pl_rl_result_t res;
+    if (http->rl_rate[3] > 0)
+        http->ratelimit->take(http->ratelimit, auth_bucket(c), http->rl_rate[3], http->rl_burst[3], 1.0,
+                              pl_now_ms(), &res);
+}
+
+/* A non-negative whole number of a bucket figure (rounded to nearest). */
+static uint64_t whole(double x)
+{
+    return x <= 0 ? 0 : (uint64_t)(x + 0.5);
+}
+
+static const char *number(pl_ctx_t *c, double x)
+{
+    pl_buf_t b;
+    pl_buf_init(&b, c->arena);
+    pl_buf_add_u64(&b, whole(x));
+    return pl_buf_cstr(&b);
+}
+
 static int stage_limits(pl_ctx_t *c, pl_http_t *srv)
 {
     static const char *names[] = {"tenant", "key", "ip"};
@@ -227,7 +278,7 @@ static int stage_limits(pl_ctx_t *c, pl_http_t *srv)
     double rate[3], burst[3];
     int64_t now = pl_now_ms();
     bool tenant_scoped = c->tenant_id && p;
-    char policy[256] = "", tmp[96];
+    pl_buf_t policy;
     int i, worst_i = -1, refused_i = -1;
 
     if (tenant_scoped) {
@@ -243,7 +294,7 @@ static int stage_limits(pl_ctx_t *c, pl_http_t *srv)
         burst[i] = p && p->rate[i] > 0 ? p->burst[i] : srv->rl_burst[i];
         if (rate[i] <= 0)
             continue;
-        srv->ratelimit->take(srv->ratelimit, keys[i], rate[i], burst[i], now, &res[i]);
+        srv->ratelimit->take(srv->ratelimit, keys[i], rate[i], burst[i], 1.0, now, &res[i]);
         if (worst == NULL || res[i].remaining / res[i].limit < worst->remaining / worst->limit) {
             worst = &res[i];
             worst_i = i;
@@ -252,22 +303,38 @@ static int stage_limits(pl_ctx_t *c, pl_http_t *srv)
             refused = &res[i];
             refused_i = i;
         }
-        if (!tenant_scoped)
-            continue; /* the headers go on tenant-scoped answers only */
-        snprintf(tmp, sizeof(tmp), "%s\"%s\";q=%.0f;w=%.0f", policy[0] ? ", " : "", names[i], burst[i],
-                 ceil(burst[i] / rate[i]));
-        if (strlen(policy) + strlen(tmp) < sizeof(policy))
-            memcpy(policy + strlen(policy), tmp, strlen(tmp) + 1);
     }
+    /* The headers (draft-ietf-httpapi-ratelimit-headers) go on tenant-scoped answers only;
+     * formatted without printf: this runs on every request. */
     if (tenant_scoped && worst) {
         pl_rl_result_t *h = refused ? refused : worst;
         int hi = refused ? refused_i : worst_i;
-        pl_header(c, "ratelimit-limit", pl_printf(c->arena, "%.0f", h->limit));
-        pl_header(c, "ratelimit-remaining", pl_printf(c->arena, "%.0f", h->remaining));
-        pl_header(c, "ratelimit-reset", pl_printf(c->arena, "%.0f", ceil(h->reset_s)));
-        pl_header(c, "ratelimit-policy", policy);
-        pl_header(c, "ratelimit",
-                  pl_printf(c->arena, "\"%s\";r=%.0f;t=%.0f", names[hi], h->remaining, ceil(h->reset_s)));
+        pl_buf_t v;
+        pl_buf_init(&policy, c->arena);
+        for (i = 0; i < 3; i++) {
+            if (keys[i] == NULL || rate[i] <= 0)
+                continue;
+            if (policy.len)
+                pl_buf_add(&policy, ", ", 2);
+            pl_buf_addc(&policy, '"');
+            pl_buf_adds(&policy, names[i]);
+            pl_buf_add(&policy, "\";q=", 4);
+            pl_buf_add_u64(&policy, whole(burst[i]));
+            pl_buf_add(&policy, ";w=", 3);
+            pl_buf_add_u64(&policy, whole(ceil(burst[i] / rate[i])));
+        }
+        pl_header(c, "ratelimit-limit", number(c, h->limit));
+        pl_header(c, "ratelimit-remaining", number(c, h->remaining));
+        pl_header(c, "ratelimit-reset", number(c, ceil(h->reset_s)));
+        pl_header(c, "ratelimit-policy", pl_buf_cstr(&policy));
+        pl_buf_init(&v, c->arena);
+        pl_buf_addc(&v, '"');
+        pl_buf_adds(&v, names[hi]);
+        pl_buf_add(&v, "\";r=", 4);
+        pl_buf_add_u64(&v, whole(h->remaining));
+        pl_buf_add(&v, ";t=", 3);
+        pl_buf_add_u64(&v, whole(ceil(h->reset_s)));
+        pl_header(c, "ratelimit", pl_buf_cstr(&v));
     }
     if (refused) {
         pl_header(
@@ -611,6 +678,13 @@ int pl_pipeline_handle(pl_worker_t *w, h2o_req_t *req)
     peer_address(c);
     c->user_agent = header(c, H2O_TOKEN_USER_AGENT);
 
+    if (!pl_http1_framing_ok(req)) { /* 1a: ambiguous body framing: refused, connection closed */
+        req->http1_is_persistent = 0;
+        rc = pl_fail(c, PL_EBADREQ, "bad_framing",
+                     "the request has both Content-Length and Transfer-Encoding, or two different lengths");
+        goto respond;
+    }
+
     if (pl_router_match(http->router, method, path, &m) != 0) { /* 2 */
         if (m.path_matched) {
             pl_header(c, "allow", m.allow);
@@ -631,6 +705,8 @@ int pl_pipeline_handle(pl_worker_t *w, h2o_req_t *req)
         goto respond;
     }
     if ((rc = stage_query(c)) != 0) /* 4 */
+        goto respond;
+    if ((rc = stage_auth_throttle(c, http)) != 0) /* 5a */
         goto respond;
     if ((rc = stage_auth(c, http, m.perm)) != 0) /* 5, 6, 7 */
         goto respond;
@@ -664,6 +740,8 @@ release:
         pl_idempotency_release(c->db, c->tenant_id, c->idem_key);
 
 respond: /* 15 */
+    if (rc != 0 && c->err.status == PL_EUNAUTH)
+        count_auth_failure(c, http);
     if (rc != 0) {
         if (c->err.status == PL_OK)
             pl_fail(c, rc, NULL, "%s", pl_status_title(rc));

@@ -41,7 +41,7 @@ static uint64_t hash(const char *s)
     return h ? h : 1;
 }
 
-static void take(pl_ratelimit_t *rl, const char *name, double rate, double burst, int64_t now_ms,
+static void take(pl_ratelimit_t *rl, const char *name, double rate, double burst, double cost, int64_t now_ms,
                  pl_rl_result_t *out)
 {
     memory_t *m = (memory_t *)rl;
@@ -78,7 +78,7 @@ static void take(pl_ratelimit_t *rl, const char *name, double rate, double burst
     out->limit = burst;
     out->allowed = b->tokens >= 1.0;
     if (out->allowed)
-        b->tokens -= 1.0;
+        b->tokens -= cost;
     out->remaining = floor(b->tokens);
     out->reset_s = (burst - b->tokens) / rate;
     out->retry_after_s = out->allowed ? 0 : (1.0 - b->tokens) / rate;

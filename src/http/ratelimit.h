@@ -21,7 +21,8 @@ typedef struct pl_rl_result {
 
 typedef struct pl_ratelimit pl_ratelimit_t;
 struct pl_ratelimit {
-    void (*take)(pl_ratelimit_t *rl, const char *key, double rate, double burst, int64_t now_ms,
+    /* Takes cost tokens (1 for a request) when at least one is there; cost 0 only looks. */
+    void (*take)(pl_ratelimit_t *rl, const char *key, double rate, double burst, double cost, int64_t now_ms,
                  pl_rl_result_t *out);
     void (*destroy)(pl_ratelimit_t *rl);
 };

@@ -91,6 +91,10 @@ pl_router_t *pl_router_create(const pl_app_t *app, pl_err_t *err)
                     bad(r, err, rt, "the scope must be exactly one of public, tenant and platform");
                     return NULL;
                 }
+                if (rt->feature && !pl_app_feature_enforced(app, rt->feature)) {
+                    bad(r, err, rt, "its feature is not in any module's list of enforced features");
+                    return NULL;
+                }
                 if ((scope == PL_R_PUBLIC && (rt->permission || rt->feature)) ||
                     (rt->flags & PL_R_ANY_TENANT_STATE && scope == PL_R_PUBLIC)) {
                     bad(r, err, rt, "a public route has no permission, feature or tenant state");

@@ -164,6 +164,10 @@ static const pl_option_t options[] = {
                   "default bucket per API key (default 100:200)"),
     PL_OPTION_STR(pl_http_conf_t, rate_limit[2], "--rate-limit-ip", "PLINTH_RATE_LIMIT_IP", "300:600",
                   "default bucket per client IP (default 300:600)"),
+    PL_OPTION_STR(
+        pl_http_conf_t, rate_limit[3], "--rate-limit-auth", "PLINTH_RATE_LIMIT_AUTH", "0.1:20",
+        "failed authentications per client IP (401 answers), RATE:BURST per second; when spent, the "
+        "IP gets 429 until it refills (default 0.1:20)"),
     PL_OPTIONS_END,
 };
 
@@ -174,7 +178,8 @@ static pl_http_t *state(const pl_app_t *app)
 
 static int http_init(pl_app_t *app, pl_err_t *err)
 {
-    static const char *names[] = {"--rate-limit-tenant", "--rate-limit-key", "--rate-limit-ip"};
+    static const char *names[] = {"--rate-limit-tenant", "--rate-limit-key", "--rate-limit-ip",
+                                  "--rate-limit-auth"};
     pl_http_t *s = calloc(1, sizeof(*s));
     char url[300];
     int i;
@@ -184,7 +189,7 @@ static int http_init(pl_app_t *app, pl_err_t *err)
     s->conf = pl_app_conf(app, &pl_http_module);
     s->listen_fd = -1;
     pl_app_set_state(app, &pl_http_module, s);
-    for (i = 0; i < 3; i++)
+    for (i = 0; i < 4; i++)
         if (pl_ratelimit_parse(s->conf->rate_limit[i], &s->rl_rate[i], &s->rl_burst[i]) != 0)
             return pl_err_set(err, PL_EINVAL, NULL, "%s: '%s' is not RATE:BURST or 0", names[i],
                               s->conf->rate_limit[i]);

@@ -22,7 +22,7 @@ typedef struct pl_http_conf {
     char listen[128];       /* HOST:PORT; port 0 picks a free one (logged) */
     long workers;           /* 0: one per core */
     long max_body;          /* bytes */
-    char rate_limit[3][32]; /* tenant, key, ip: "RATE:BURST" requests per second, or "0" (off) */
+    char rate_limit[4][32]; /* tenant, key, ip, auth failures per ip: "RATE:BURST" per second, or "0" (off) */
 } pl_http_conf_t;
 
 typedef struct pl_http pl_http_t;
@@ -51,7 +51,7 @@ struct pl_http {
     int nworkers;
     pl_worker_t *workers;
     struct pl_ratelimit *ratelimit; /* token buckets (memory now; shared store later) */
-    double rl_rate[3], rl_burst[3]; /* default buckets: tenant, key, ip (0: off) */
+    double rl_rate[4], rl_burst[4]; /* default buckets: tenant, key, ip, auth failures (0: off) */
     struct pl_quota *quota;         /* API calls per tenant per day and month */
     pthread_t maintenance;
     bool maintenance_started;

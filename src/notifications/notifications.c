@@ -82,10 +82,12 @@ static int h_list(pl_ctx_t *c)
     static const char *sql_unread =
         "SELECT count(*) FROM notifications WHERE tenant_id = $1 AND user_id = $2 "
         "AND read_at IS NULL";
+    static const char *sql_n = "SELECT count(*) FROM notifications WHERE tenant_id = $1 AND user_id = $2 "
+                               "AND ($3 = 0 OR read_at IS NULL)";
     const char *unread = pl_query(c, "unread");
     pl_page_t pg;
     json_t *data, *env;
-    int64_t count = 0;
+    int64_t count = 0, total = -1;
     if (unread && strcmp(unread, "true") && strcmp(unread, "false"))
         pl_err_field(&c->err, "unread", "must be true or false");
     if (pl_page_parse(c, &pg) != 0 || c->err.status != PL_OK)
@@ -94,11 +96,14 @@ static int h_list(pl_ctx_t *c)
                         PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(inbox(c)), PL_TEXT(pg.after),
                                 PL_INT(unread && strcmp(unread, "true") == 0), PL_INT(pg.limit + 1)));
     if (data == NULL ||
-        pl_db_int(c->db, &count, sql_unread, PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(inbox(c)))) < 0) {
+        pl_db_int(c->db, &count, sql_unread, PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(inbox(c)))) < 0 ||
+        (pg.include_total && pl_db_int(c->db, &total, sql_n,
+                                       PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(inbox(c)),
+                                               PL_INT(unread && strcmp(unread, "true") == 0))) != 1)) {
         json_decref(data);
         return pl_fail(c, PL_EDB, NULL, "the notifications could not be read");
     }
-    env = pl_page_envelope(c, &pg, data, "id", -1);
+    env = pl_page_envelope(c, &pg, data, "id", total);
     json_object_set_new(env, "unread_count", json_integer(count));
     return pl_reply(c, 200, env);
 }

@@ -154,7 +154,7 @@ const char *pl_user_token_consume(pl_ctx_t *c, const char *token, const char *pu
 }
 
 /* Branded as the organization the user signed up with (or is working in). */
-static int send_verification(pl_ctx_t *c, const char *user_id, const char *email, const char *tenant_id)
+int pl_verification_send(pl_ctx_t *c, const char *user_id, const char *email, const char *tenant_id)
 {
     const char *tok = pl_user_token_create(c, user_id, "verify_email", VERIFY_TTL_MS);
     if (tok == NULL)
@@ -208,7 +208,7 @@ static int h_signup(pl_ctx_t *c)
         pl_membership_add(c->db, tid, uid, "owner", &c->err) != 0)
         return c->err.status;
     out = json_object();
-    if (pl_session_answer(c, uid, tid, out) != 0 || send_verification(c, uid, email, tid) != 0) {
+    if (pl_session_answer(c, uid, tid, out) != 0 || pl_verification_send(c, uid, email, tid) != 0) {
         json_decref(out);
         return c->err.status;
     }
@@ -492,7 +492,7 @@ static int h_verify_request(pl_ctx_t *c)
         return pl_fail_notfound(c, "user");
     if (verified)
         return pl_reply(c, 200, json_pack("{s:s}", "status", "already_verified"));
-    if (send_verification(c, c->principal->user_id, email, c->principal->tenant_id) != 0)
+    if (pl_verification_send(c, c->principal->user_id, email, c->principal->tenant_id) != 0)
         return c->err.status;
     pl_record(c, c->principal->user_id, NULL, NULL);
     return pl_reply(c, 202, json_pack("{s:s}", "status", "sent"));

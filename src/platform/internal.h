@@ -46,6 +46,15 @@ int pl_session_answer(pl_ctx_t *c, const char *user_id, const char *tenant_id, j
 const char *pl_user_token_create(pl_ctx_t *c, const char *user_id, const char *purpose, int64_t ttl_ms);
 const char *pl_user_token_consume(pl_ctx_t *c, const char *token, const char *purpose);
 
+/* Mails user_id a link that verifies their address (branded as tenant_id), in the open
+ * transaction. Returns 0 or fills c->err. */
+int pl_verification_send(pl_ctx_t *c, const char *user_id, const char *email, const char *tenant_id);
+
+/* Invites email to tenant_id with role (replacing a pending invitation of the same address),
+ * mails the link and records user.invited in that tenant. Returns the invitation with its
+ * token and accept_url (new reference), or NULL with c->err filled. */
+json_t *pl_invitation_create(pl_ctx_t *c, const char *tenant_id, const char *email, const char *role);
+
 /* The external base URL for links in emails (--public-url, else the bound address). */
 const char *pl_public_url(pl_ctx_t *c);
 /* Every tenant the user belongs to (arena strings, NULL-terminated), for audit entries of

@@ -125,6 +125,9 @@ const char *pl_public_url(pl_ctx_t *c)
     return pl_app_public_url(c->app);
 }
 
+/* settings.domain needs custom_domain (tenant.c) */
+static const char *const features[] = {"custom_domain", NULL};
+
 const pl_module_t pl_platform_module = {
     .name = "platform",
     .routes = tables,
@@ -135,6 +138,7 @@ const pl_module_t pl_platform_module = {
     .redact_prefixes = secret_prefixes,
     .tasks = tasks,
     .usage = pl_platform_usage,
+    .features = features,
     .commands = pl_platform_commands,
     .authenticate = pl_auth_resolve,
     .init = platform_init,

@@ -162,10 +162,8 @@ static const pl_field_t invite_fields[] = {
 };
 static const pl_schema_t invite_schema = {"InvitationCreate", invite_fields, false};
 
-static int h_invite(pl_ctx_t *c)
+json_t *pl_invitation_create(pl_ctx_t *c, const char *tenant_id, const char *email, const char *role)
 {
-    static const char *sql_member = "SELECT COUNT(*) FROM tenant_users tu JOIN users u ON u.id = tu.user_id "
-                                    "WHERE tu.tenant_id = $1 AND u.email_norm = lower($2)";
     static const char *sql_old =
         "UPDATE invitations SET revoked_at = $1 WHERE tenant_id = $2 AND email_norm = "
         "lower($3) AND accepted_at IS NULL AND revoked_at IS NULL";
@@ -173,64 +171,80 @@ static int h_invite(pl_ctx_t *c)
         "INSERT INTO invitations (id, tenant_id, email, email_norm, role, token_hash, "
         "invited_by, created_at, expires_at) VALUES ($1, $2, $3, lower($3), $4, $5, $6, $7, $8) "
         "RETURNING " INV_COLS;
-    const char *email = pl_json_str(c->body, "email"), *role = pl_json_str(c->body, "role");
     char tok[80], hash[PL_SHA256_HEX];
-    int64_t n = 0, now = pl_now_ms();
+    int64_t now = pl_now_ms();
     pl_rows_t *r;
-    json_t *out = NULL, *tenant;
+    json_t *out = NULL, *tenant, *rec;
     const char *url;
+    pl_mail_msg_t m;
 
-    if (pl_rbac_rank(role) > pl_caller_rank(c))
-        return pl_fail(c, PL_EFORBIDDEN, NULL, "a %s cannot invite a %s", c->principal->role, role);
-    pl_db_int(c->db, &n, sql_member, PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(email)));
-    if (n > 0)
-        return pl_fail(c, PL_ECONFLICT, "already_member", "%s already belongs to this organization", email);
-    if (pl_db_exec(c->db, sql_old, PL_ARGS(PL_INT(now), PL_TEXT(c->tenant_id), PL_TEXT(email))) < 0)
-        return pl_fail(c, PL_EDB, NULL, "cannot invite");
-    if (pl_limit_check(c, "team_members", 1) != 0) /* members and pending invitations count */
-        return c->err.status;
+    if (pl_db_exec(c->db, sql_old, PL_ARGS(PL_INT(now), PL_TEXT(tenant_id), PL_TEXT(email))) < 0) {
+        pl_fail(c, PL_EDB, NULL, "cannot invite");
+        return NULL;
+    }
     pl_random_token("it_", 32, tok, sizeof(tok));
     pl_sha256_hex(tok, strlen(tok), hash);
     if (pl_db_query(c->db, &r, sql,
-                    PL_ARGS(PL_TEXT(pl_new_id(c, "inv")), PL_TEXT(c->tenant_id), PL_TEXT(email),
-                            PL_TEXT(role), PL_TEXT(hash), PL_TEXT(pl_caller_id(c)), PL_INT(now),
-                            PL_INT(now + INVITE_TTL_MS))) != 0)
-        return pl_fail(c, PL_EDB, NULL, "cannot invite");
-    if (pl_rows_next(r) == 1)
-        out = invitation_json(r);
-    pl_rows_close(r);
-    if (out == NULL)
-        return pl_fail(c, PL_EDB, NULL, "cannot invite");
-    url = pl_printf(c->arena, "%s/console/#/accept-invite?token=%s", pl_public_url(c), tok);
-    {
-        /* a copy: the token and the link that carries it stay out of the audit log and the event */
-        json_t *rec = json_deep_copy(out);
-        pl_record(c, pl_json_str(out, "id"), NULL, rec);
-        json_decref(rec);
+                    PL_ARGS(PL_TEXT(pl_new_id(c, "inv")), PL_TEXT(tenant_id), PL_TEXT(email), PL_TEXT(role),
+                            PL_TEXT(hash), PL_TEXT(pl_caller_id(c)), PL_INT(now),
+                            PL_INT(now + INVITE_TTL_MS))) == 0) {
+        if (pl_rows_next(r) == 1)
+            out = invitation_json(r);
+        pl_rows_close(r);
     }
+    if (out == NULL) {
+        pl_fail(c, PL_EDB, NULL, "cannot invite");
+        return NULL;
+    }
+    /* a copy: the token and the link that carries it stay out of the audit log and the event */
+    rec = json_deep_copy(out);
+    pl_record_change(c, (pl_change_t){.action = "user.invited",
+                                      .tenant_id = tenant_id,
+                                      .resource_id = pl_json_str(out, "id"),
+                                      .after = rec});
+    json_decref(rec);
+    url = pl_printf(c->arena, "%s/console/#/accept-invite?token=%s", pl_public_url(c), tok);
     json_object_set_new(out, "token", json_string(tok));
     json_object_set_new(out, "accept_url", json_string(url));
-    tenant = pl_tenant_json(c->db, c->tenant_id);
-    {
-        pl_mail_msg_t m = {
-            .subject = pl_printf(c->arena, "You are invited to join %s", pl_json_str(tenant, "name")),
-            .text = pl_printf(c->arena, "You have been invited to join %s as %s.",
-                              pl_json_str(tenant, "name"), role),
-            .action_label = "Accept the invitation",
-            .action_url = url,
-            .footnote =
-                pl_printf(c->arena,
-                          "The invitation expires in 7 days. From a program: POST /v1/invitations/accept "
-                          "{\"token\":\"%s\"}.",
-                          tok),
-        };
-        if (pl_mail_send(&c->op, c->tenant_id, email, &m) != 0) {
-            json_decref(tenant);
-            json_decref(out);
-            return c->err.status;
-        }
+    tenant = pl_tenant_json(c->db, tenant_id);
+    m = (pl_mail_msg_t){
+        .subject = pl_printf(c->arena, "You are invited to join %s", pl_json_str(tenant, "name")),
+        .text =
+            pl_printf(c->arena, "You have been invited to join %s as %s.", pl_json_str(tenant, "name"), role),
+        .action_label = "Accept the invitation",
+        .action_url = url,
+        .footnote = pl_printf(c->arena,
+                              "The invitation expires in 7 days. From a program: POST /v1/invitations/accept "
+                              "{\"token\":\"%s\"}.",
+                              tok),
+    };
+    if (pl_mail_send(&c->op, tenant_id, email, &m) != 0) {
+        json_decref(out);
+        out = NULL;
     }
     json_decref(tenant);
+    return out;
+}
+
+static int h_invite(pl_ctx_t *c)
+{
+    static const char *sql_member = "SELECT COUNT(*) FROM tenant_users tu JOIN users u ON u.id = tu.user_id "
+                                    "WHERE tu.tenant_id = $1 AND u.email_norm = lower($2)";
+    const char *email = pl_json_str(c->body, "email"), *role = pl_json_str(c->body, "role");
+    int64_t n = 0;
+    json_t *out;
+
+    if (pl_rbac_rank(role) > pl_caller_rank(c))
+        return pl_fail(c, PL_EFORBIDDEN, NULL, "a %s cannot invite a %s", c->principal->role, role);
+    if (pl_db_int(c->db, &n, sql_member, PL_ARGS(PL_TEXT(c->tenant_id), PL_TEXT(email))) != 1)
+        return pl_fail(c, PL_EDB, NULL, "cannot invite");
+    if (n > 0)
+        return pl_fail(c, PL_ECONFLICT, "already_member", "%s already belongs to this organization", email);
+    /* members and pending invitations count; an invitation replaced below counted already */
+    if (pl_limit_check(c, "team_members", 1) != 0)
+        return c->err.status;
+    if ((out = pl_invitation_create(c, c->tenant_id, email, role)) == NULL)
+        return c->err.status;
     return pl_reply(c, 201, out);
 }
 
@@ -282,10 +296,6 @@ static int h_accept(pl_ctx_t *c)
     static const char *sql_take =
         "UPDATE invitations SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL "
         "AND revoked_at IS NULL";
-    /* the token reached them at this address: it is verified */
-    static const char *sql_verified =
-        "UPDATE users SET email_verified_at = $1, updated_at = $1 WHERE id = $2 "
-        "AND email_verified_at IS NULL";
     const char *tok = pl_json_str(c->body, "token"), *password = pl_json_str(c->body, "password");
     const char *name = pl_json_str(c->body, "name");
     const char *inv = NULL, *tid = NULL, *email = NULL, *role = NULL, *uid = NULL, *pwhash = NULL;
@@ -339,11 +349,12 @@ static int h_accept(pl_ctx_t *c)
         pl_err_field(&c->err, "token", "is invalid, already used or expired");
         return PL_EINVAL;
     }
+    /* Holding the token proves nothing about the address (the inviter saw it in the API
+     * answer): a new account starts unverified and is sent the usual verification link. */
     if (uid == NULL &&
-        pl_user_create(c->db, c->arena, email, newhash, name ? name : "", true, &uid, &c->err) != 0)
+        (pl_user_create(c->db, c->arena, email, newhash, name ? name : "", false, &uid, &c->err) != 0 ||
+         pl_verification_send(c, uid, email, tid) != 0))
         return c->err.status;
-    if (pl_db_exec(c->db, sql_verified, PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(uid))) < 0)
-        return pl_fail(c, PL_EDB, NULL, "cannot accept the invitation");
     if (pl_membership_add(c->db, tid, uid, role, &c->err) != 0)
         return c->err.status;
     out = json_object();

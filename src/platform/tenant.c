@@ -137,21 +137,31 @@ static const pl_schema_t patch_schema = {"TenantUpdate", patch_fields, false};
 /* The effective plan with the usage of each limit that has a meter. */
 static json_t *plan_with_usage(pl_ctx_t *c, const char *tenant_id)
 {
-    json_t *eff = pl_plan_effective(c->db, tenant_id), *limits, *out, *v;
+    json_t *eff = pl_plan_effective(c->db, tenant_id), *limits, *out, *v, *not_enforced;
     const char *k;
     if (eff == NULL)
         return json_null();
     limits = json_object();
+    not_enforced = json_array();
     json_object_foreach(json_object_get(eff, "limits"), k, v)
     {
         const pl_usage_t *meter = pl_app_usage_meter(c->app, k);
         int64_t n = meter ? meter->count(c->app, c->db, tenant_id) : -1;
         json_t *usage = n >= 0 ? json_integer(n) : json_null(); /* null: not metered (or unreadable) */
-        json_object_set_new(limits, k, json_pack("{s:O,s:o}", "limit", v, "usage", usage));
+        /* enforced: false — no module counts it yet (its issue has not landed): the plan shows
+         * it, nothing refuses by it */
+        json_object_set_new(
+            limits, k, json_pack("{s:O,s:o,s:b}", "limit", v, "usage", usage, "enforced", meter != NULL));
     }
-    out = json_pack("{s:O,s:o,s:O,s:O,s:O}", "plan", json_object_get(eff, "plan"), "limits", limits,
-                    "features", json_object_get(eff, "features"), "rate_limits",
-                    json_object_get(eff, "rate_limits"), "overrides", json_object_get(eff, "overrides"));
+    json_object_foreach(json_object_get(eff, "features"), k, v)
+    {
+        if (!pl_app_feature_enforced(c->app, k))
+            json_array_append_new(not_enforced, json_string(k));
+    }
+    out = json_pack("{s:O,s:o,s:O,s:o,s:O,s:O}", "plan", json_object_get(eff, "plan"), "limits", limits,
+                    "features", json_object_get(eff, "features"), "features_not_enforced", not_enforced,
+                    "rate_limits", json_object_get(eff, "rate_limits"), "overrides",
+                    json_object_get(eff, "overrides"));
     json_decref(eff);
     return out;
 }
@@ -165,6 +175,7 @@ static json_t *tenant_with_plan(pl_ctx_t *c, const char *tenant_id)
     json_object_set(t, "plan", json_object_get(p, "plan"));
     json_object_set(t, "limits", json_object_get(p, "limits"));
     json_object_set(t, "features", json_object_get(p, "features"));
+    json_object_set(t, "features_not_enforced", json_object_get(p, "features_not_enforced"));
     json_object_set(t, "rate_limits", json_object_get(p, "rate_limits"));
     json_object_set(t, "overrides", json_object_get(p, "overrides"));
     json_decref(p);
@@ -187,6 +198,12 @@ static int h_patch(pl_ctx_t *c)
     int rc;
     if (t == NULL)
         return pl_fail_notfound(c, "tenant");
+    if (json_is_string(json_object_get(patch, "domain")) &&
+        !pl_principal_has_feature(c->principal, "custom_domain")) {
+        json_decref(t);
+        return pl_fail(c, PL_EFORBIDDEN, "feature_not_enabled",
+                       "a custom domain needs the custom_domain feature");
+    }
     before = json_deep_copy(t);
     cur = json_object_get(t, "settings");
     if (patch) {
@@ -298,8 +315,18 @@ static int h_admin_create(pl_ctx_t *c)
             }
             json_object_set_new(t, "owner", pl_user_json(c->db, uid));
         } else {
+            /* nobody has this address yet: they are invited as the owner */
+            json_t *inv = pl_invitation_create(c, tid, owner, "owner");
+            if (inv == NULL) {
+                json_decref(t);
+                return c->err.status;
+            }
             json_object_set_new(t, "owner", json_null());
             json_object_set_new(t, "owner_pending", json_string(owner));
+            json_object_set_new(t, "owner_invitation",
+                                json_pack("{s:O,s:O}", "id", json_object_get(inv, "id"), "expires_at",
+                                          json_object_get(inv, "expires_at")));
+            json_decref(inv);
         }
     }
     return admin_reply(c, 201, tid, NULL, t);

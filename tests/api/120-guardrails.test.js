@@ -24,7 +24,7 @@ test('plans are seeded and managed by operators; a tenant shows its effective pl
   assertProblem(await s.get('/v1/admin/plans', { token: u.token }), 403);
   const t = await s.get('/v1/tenant', { token: u.token });
   assert.equal(t.body.plan.key, 'starter');
-  assert.deepEqual(t.body.limits.team_members, { limit: 5, usage: 1 });
+  assert.deepEqual(t.body.limits.team_members, { limit: 5, usage: 1, enforced: true });
   assert.equal(t.body.limits.members.usage, 0);
   assert.ok(t.body.features.basic_analytics);
   const ch = await s.patch(`/v1/admin/tenants/${u.tenant.id}`, { plan: 'tiny' }, { token: op.token });

@@ -26,6 +26,7 @@ class Server {
       PLINTH_RATE_LIMIT_TENANT: '100000:100000',
       PLINTH_RATE_LIMIT_KEY: '100000:100000',
       PLINTH_RATE_LIMIT_IP: '100000:100000',
+      PLINTH_RATE_LIMIT_AUTH: '100000:100000',
       ...(opts.env || {}),
     };
     this.args = opts.args || [];

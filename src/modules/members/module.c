@@ -118,6 +118,8 @@ static const pl_command_t commands[] = {
     {NULL, NULL, NULL},
 };
 
+static const char *const features[] = {"basic_analytics", NULL}; /* the analytics routes */
+
 const pl_module_t pl_members_module = {
     .name = "members",
     .routes = tables,
@@ -127,5 +129,6 @@ const pl_module_t pl_members_module = {
     .events = events,
     .jobs = pl_member_jobs,
     .usage = usage,
+    .features = features,
     .commands = commands,
 };
