@@ -21,6 +21,7 @@ typedef struct fault_store {
 typedef struct fault_db {
     pl_db_t base;
     pl_db_t *inner;
+    bool tx_matched; /* the open transaction ran a statement the plan's `only` names */
 } fault_db_t;
 
 typedef struct fault_rows {
@@ -73,6 +74,7 @@ static void f_disconnect(pl_db_t *db)
 
 static int f_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id)
 {
+    FD(db)->tx_matched = false;
     return pl_db_begin(FD(db)->inner, mode, tenant_id);
 }
 
@@ -85,7 +87,10 @@ static bool due(int64_t n, int64_t at, bool repeat)
 static int f_commit(pl_db_t *db)
 {
     fault_store_t *s = FS(db->store);
-    int64_t n = atomic_fetch_add(&s->commits, 1) + 1;
+    int64_t n;
+    if (s->plan.only && !FD(db)->tx_matched)
+        return pl_db_commit(FD(db)->inner);
+    n = atomic_fetch_add(&s->commits, 1) + 1;
     if (due(n, s->plan.fail_commit, s->plan.repeat)) {
         pl_db_rollback(FD(db)->inner);
         pl_log(PL_LOG_WARN, "fault store: commit failed as planned", NULL);
@@ -102,9 +107,14 @@ static void f_rollback(pl_db_t *db)
 static int f_query(pl_db_t *db, pl_rows_t **rows, const char *sql, const pl_val_t *args, int nargs)
 {
     fault_store_t *s = FS(db->store);
-    int64_t n = atomic_fetch_add(&s->statements, 1) + 1;
+    int64_t n = 0;
     fault_rows_t *r;
     pl_rows_t *in;
+    if (s->plan.only == NULL || strstr(sql, s->plan.only)) {
+        if (s->plan.only)
+            FD(db)->tx_matched = true;
+        n = atomic_fetch_add(&s->statements, 1) + 1;
+    }
     if (due(n, s->plan.fail_statement, s->plan.repeat))
         return PL_EDB;
     if (due(n, s->plan.busy_statement, s->plan.repeat))

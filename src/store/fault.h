@@ -7,8 +7,8 @@
  * implementation and lets unit tests show that a failed statement or commit leaves no
  * partial state and that callers answer an error, never a success.
  *
- * Thread-safety: the plan is per store and read with relaxed atomics; set it while no other
- * thread uses the store (unit tests are single-threaded).
+ * Thread-safety: the plan is per store; set it while no other thread uses the store (before
+ * the application starts). The counters are atomic.
  */
 #ifndef PL_FAULT_H
 #define PL_FAULT_H
@@ -23,6 +23,10 @@ typedef struct pl_fault_plan {
     int64_t busy_statement; /* the Nth statement from now answers PL_EUNAVAIL (busy); 0: never */
     int64_t fail_commit;    /* the Nth commit from now fails (and rolls back); 0: never */
     bool repeat;            /* keep failing every statement/commit from then on */
+    /* NULL: every statement and commit counts. Else only statements whose SQL contains this
+     * text count, and only commits of transactions that ran one — so that background threads
+     * sharing the store do not move the counters. */
+    const char *only;
 } pl_fault_plan_t;
 
 extern const pl_store_driver_t pl_fault_driver;
