@@ -79,8 +79,8 @@ typedef struct pl_migration_set {
 
 /* ---- dialects ---- */
 /* A statement whose text differs per dialect. Every dialect difference of the code base is
- * written as one of these (store/dialect.h names the shared ones); nothing else writes
- * dialect-only SQL. */
+ * written as one of these, next to the code that runs it; nothing else writes dialect-only
+ * SQL (FTS5, rowid, strftime, scalar MAX …). `grep -rn pl_sql_t src` lists them all. */
 typedef struct pl_sql {
     const char *sqlite;
     const char *postgres;

@@ -50,7 +50,8 @@ static int h_create(pl_ctx_t *c)
         "INSERT INTO member_activities (id, tenant_id, member_id, type, occurred_at, properties, "
         "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING " COLS;
     static const char *touch =
-        "UPDATE members SET last_activity_at = MAX(last_activity_at, $1) WHERE id = $2 "
+        "UPDATE members SET last_activity_at = CASE WHEN last_activity_at IS NULL OR last_activity_at < $1 "
+        "THEN $1 ELSE last_activity_at END WHERE id = $2 "
         "AND tenant_id = $3";
     const char *mid = pl_param(c, 0), *when = pl_json_str(c->body, "occurred_at");
     json_t *props = json_object_get(c->body, "properties"), *m, *out = NULL;

@@ -413,24 +413,33 @@ int pl_member_select(pl_ctx_t *c, const pl_member_filter_t *f, const char *cols,
     if (fts || by_seq || count)
         pl_member_seq_range(c->db, c->tenant_id, &lo, &hi);
     if (fts) {
-        /* one FTS5 phrase (quotes doubled: the text is matched literally), looked up inside the
-         * tenant's range of row keys; in creation order the matches stream in key order and the
-         * LIMIT stops the lookup early */
+        /* The search, looked up inside the tenant's range of row keys; in creation order the
+         * matches stream in key order and the LIMIT stops the lookup early. SQLite: one phrase
+         * of the trigram FTS5 index (quotes doubled: matched literally). PostgreSQL: a
+         * substring of the same text (a pg_trgm index serves it; % _ \ escaped). */
+        static const pl_sql_t hits = {
+            "WITH hits(seq) AS (SELECT rowid FROM members_fts WHERE members_fts MATCH $%d "
+            "AND rowid BETWEEN $%d AND $%d) SELECT %s FROM hits JOIN members USING (seq) WHERE tenant_id = $%d",
+            "WITH hits(seq) AS (SELECT seq FROM members WHERE (first_name || ' ' || last_name || ' ' || email || "
+            "' ' || COALESCE(phone, '')) ILIKE '%%' || $%d || '%%' ESCAPE '\\' AND seq BETWEEN $%d AND $%d) "
+            "SELECT %s FROM hits JOIN members USING (seq) WHERE tenant_id = $%d",
+        };
+        bool pg = pl_db_dialect(c->db) == PL_DIALECT_POSTGRES;
         pl_buf_t q;
         const char *p;
         pl_buf_init(&q, c->arena);
-        pl_buf_addc(&q, '"');
+        if (!pg)
+            pl_buf_addc(&q, '"');
         for (p = f->search; *p; p++) {
-            if (*p == '"')
+            if (!pg && *p == '"')
                 pl_buf_addc(&q, '"');
+            if (pg && (*p == '%' || *p == '_' || *p == '\\'))
+                pl_buf_addc(&q, '\\');
             pl_buf_addc(&q, *p);
         }
-        pl_buf_addc(&q, '"');
-        pl_buf_addf(sql,
-                    "WITH hits(seq) AS (SELECT rowid FROM members_fts WHERE members_fts MATCH $%d "
-                    "AND rowid BETWEEN $%d AND $%d) SELECT %s FROM hits JOIN members USING (seq) WHERE "
-                    "tenant_id = $%d",
-                    n + 1, n + 2, n + 3, count ? "COUNT(*)" : cols, n + 4);
+        if (!pg)
+            pl_buf_addc(&q, '"');
+        pl_buf_addf(sql, pl_db_sql(c->db, &hits), n + 1, n + 2, n + 3, count ? "COUNT(*)" : cols, n + 4);
         args[n++] = PL_TEXT(q.ptr);
         args[n++] = PL_INT(lo);
         args[n++] = PL_INT(hi);
