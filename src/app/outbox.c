@@ -3,6 +3,8 @@
  */
 #include "app/outbox.h"
 
+#include "app/sequence.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,14 +12,6 @@
 #include "core/clock.h"
 #include "core/typeid.h"
 #include "core/banned.h"
-
-int pl_tenant_seq_next(pl_db_t *db, const char *tenant_id, const char *name, int64_t *out)
-{
-    static const char *sql =
-        "INSERT INTO tenant_sequences (tenant_id, name, value) VALUES ($1, $2, 1) "
-        "ON CONFLICT (tenant_id, name) DO UPDATE SET value = tenant_sequences.value + 1 RETURNING value";
-    return pl_db_int(db, out, sql, PL_ARGS(PL_TEXT(tenant_id), PL_TEXT(name))) == 1 ? 0 : PL_EDB;
-}
 
 int pl_outbox_append(pl_app_t *app, pl_db_t *db, const char *tenant_id, const char *type, json_t *data,
                      const char *request_id, char *id_out)

@@ -21,9 +21,4 @@
 int pl_outbox_append(pl_app_t *app, pl_db_t *db, const char *tenant_id, const char *type, json_t *data,
                      const char *request_id, char *id_out);
 
-/* The next number of the tenant's sequence `name` in db's open write transaction: one row per
- * tenant and name, incremented in place (on PostgreSQL the row lock orders concurrent
- * writers; on SQLite there is one writer). Returns 0 or PL_EDB. */
-int pl_tenant_seq_next(pl_db_t *db, const char *tenant_id, const char *name, int64_t *out);
-
 #endif

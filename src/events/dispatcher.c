@@ -1,11 +1,19 @@
 /*
  * dispatcher.c — committed events → every module's consumers (see events.h).
  *
- * One thread reads the events after its cursor in commit order (on SQLite the global seq is
- * commit order: there is one writer), hands each to every consumer the modules declare, and
- * moves the cursor — all in one transaction, so a consumer's writes (deliveries, subscriber
- * jobs) exist exactly when the cursor has passed the event. A consumer that fails makes the
- * whole batch roll back and be tried again a moment later: at least once, in order.
+ * One thread reads the events after its cursor in commit order, hands each to every consumer
+ * the modules declare, and moves the cursor — all in one transaction, so a consumer's writes
+ * (deliveries, subscriber jobs) exist exactly when the cursor has passed the event. A
+ * consumer that fails makes the whole batch roll back and be tried again a moment later: at
+ * least once, in order.
+ *
+ * Commit order is a building block that differs per dialect. On SQLite the global seq is
+ * commit order (one writer). With several writers it is not: a transaction that took seq 5
+ * may commit after one that took seq 6, and a cursor "seq > last" would skip 5. On
+ * PostgreSQL the position is (txid, seq): only events whose transaction id is below the
+ * oldest running transaction (pg_snapshot_xmin) are read — every one of those has committed
+ * or rolled back, and anything that commits later has a higher txid — in (txid, seq) order,
+ * and the cursor keeps both.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -21,7 +29,7 @@
 #define BATCH 500
 
 typedef struct {
-    int64_t seq, occurred;
+    int64_t seq, occurred, txid;
     char id[PL_TYPEID_MAX], type[128], tenant[64];
 } row_t;
 
@@ -35,18 +43,36 @@ typedef struct dispatcher {
  * many events it passed, 0 when there were none, <0 when the batch was rolled back. */
 static int dispatch_batch(dispatcher_t *d, pl_db_t *db)
 {
-    static const char *sql_cur = "SELECT last_seq FROM dispatch_cursor WHERE name = 'dispatcher'";
-    static const char *sql_new =
-        "SELECT seq, id, type, tenant_id, occurred_at FROM events WHERE seq > $1 ORDER BY seq LIMIT $2";
-    static const char *sql_move = "UPDATE dispatch_cursor SET last_seq = $1 WHERE name = 'dispatcher'";
-    int64_t cur = 0;
+    static const pl_sql_t sql_cur = {
+        "SELECT last_seq, 0 FROM dispatch_cursor WHERE name = 'dispatcher'",
+        "SELECT last_seq, last_txid::text::bigint FROM dispatch_cursor WHERE name = 'dispatcher'",
+    };
+    static const pl_sql_t sql_new = {
+        "SELECT seq, id, type, tenant_id, occurred_at, 0 FROM events WHERE seq > $1 AND $2 = $2 ORDER BY seq "
+        "LIMIT $3",
+        "SELECT seq, id, type, tenant_id, occurred_at, txid::text::bigint FROM events "
+        "WHERE (txid, seq) > ($2::text::xid8, $1) AND txid < pg_snapshot_xmin(pg_current_snapshot()) "
+        "ORDER BY txid, seq LIMIT $3",
+    };
+    static const pl_sql_t sql_move = {
+        "UPDATE dispatch_cursor SET last_seq = $1 WHERE name = 'dispatcher' AND $2 = $2",
+        "UPDATE dispatch_cursor SET last_seq = $1, last_txid = $2::text::xid8 WHERE name = 'dispatcher'",
+    };
+    int64_t cur = 0, cur_tx = 0;
     int n = 0, i, rc;
     size_t m;
     pl_rows_t *r;
     if (pl_db_begin(db, PL_TX_WRITE, NULL) != 0)
         return -1;
-    if (pl_db_int(db, &cur, sql_cur, PL_NOARGS) != 1 ||
-        pl_db_query(db, &r, sql_new, PL_ARGS(PL_INT(cur), PL_INT(BATCH))) != 0)
+    if (pl_db_query(db, &r, pl_db_sql(db, &sql_cur), PL_NOARGS) != 0)
+        goto fail;
+    if ((rc = pl_rows_next(r)) == 1) {
+        cur = pl_rows_int(r, 0);
+        cur_tx = pl_rows_int(r, 1);
+    }
+    pl_rows_close(r);
+    if (rc != 1 || pl_db_query(db, &r, pl_db_sql(db, &sql_new),
+                               PL_ARGS(PL_INT(cur), PL_INT(cur_tx), PL_INT(BATCH))) != 0)
         goto fail;
     while (n < BATCH && (rc = pl_rows_next(r)) == 1) {
         row_t *ev = &d->rows[n++];
@@ -55,6 +81,7 @@ static int dispatch_batch(dispatcher_t *d, pl_db_t *db)
         snprintf(ev->type, sizeof(ev->type), "%s", pl_rows_text(r, 2));
         snprintf(ev->tenant, sizeof(ev->tenant), "%s", pl_rows_text(r, 3));
         ev->occurred = pl_rows_int(r, 4);
+        ev->txid = pl_rows_int(r, 5);
     }
     pl_rows_close(r);
     if (n < BATCH && rc < 0)
@@ -72,7 +99,8 @@ static int dispatch_batch(dispatcher_t *d, pl_db_t *db)
                 }
         }
     }
-    if (n && pl_db_exec(db, sql_move, PL_ARGS(PL_INT(d->rows[n - 1].seq))) != 1)
+    if (n && pl_db_exec(db, pl_db_sql(db, &sql_move),
+                        PL_ARGS(PL_INT(d->rows[n - 1].seq), PL_INT(d->rows[n - 1].txid))) != 1)
         goto fail;
     if (pl_db_commit(db) != 0)
         return -1;

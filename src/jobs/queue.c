@@ -67,7 +67,16 @@ int pl_job_claim(pl_db_t *db, pl_arena_t *arena, int64_t lease_ms, pl_job_row_t 
         CLAIM_SET CLAIM_RETURNING,
         CLAIM_SET " FOR UPDATE SKIP LOCKED" CLAIM_RETURNING,
     };
-    static const char *sql_clock = "UPDATE job_lanes SET vtime = $1 WHERE lane = '*' AND vtime < $1";
+    /* The fairness clock (lane '*': the virtual time of the last claim) is one row every claim
+     * moves. SQLite has one writer anyway; on PostgreSQL a claimer that finds the row locked
+     * by another claimer skips the move instead of queueing behind it (the other is moving it
+     * to about the same time): the hot row never serialises the runners. */
+    static const pl_sql_t sql_clock = {
+        "UPDATE job_lanes SET vtime = $1 WHERE lane = '*' AND vtime < $1",
+        "UPDATE job_lanes SET vtime = $1 WHERE lane = (SELECT lane FROM job_lanes WHERE lane = '*' AND vtime "
+        "< $1 "
+        "FOR UPDATE SKIP LOCKED)",
+    };
     static const char *sql_due = "SELECT 1 FROM jobs WHERE state = 'queued' AND run_at <= $1 LIMIT 1";
     char token[33];
     uint8_t raw[16];
@@ -100,7 +109,7 @@ int pl_job_claim(pl_db_t *db, pl_arena_t *arena, int64_t lease_ms, pl_job_row_t 
         out->claim_token = pl_strdup(arena, token);
     }
     pl_rows_close(r);
-    if (rc == 1 && pl_db_exec(db, sql_clock, PL_ARGS(PL_INT(out->vtime))) < 0)
+    if (rc == 1 && pl_db_exec(db, pl_db_sql(db, &sql_clock), PL_ARGS(PL_INT(out->vtime))) < 0)
         rc = -1;
     if (rc < 0) {
         pl_db_rollback(db);

@@ -12,6 +12,7 @@
 #include "core/typeid.h"
 #include "app/op.h"
 #include "app/outbox.h"
+#include "app/sequence.h"
 #include "http/http.h"
 #include "jobs/jobs.h"
 #include "modules/members/members.h"

@@ -120,16 +120,21 @@ static int h_retention(pl_ctx_t *c)
 /* "YYYY-MM" of a millisecond timestamp column, UTC, per dialect */
 #define MONTH_SQLITE(col) "strftime('%Y-%m', " col " / 1000, 'unixepoch')"
 #define MONTH_PG(col) "to_char(to_timestamp(" col " / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM')"
-#define SIZE_SQL(month)                                                                                  \
-    "SELECT " month("joined_at") ", COUNT(*) FROM members "                                               \
-    "WHERE tenant_id = $1 AND deleted_at IS NULL AND joined_at >= $2 GROUP BY 1"
-#define KEPT_SQL(month)                                                                                  \
-    "WITH cohort AS (SELECT id, " month("joined_at") " AS c FROM members "                                \
-    "WHERE tenant_id = $1 AND deleted_at IS NULL AND joined_at >= $2), "                                 \
-    "act AS (SELECT DISTINCT member_id, " month("occurred_at") " AS m "                                   \
-    "FROM member_activities WHERE tenant_id = $1 AND occurred_at >= $2) "                                \
-    "SELECT cohort.c, act.m, COUNT(*) FROM cohort JOIN act ON act.member_id = cohort.id AND act.m >= "   \
-    "cohort.c GROUP BY cohort.c, act.m"
+#define SIZE_SQL(month)                                                                                      \
+    "SELECT " month(                                                                                         \
+        "joined_at") ", COUNT(*) FROM members "                                                              \
+                     "WHERE tenant_id = $1 AND deleted_at IS NULL AND joined_at >= $2 GROUP BY 1"
+#define KEPT_SQL(month)                                                                                      \
+    "WITH cohort AS (SELECT id, " month(                                                                     \
+        "joined_at") " AS c FROM members "                                                                   \
+                     "WHERE tenant_id = $1 AND deleted_at IS NULL AND joined_at >= $2), "                    \
+                     "act AS (SELECT DISTINCT member_id, " month(                                            \
+                         "occurred_at") " AS m "                                                             \
+                                        "FROM member_activities WHERE tenant_id = $1 AND occurred_at >= "    \
+                                        "$2) "                                                               \
+                                        "SELECT cohort.c, act.m, COUNT(*) FROM cohort JOIN act ON "          \
+                                        "act.member_id = cohort.id AND act.m >= "                            \
+                                        "cohort.c GROUP BY cohort.c, act.m"
     static const pl_sql_t sql_size = {SIZE_SQL(MONTH_SQLITE), SIZE_SQL(MONTH_PG)};
     static const pl_sql_t sql_kept = {KEPT_SQL(MONTH_SQLITE), KEPT_SQL(MONTH_PG)};
     int months, y0, m0, y, m, i, k;
@@ -149,13 +154,15 @@ static int h_retention(pl_ctx_t *c)
         y0--;
     }
     start = pl_utc_ms(y0, m0, 1);
-    if (pl_db_query(c->db, &r, pl_db_sql(c->db, &sql_size), PL_ARGS(PL_TEXT(c->tenant_id), PL_INT(start))) == 0) {
+    if (pl_db_query(c->db, &r, pl_db_sql(c->db, &sql_size), PL_ARGS(PL_TEXT(c->tenant_id), PL_INT(start))) ==
+        0) {
         while (pl_rows_next(r) == 1)
             if ((i = month_index(pl_rows_text(r, 0), y0, m0)) >= 0 && i < months)
                 sizes[i] = (long)pl_rows_int(r, 1);
         pl_rows_close(r);
     }
-    if (pl_db_query(c->db, &r, pl_db_sql(c->db, &sql_kept), PL_ARGS(PL_TEXT(c->tenant_id), PL_INT(start))) == 0) {
+    if (pl_db_query(c->db, &r, pl_db_sql(c->db, &sql_kept), PL_ARGS(PL_TEXT(c->tenant_id), PL_INT(start))) ==
+        0) {
         while (pl_rows_next(r) == 1) {
             i = month_index(pl_rows_text(r, 0), y0, m0);
             k = month_index(pl_rows_text(r, 1), y0, m0) - i;

@@ -18,6 +18,7 @@
 #include "core/json.h"
 #include "core/jsonw.h"
 #include "modules/members/internal.h"
+#include "app/sequence.h"
 #include "platform/platform.h"
 #include "core/banned.h"
 
@@ -109,17 +110,21 @@ int pl_member_seq_range(pl_db_t *db, const char *tenant_id, int64_t *lo, int64_t
     return 0;
 }
 
+int pl_member_take_seqs(pl_db_t *db, const char *tenant_id, int64_t count, int64_t *first)
+{
+    int64_t lo, hi, last = 0;
+    if (pl_member_seq_range(db, tenant_id, &lo, &hi) != 0 ||
+        pl_tenant_seq_take(db, tenant_id, "members", count, &last) != 0)
+        return PL_EDB;
+    if (lo + last > hi)
+        return PL_ELIMIT;
+    *first = lo + last - count + 1;
+    return 0;
+}
+
 int pl_member_next_seq(pl_db_t *db, const char *tenant_id, int64_t *seq)
 {
-    static const char *sql = "SELECT COALESCE(MAX(seq), $1) FROM members WHERE seq BETWEEN $1 AND $2";
-    int64_t lo, hi, max = 0;
-    if (pl_member_seq_range(db, tenant_id, &lo, &hi) != 0 ||
-        pl_db_int(db, &max, sql, PL_ARGS(PL_INT(lo), PL_INT(hi))) != 1)
-        return PL_EDB;
-    if (max >= hi)
-        return PL_ELIMIT;
-    *seq = max + 1;
-    return 0;
+    return pl_member_take_seqs(db, tenant_id, 1, seq);
 }
 
 int pl_member_type_exists(pl_ctx_t *c, const char *id)
@@ -419,8 +424,10 @@ int pl_member_select(pl_ctx_t *c, const pl_member_filter_t *f, const char *cols,
          * substring of the same text (a pg_trgm index serves it; % _ \ escaped). */
         static const pl_sql_t hits = {
             "WITH hits(seq) AS (SELECT rowid FROM members_fts WHERE members_fts MATCH $%d "
-            "AND rowid BETWEEN $%d AND $%d) SELECT %s FROM hits JOIN members USING (seq) WHERE tenant_id = $%d",
-            "WITH hits(seq) AS (SELECT seq FROM members WHERE (first_name || ' ' || last_name || ' ' || email || "
+            "AND rowid BETWEEN $%d AND $%d) SELECT %s FROM hits JOIN members USING (seq) WHERE tenant_id = "
+            "$%d",
+            "WITH hits(seq) AS (SELECT seq FROM members WHERE (first_name || ' ' || last_name || ' ' || "
+            "email || "
             "' ' || COALESCE(phone, '')) ILIKE '%%' || $%d || '%%' ESCAPE '\\' AND seq BETWEEN $%d AND $%d) "
             "SELECT %s FROM hits JOIN members USING (seq) WHERE tenant_id = $%d",
         };

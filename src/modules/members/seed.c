@@ -103,7 +103,7 @@ int pl_members_seed(pl_db_t *db, const char *tenant_id, const pl_members_seed_t 
         snprintf(type_ids[ntypes++], PL_TYPEID_MAX, "%s", pl_rows_text(r, 0));
     pl_rows_close(r);
 
-    if (o->members > 0 && pl_member_next_seq(db, tenant_id, &seq) != 0)
+    if (o->members > 0 && pl_member_take_seqs(db, tenant_id, o->members, &seq) != 0)
         goto db_fail;
     for (i = 0; i < o->members; i++) {
         const char *fn = first[next(&rnd) % 32], *ln = last[next(&rnd) % 32];
