@@ -7,14 +7,19 @@ const http = require('node:http');
 const { Webhook } = require('standardwebhooks');
 const { startServer, assertProblem, unique } = require('./helpers');
 
-function receiver({ failFirst = 0, port = 0 } = {}) {
+function receiver({ failFirst = 0, port = 0, hang = false } = {}) {
   const got = [];
+  const hung = [];
   let calls = 0;
   const srv = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => { body += c; });
     req.on('end', () => {
       calls += 1;
+      if (hang) { // takes the request and never answers (the sender times out)
+        hung.push(res);
+        return;
+      }
       if (calls <= failFirst) {
         res.writeHead(500).end('not yet');
         return;
@@ -25,7 +30,7 @@ function receiver({ failFirst = 0, port = 0 } = {}) {
   });
   return new Promise((resolve) => srv.listen(port, '127.0.0.1', () => resolve({
     url: `http://127.0.0.1:${srv.address().port}/hook`, port: srv.address().port, got, calls: () => calls,
-    close: () => new Promise((r) => srv.close(r)),
+    close: () => { hung.forEach((r) => r.destroy()); srv.closeAllConnections(); return new Promise((r) => srv.close(r)); },
   })));
 }
 
@@ -170,5 +175,29 @@ test('an event committed before a kill -9 is still delivered after the restart',
   } finally {
     await again.stop();
     await rx.close();
+  }
+});
+
+test('an endpoint that hangs does not hold up the deliveries of another tenant', async () => {
+  const slow = await receiver({ hang: true });
+  const fast = await receiver();
+  try {
+    const A = await s.signup();
+    await s.post('/v1/webhook-endpoints', { url: slow.url, events: ['tenant.*'] }, { token: A.token });
+    for (let i = 0; i < 6; i++) await s.patch('/v1/tenant', { name: `Slow ${i}` }, { token: A.token });
+    await until(() => slow.calls() >= 1); // A's deliveries are in flight and hang
+    const B = await s.signup();
+    await s.post('/v1/webhook-endpoints', { url: fast.url, events: ['tenant.*'] }, { token: B.token });
+    const t0 = Date.now();
+    await s.patch('/v1/tenant', { name: 'Fast' }, { token: B.token });
+    await until(() => fast.got.find((g) => JSON.parse(g.body).type === 'tenant.updated'), 10000);
+    const ms = Date.now() - t0;
+    console.log(`another tenant's delivery arrived ${ms} ms after its change, behind a hanging endpoint`);
+    // the sender waits up to 15 s for the hanging endpoint; B's event must not wait behind it
+    assert.ok(ms < 3000, `another tenant's delivery took ${ms} ms behind a hanging endpoint`);
+    assert.ok(slow.calls() <= 4, `at most 4 transfers to one endpoint at once, saw ${slow.calls()}`);
+  } finally {
+    await slow.close();
+    await fast.close();
   }
 });
