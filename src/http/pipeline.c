@@ -183,8 +183,10 @@ static int stage_auth(pl_ctx_t *c, pl_http_t *http, int perm)
         }
     }
     if (cred.len == 0) {
-        if (r->flags & PL_R_PUBLIC)
+        if (r->flags & PL_R_PUBLIC) {
+            c->actor_type = "anonymous"; /* a handler that knows who acts says so in its change */
             return 0;
+        }
         pl_header(c, "www-authenticate", "Bearer");
         return pl_fail(c, PL_EUNAUTH, NULL, "authentication required: send 'Authorization: Bearer <token>'");
     }

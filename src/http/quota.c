@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/banned.h"
 
 typedef struct {
@@ -85,12 +86,12 @@ static void periods(int64_t now_ms, char day[16], char month[16], int64_t *day_e
     *month_end = pl_utc_ms(y, m + 1, 1);
 }
 
+/* The calls stored for a period (0 if none), or -1 when the store failed. */
 static int64_t stored(pl_db_t *db, const char *tenant, const char *period)
 {
     static const char *sql = "SELECT calls FROM api_usage WHERE tenant_id = $1 AND period = $2";
     int64_t n = 0;
-    pl_db_int(db, &n, sql, PL_ARGS(PL_TEXT(tenant), PL_TEXT(period)));
-    return n;
+    return pl_db_int(db, &n, sql, PL_ARGS(PL_TEXT(tenant), PL_TEXT(period))) >= 0 ? n : -1;
 }
 
 /* The entry of a tenant (found through the hash index: every tenant-scoped request comes
@@ -129,8 +130,11 @@ static entry_t *entry(pl_quota_t *q, pl_db_t *db, const char *tenant, int64_t no
     }
     for (k = 0; k < 2; k++)
         if (strcmp(e->period[k], p[k]) != 0 && e->unflushed[k] == 0) {
+            int64_t n = stored(db, tenant, p[k]);
+            if (n < 0)
+                continue; /* the store failed: the period moves on the next request */
             memcpy(e->period[k], p[k], sizeof(p[k]));
-            e->count[k] = stored(db, tenant, p[k]);
+            e->count[k] = n;
         }
     return e;
 }
@@ -172,6 +176,27 @@ int64_t pl_quota_used(pl_quota_t *q, pl_db_t *db, const char *tenant_id, bool da
     return n;
 }
 
+/* Adds n unflushed calls of period back to the tenant's entry (lock held). A period that
+ * rotated meanwhile cannot take them: they are logged as lost. */
+static void putback(pl_quota_t *q, const char *tenant, const char *period, int64_t n)
+{
+    size_t i;
+    int k;
+    if (q->icap)
+        for (i = (size_t)hash(tenant) & (q->icap - 1); q->index[i]; i = (i + 1) & (q->icap - 1)) {
+            entry_t *e = &q->entries[q->index[i] - 1];
+            if (strcmp(e->tenant, tenant) != 0)
+                continue;
+            for (k = 0; k < 2; k++)
+                if (strcmp(e->period[k], period) == 0) {
+                    e->unflushed[k] += n;
+                    return;
+                }
+        }
+    pl_logf(PL_LOG_WARN, "api-call counts of a past period could not be stored", "%s %s: %lld calls", tenant,
+            period, (long long)n);
+}
+
 int pl_quota_flush(pl_quota_t *q, pl_db_t *db)
 {
     static const char *sql = "INSERT INTO api_usage (tenant_id, period, calls) VALUES ($1, $2, $3) "
@@ -195,15 +220,20 @@ int pl_quota_flush(pl_quota_t *q, pl_db_t *db)
                 q->entries[i].unflushed[k] = 0;
             }
     pthread_mutex_unlock(&q->lock);
-    if (n && pl_db_begin(db, PL_TX_WRITE, NULL) == 0) {
-        for (i = 0; i < n && rc == 0; i++)
-            if (pl_db_exec(db, sql,
-                           PL_ARGS(PL_TEXT(todo[i].tenant), PL_TEXT(todo[i].period), PL_INT(todo[i].n))) < 0)
-                rc = PL_EDB;
-        if (rc == 0)
-            rc = pl_db_commit(db);
-        else
-            pl_db_rollback(db);
+    if (n && pl_db_begin(db, PL_TX_WRITE, NULL) != 0)
+        rc = PL_EDB;
+    for (i = 0; i < n && rc == 0; i++)
+        if (pl_db_exec(db, sql, PL_ARGS(PL_TEXT(todo[i].tenant), PL_TEXT(todo[i].period), PL_INT(todo[i].n))) < 0)
+            rc = PL_EDB;
+    if (n && rc == 0 && pl_db_commit(db) != 0)
+        rc = PL_EDB;
+    if (rc != 0) {
+        /* nothing was written: the counts go back, for the next flush */
+        pl_db_rollback(db);
+        pthread_mutex_lock(&q->lock);
+        for (i = 0; i < n; i++)
+            putback(q, todo[i].tenant, todo[i].period, todo[i].n);
+        pthread_mutex_unlock(&q->lock);
     }
     free(todo);
     return rc;
