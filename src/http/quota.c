@@ -223,7 +223,8 @@ int pl_quota_flush(pl_quota_t *q, pl_db_t *db)
     if (n && pl_db_begin(db, PL_TX_WRITE, NULL) != 0)
         rc = PL_EDB;
     for (i = 0; i < n && rc == 0; i++)
-        if (pl_db_exec(db, sql, PL_ARGS(PL_TEXT(todo[i].tenant), PL_TEXT(todo[i].period), PL_INT(todo[i].n))) < 0)
+        if (pl_db_exec(db, sql,
+                       PL_ARGS(PL_TEXT(todo[i].tenant), PL_TEXT(todo[i].period), PL_INT(todo[i].n))) < 0)
             rc = PL_EDB;
     if (n && rc == 0 && pl_db_commit(db) != 0)
         rc = PL_EDB;
