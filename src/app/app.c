@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/kernel.h"
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/log.h"
@@ -23,7 +22,7 @@
 
 struct pl_app {
     pl_config_t cfg;
-    const pl_module_t *modules[PL_MAX_MODULES]; /* the kernel's first, then main's array */
+    const pl_module_t *modules[PL_MAX_MODULES]; /* main's array, the kernel's first */
     size_t n;
     void *conf[PL_MAX_MODULES];
     void *state[PL_MAX_MODULES];
@@ -35,6 +34,7 @@ struct pl_app {
     char bound_url[300];
     int64_t started_ms;
     int migrations_applied;
+    int job_attempts; /* the default of job kinds that name none (set by the jobs module) */
 };
 
 static long index_of(const pl_app_t *a, const pl_module_t *m)
@@ -52,12 +52,11 @@ pl_app_t *pl_app_create(const pl_module_t *const *modules, size_t nmodules)
     size_t i;
     if (a == NULL)
         abort();
-    if (nmodules + 1 > PL_MAX_MODULES) {
-        fprintf(stderr, "plinth: more than %d modules\n", PL_MAX_MODULES - 1);
+    if (nmodules > PL_MAX_MODULES) {
+        fprintf(stderr, "plinth: more than %d modules\n", PL_MAX_MODULES);
         free(a);
         return NULL;
     }
-    a->modules[a->n++] = &pl_kernel_module;
     for (i = 0; i < nmodules; i++)
         a->modules[a->n++] = modules[i];
     for (i = 0; i < a->n; i++)
@@ -150,7 +149,7 @@ int pl_app_open(pl_app_t *a, pl_err_t *err)
         return err->status;
     if (pl_crypto_init() != 0)
         return pl_err_set(err, PL_EINTERNAL, NULL, "libsodium failed to initialise");
-    if (pl_store_open(&a->store, pl_kernel_store_url(a), &a->cfg, err) != 0 ||
+    if (pl_store_open(&a->store, a->cfg.database_url, &a->cfg, err) != 0 ||
         pl_app_migrate(a, &applied, err) != 0)
         return err->status ? err->status : PL_EDB;
     a->migrations_applied = applied;
@@ -409,10 +408,15 @@ bool pl_app_is_secret(const pl_app_t *a, const char *name, const char *value)
     return false;
 }
 
-int pl_app_job_attempts(const pl_app_t *a, const char *kind, int default_attempts)
+int pl_app_job_attempts(const pl_app_t *a, const char *kind)
 {
     const pl_job_kind_t *k = pl_app_job_kind(a, kind);
-    return k && k->max_attempts > 0 ? k->max_attempts : default_attempts;
+    return k && k->max_attempts > 0 ? k->max_attempts : a->job_attempts > 0 ? a->job_attempts : 8;
+}
+
+void pl_app_set_job_attempts(pl_app_t *a, int default_attempts)
+{
+    a->job_attempts = default_attempts;
 }
 
 /* ---- threads ---- */

@@ -52,6 +52,12 @@ void pl_app_request_stop(pl_app_t *a);
 void pl_app_stop(pl_app_t *a);
 void pl_app_destroy(pl_app_t *a);
 
+/* How many known migrations db's database has not applied yet (<0: error). */
+int pl_app_pending_migrations(pl_app_t *a, pl_db_t *db);
+int pl_app_migrate(pl_app_t *a, int *applied, pl_err_t *err);
+/* How many migrations opening the application applied. */
+int pl_app_migrations_applied(const pl_app_t *a);
+
 /* ---- accessors ---- */
 const pl_config_t *pl_app_config(const pl_app_t *a);
 /* The option struct of module m (conf_size bytes), or NULL if m has none. */
@@ -91,8 +97,10 @@ bool pl_app_feature_enforced(const pl_app_t *a, const char *feature);
 bool pl_app_event_declared(const pl_app_t *a, const char *type);
 /* Whether a member (name may be NULL for array items) holds a secret. */
 bool pl_app_is_secret(const pl_app_t *a, const char *name, const char *string_value);
-/* Attempts of a job kind (its own, else --job-attempts given by the jobs module). */
-int pl_app_job_attempts(const pl_app_t *a, const char *kind, int default_attempts);
+/* Attempts of a job kind: its own, else the default the jobs module set at its init
+ * (--job-attempts), else 8. */
+int pl_app_job_attempts(const pl_app_t *a, const char *kind);
+void pl_app_set_job_attempts(pl_app_t *a, int default_attempts);
 
 /* ---- threads ---- */
 /* pthread_create, checked: on failure fills err and returns PL_EINTERNAL. */

@@ -12,16 +12,6 @@
 
 PL_MIGRATIONS_DECLARE(app);
 
-typedef struct {
-    char database_url[512];
-} kernel_conf_t;
-
-static const pl_option_t options[] = {
-    PL_OPTION_STR(kernel_conf_t, database_url, "--database-url", "PLINTH_DATABASE_URL", NULL,
-                  "the store: sqlite:PATH (default: DATA_DIR/plinth.db)"),
-    PL_OPTIONS_END,
-};
-
 /* Members that hold secrets, by name; and secret values by their prefix, whatever the name. */
 static const char *const secret_names[] = {"password",     "password_hash", "secret",     "token",
                                            "access_token", "refresh_token", "token_hash", "key_hash",
@@ -55,20 +45,12 @@ static const pl_command_t commands[] = {
 
 const pl_module_t pl_kernel_module = {
     .name = "kernel",
-    .options = options,
-    .conf_size = sizeof(kernel_conf_t),
     .migrations = PL_MIGRATIONS_OF(app),
     .redact = secret_names,
     .redact_prefixes = secret_prefixes,
     .tasks = tasks,
     .commands = commands,
 };
-
-const char *pl_kernel_store_url(const pl_app_t *a)
-{
-    const kernel_conf_t *c = pl_app_conf(a, &pl_kernel_module);
-    return c ? c->database_url : NULL;
-}
 
 bool pl_principal_has_feature(const pl_principal_t *p, const char *feature)
 {

@@ -16,6 +16,8 @@ const pl_option_t pl_config_options[] = {
                   "debug|info|warn|error (default info)"),
     PL_OPTION_STR(pl_config_t, public_url, "--public-url", "PLINTH_PUBLIC_URL", NULL,
                   "external base URL used in links sent by email (default http://LISTEN)"),
+    PL_OPTION_STR(pl_config_t, database_url, "--database-url", "PLINTH_DATABASE_URL", NULL,
+                  "the store: sqlite:PATH (default: DATA_DIR/plinth.db)"),
     PL_OPTIONS_END,
 };
 

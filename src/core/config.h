@@ -70,7 +70,8 @@ bool pl_options_known(const pl_optset_t *sets, size_t nsets, const char *arg);
 typedef struct pl_config {
     char data_dir[PATH_MAX];
     char log_level[16];
-    char public_url[256]; /* base of links in emails; empty: http://<bound address> */
+    char public_url[256];   /* base of links in emails; empty: http://<bound address> */
+    char database_url[512]; /* the store; empty: SQLite in data_dir */
 } pl_config_t;
 
 extern const pl_option_t pl_config_options[];

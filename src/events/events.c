@@ -9,7 +9,6 @@
 
 #include "core/clock.h"
 #include "events/internal.h"
-#include "jobs/jobs.h"
 #include "core/banned.h"
 
 PL_MIGRATIONS_DECLARE(events);

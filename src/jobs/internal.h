@@ -21,7 +21,6 @@ typedef struct pl_jobs_conf {
 
 extern const pl_option_t pl_jobs_options[];
 /* The attempts of a new job of kind: its own, else --job-attempts. */
-int pl_jobs_attempts(const pl_app_t *app, const char *kind);
 int pl_jobs_start(pl_app_t *app, pl_err_t *err);
 void pl_jobs_stop(pl_app_t *app);
 

@@ -59,6 +59,7 @@ struct pl_job {
     json_t *result; /* owned by the runner once set */
     /* runner-private */
     const char *claim_token;
+    int64_t lease_ms; /* how far each sign of life extends the lease (--job-lease) */
     int64_t last_progress_ms;
 };
 
@@ -105,13 +106,5 @@ int pl_subscribers_enqueue(pl_app_t *app, pl_db_t *db, const char *event_id, con
 /* true once the server is stopping: a long job should stop at its next batch and fail
  * (retryable), to be resumed by a later attempt. */
 bool pl_job_stopping(const pl_job_t *j);
-
-/* For cleanup tasks: runs each statement of a NULL-terminated list with $1 = arg; returns the
- * rows they changed in all, or <0 at the first failure. */
-int64_t pl_task_exec_all(pl_db_t *db, const char *const *sql, int64_t arg);
-
-/* The claim statement and the lease of the runners, for tests: the options in force. */
-int64_t pl_jobs_lease_ms(const pl_app_t *app);
-int64_t pl_jobs_backoff_ms(const pl_app_t *app);
 
 #endif

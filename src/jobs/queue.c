@@ -44,7 +44,7 @@ int pl_job_enqueue(pl_app_t *app, pl_db_t *db, const char *tenant_id, const char
     pl_typeid_new("job", id);
     rc = pl_db_exec(db, sql_ins,
                     PL_ARGS(PL_TEXT(id), PL_TEXT(tenant_id), PL_TEXT(kind), PL_TEXT(text ? text : "{}"),
-                            PL_INT(max_attempts > 0 ? max_attempts : pl_jobs_attempts(app, kind)),
+                            PL_INT(max_attempts > 0 ? max_attempts : pl_app_job_attempts(app, kind)),
                             PL_INT(run_at_ms ? run_at_ms : now), PL_INT(vtime), PL_TEXT(dedupe_key),
                             PL_TEXT(created_by), PL_INT(now)));
     free(text);
@@ -179,8 +179,7 @@ void pl_job_progress(pl_job_t *j, int64_t done, int64_t total, bool final)
     j->last_progress_ms = now;
     pl_db_exec(j->db, sql,
                PL_ARGS(PL_TEXT(j->id), PL_TEXT(j->claim_token), PL_INT(done),
-                       total < 0 ? PL_NULLV : PL_INT(total), PL_INT(now + pl_jobs_lease_ms(j->app)),
-                       PL_INT(now)));
+                       total < 0 ? PL_NULLV : PL_INT(total), PL_INT(now + j->lease_ms), PL_INT(now)));
 }
 
 int pl_job_fail(pl_job_t *j, bool permanent, const char *fmt, ...)
@@ -191,16 +190,4 @@ int pl_job_fail(pl_job_t *j, bool permanent, const char *fmt, ...)
     va_end(ap);
     j->permanent = permanent;
     return -1;
-}
-
-int64_t pl_task_exec_all(pl_db_t *db, const char *const *sql, int64_t arg)
-{
-    int64_t n = 0;
-    int rc;
-    for (; *sql; sql++) {
-        if ((rc = pl_db_exec(db, *sql, PL_ARGS(PL_INT(arg)))) < 0)
-            return rc;
-        n += rc;
-    }
-    return n;
 }

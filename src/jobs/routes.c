@@ -282,7 +282,7 @@ static int64_t task_cleanup(pl_app_t *a, pl_db_t *db)
         }
         pl_rows_close(r);
     }
-    return pl_task_exec_all(db, sql, before);
+    return pl_db_exec_list(db, sql, before);
 }
 
 static const pl_route_t routes[] = {
@@ -346,6 +346,14 @@ const pl_option_t pl_jobs_options[] = {
 
 PL_MIGRATIONS_DECLARE(jobs);
 
+static int jobs_init(pl_app_t *app, pl_err_t *err)
+{
+    const pl_jobs_conf_t *c = pl_app_conf(app, &pl_jobs_module);
+    (void)err;
+    pl_app_set_job_attempts(app, (int)c->job_attempts); /* the default of kinds that name none */
+    return 0;
+}
+
 const pl_module_t pl_jobs_module = {
     .name = "jobs",
     .routes = tables,
@@ -355,6 +363,7 @@ const pl_module_t pl_jobs_module = {
     .jobs = kinds,
     .consumers = consumers,
     .tasks = tasks,
+    .init = jobs_init,
     .start = pl_jobs_start,
     .stop = pl_jobs_stop,
 };

@@ -36,22 +36,6 @@ static const pl_jobs_conf_t *conf(const pl_app_t *app)
     return pl_app_conf(app, &pl_jobs_module);
 }
 
-int pl_jobs_attempts(const pl_app_t *app, const char *kind)
-{
-    const pl_jobs_conf_t *c = conf(app);
-    return pl_app_job_attempts(app, kind, c ? (int)c->job_attempts : 8);
-}
-
-int64_t pl_jobs_lease_ms(const pl_app_t *app)
-{
-    return conf(app)->job_lease * 1000;
-}
-
-int64_t pl_jobs_backoff_ms(const pl_app_t *app)
-{
-    return conf(app)->job_backoff_ms;
-}
-
 int pl_subscribers_enqueue(pl_app_t *app, pl_db_t *db, const char *event_id, const char *type,
                            const char *tenant_id)
 {
@@ -175,6 +159,7 @@ static void run_one(struct pl_jobs *js, pl_db_t *db, pl_arena_t *arena, pl_job_r
     j.attempt = row->attempts;
     j.max_attempts = row->max_attempts;
     j.claim_token = row->claim_token;
+    j.lease_ms = js->conf->job_lease * 1000;
     j.payload = json_loads(row->payload, 0, &jerr);
     j.op.tenant_id = row->tenant_id;
     snprintf(j.op.request_id, sizeof(j.op.request_id), "%s", row->id);

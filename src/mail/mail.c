@@ -16,32 +16,10 @@
 #include "core/log.h"
 #include "core/typeid.h"
 #include "jobs/jobs.h"
-#include "platform/platform.h"
 #include "core/banned.h"
 
 #define MAIL_ATTEMPTS 6
 #define DEFAULT_COLOR "#4f46e5"
-
-typedef struct {
-    const char *name, *color, *logo;
-} brand_t;
-
-/* The tenant's name, primary colour and logo; Plinth's for platform mail. */
-static brand_t branding(pl_db_t *db, pl_arena_t *a, const char *tenant_id)
-{
-    brand_t b = {"Plinth", DEFAULT_COLOR, NULL};
-    json_t *t = tenant_id ? pl_tenant_json(db, tenant_id) : NULL;
-    json_t *br = json_object_get(json_object_get(t, "settings"), "branding");
-    if (t) {
-        b.name = pl_strdup(a, pl_json_str(t, "name"));
-        if (pl_json_str(br, "primary_color"))
-            b.color = pl_strdup(a, pl_json_str(br, "primary_color"));
-        if (pl_json_str(br, "logo_url"))
-            b.logo = pl_strdup(a, pl_json_str(br, "logo_url"));
-    }
-    json_decref(t);
-    return b;
-}
 
 static void html_escaped(pl_buf_t *b, const char *s)
 {
@@ -68,7 +46,7 @@ static void html_escaped(pl_buf_t *b, const char *s)
     }
 }
 
-static const char *render_text(pl_arena_t *a, const pl_mail_msg_t *m, const brand_t *br)
+static const char *render_text(pl_arena_t *a, const pl_mail_msg_t *m, const pl_mail_brand_t *br)
 {
     pl_buf_t b;
     pl_buf_init(&b, a);
@@ -83,7 +61,7 @@ static const char *render_text(pl_arena_t *a, const pl_mail_msg_t *m, const bran
 
 /* The house template: a header in the brand colour (the logo, or the name), the paragraphs,
  * a button, small print and a footer. Inline styles only: mail clients drop style sheets. */
-static const char *render_html(pl_arena_t *a, const pl_mail_msg_t *m, const brand_t *br)
+static const char *render_html(pl_arena_t *a, const pl_mail_msg_t *m, const pl_mail_brand_t *br)
 {
     pl_buf_t b;
     const char *p = m->text, *q;
@@ -174,14 +152,17 @@ int pl_mail_send(pl_op_t *op, const char *tenant_id, const char *to, const pl_ma
         "INSERT INTO mail_outbox (id, tenant_id, to_addr, subject, body, html, state, next_attempt_at, "
         "created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7)";
     pl_arena_t a;
-    brand_t br;
+    pl_mail_brand_t br = m->brand;
     const char *text, *html;
     char id[PL_TYPEID_MAX];
     pl_buf_t b;
     json_t *payload;
     int rc = 0;
     pl_arena_init(&a);
-    br = branding(db, &a, tenant_id);
+    if (br.name == NULL)
+        br.name = "Plinth";
+    if (br.color == NULL)
+        br.color = DEFAULT_COLOR;
     text = render_text(&a, m, &br);
     html = render_html(&a, m, &br);
     pl_buf_init(&b, &a);
@@ -399,7 +380,7 @@ static int64_t cleanup(pl_app_t *a, pl_db_t *db)
     static const char *const sql[] = {"DELETE FROM mail_outbox WHERE state <> 'pending' AND created_at < $1",
                                       NULL};
     (void)a;
-    return pl_task_exec_all(db, sql, pl_now_ms() - 30LL * 86400000);
+    return pl_db_exec_list(db, sql, pl_now_ms() - 30LL * 86400000);
 }
 
 static const pl_task_t tasks[] = {

@@ -16,9 +16,16 @@
 
 #include "app/op.h"
 
+/* Who the message comes from: the organization's name, primary colour (#RRGGBB) and logo
+ * URL; a NULL member takes Plinth's own. (platform.h: pl_tenant_brand() reads a tenant's.) */
+typedef struct pl_mail_brand {
+    const char *name, *color, *logo;
+} pl_mail_brand_t;
+
 /* A message in the house template: paragraphs of plain text (separated by blank lines), an
  * optional call to action (a button in HTML, a line in text) and optional small print. */
 typedef struct pl_mail_msg {
+    pl_mail_brand_t brand;
     const char *subject;
     const char *text;
     const char *action_label;

@@ -13,6 +13,7 @@
 #include "core/typeid.h"
 #include "http/ctx.h"
 #include "mail/mail.h"
+#include "platform/platform.h"
 #include "jobs/jobs.h"
 #include "core/banned.h"
 
@@ -22,29 +23,17 @@ int pl_notify(pl_db_t *db, const char *tenant_id, const char *user_id, const cha
     static const char *sql_ins =
         "INSERT INTO notifications (id, tenant_id, user_id, type, title, body, data, created_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-    static const char *sql_admins = "SELECT user_id FROM tenant_users WHERE tenant_id = $1 "
-                                    "AND role IN ('owner', 'admin') ORDER BY created_at";
     char *text = data ? json_dumps(data, JSON_COMPACT) : strdup("{}");
     int64_t now = pl_now_ms();
-    json_t *users = json_array();
-    pl_rows_t *r;
+    json_t *users = user_id ? json_pack("[{s:s}]", "user_id", user_id) : pl_tenant_admins(db, tenant_id);
     size_t i;
-    int n = 0;
-    if (user_id) {
-        json_array_append_new(users, json_string(user_id));
-    } else if (pl_db_query(db, &r, sql_admins, PL_ARGS(PL_TEXT(tenant_id))) == 0) {
-        while (pl_rows_next(r) == 1)
-            json_array_append_new(users, json_string(pl_rows_text(r, 0)));
-        pl_rows_close(r);
-    } else {
-        n = PL_EDB;
-    }
+    int n = users ? 0 : PL_EDB;
     for (i = 0; n >= 0 && i < json_array_size(users); i++) {
         char id[PL_TYPEID_MAX];
         pl_typeid_new("ntf", id);
         if (pl_db_exec(db, sql_ins,
                        PL_ARGS(PL_TEXT(id), PL_TEXT(tenant_id),
-                               PL_TEXT(json_string_value(json_array_get(users, i))), PL_TEXT(type),
+                               PL_TEXT(pl_json_str(json_array_get(users, i), "user_id")), PL_TEXT(type),
                                PL_TEXT(title), PL_TEXT(body), PL_TEXT(text), PL_INT(now))) < 0)
             n = PL_EDB;
         else
@@ -145,14 +134,10 @@ static const char *const watched[] = {"webhook_endpoint.disabled", NULL};
  * and by email. */
 static int on_event(pl_op_t *op, const pl_event_t *ev)
 {
-    static const char *sql_admins =
-        "SELECT u.email FROM tenant_users tu JOIN users u ON u.id = tu.user_id "
-        "WHERE tu.tenant_id = $1 AND tu.role IN ('owner', 'admin') ORDER BY tu.created_at";
     const char *url = pl_json_str(ev->data, "url"), *reason = pl_json_str(ev->data, "disabled_reason");
     const char *title = "A webhook endpoint was disabled";
     char *body;
-    json_t *data, *emails;
-    pl_rows_t *r;
+    json_t *data, *emails = NULL;
     size_t i;
     int rc = 0;
     body =
@@ -166,24 +151,16 @@ static int on_event(pl_op_t *op, const pl_event_t *ev)
     if (pl_notify(op->db, ev->tenant_id, NULL, ev->type, title, body, data) < 0)
         rc = pl_op_fail(op, PL_EDB, NULL, "the notifications could not be written");
     json_decref(data);
-    emails = json_array();
-    if (rc == 0 && pl_db_query(op->db, &r, sql_admins, PL_ARGS(PL_TEXT(ev->tenant_id))) == 0) {
-        int got;
-        while ((got = pl_rows_next(r)) == 1)
-            json_array_append_new(emails, json_string(pl_rows_text(r, 0)));
-        pl_rows_close(r);
-        if (got < 0)
-            rc = pl_op_fail(op, PL_EDB, NULL, "the admins could not be read");
-    } else if (rc == 0) {
+    if (rc == 0 && (emails = pl_tenant_admins(op->db, ev->tenant_id)) == NULL)
         rc = pl_op_fail(op, PL_EDB, NULL, "the admins could not be read");
-    }
     for (i = 0; rc == 0 && i < json_array_size(emails); i++) {
-        pl_mail_msg_t m = {.subject = title,
+        pl_mail_msg_t m = {.brand = pl_tenant_brand(op->db, op->arena, ev->tenant_id),
+                           .subject = title,
                            .text = body,
                            .action_label = "Open the endpoint",
                            .action_url = pl_printf(op->arena, "%s/console/#/webhooks/%s",
                                                    pl_app_public_url(op->app), pl_json_str(ev->data, "id"))};
-        rc = pl_mail_send(op, ev->tenant_id, json_string_value(json_array_get(emails, i)), &m);
+        rc = pl_mail_send(op, ev->tenant_id, pl_json_str(json_array_get(emails, i), "email"), &m);
     }
     json_decref(emails);
     return rc;

@@ -4,7 +4,6 @@
  */
 #include "ops/ops.h"
 
-#include "app/kernel.h"
 #include "core/clock.h"
 #include "http/ctx.h"
 #include "http/http.h"

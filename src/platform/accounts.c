@@ -275,3 +275,42 @@ int pl_membership_add(pl_db_t *db, const char *tenant_id, const char *user_id, c
         return pl_err_set(err, PL_EDB, NULL, "cannot add the membership");
     return 0;
 }
+
+pl_mail_brand_t pl_tenant_brand(pl_db_t *db, pl_arena_t *a, const char *tenant_id)
+{
+    pl_mail_brand_t b = {NULL, NULL, NULL};
+    json_t *t = tenant_id ? pl_tenant_json(db, tenant_id) : NULL;
+    json_t *br = json_object_get(json_object_get(t, "settings"), "branding");
+    if (t) {
+        b.name = pl_strdup(a, pl_json_str(t, "name"));
+        if (pl_json_str(br, "primary_color"))
+            b.color = pl_strdup(a, pl_json_str(br, "primary_color"));
+        if (pl_json_str(br, "logo_url"))
+            b.logo = pl_strdup(a, pl_json_str(br, "logo_url"));
+    }
+    json_decref(t);
+    return b;
+}
+
+json_t *pl_tenant_admins(pl_db_t *db, const char *tenant_id)
+{
+    static const char *sql =
+        "SELECT u.id, u.email FROM tenant_users tu JOIN users u ON u.id = tu.user_id "
+        "WHERE tu.tenant_id = $1 AND tu.role IN ('owner', 'admin') ORDER BY tu.created_at";
+    json_t *out = json_array();
+    pl_rows_t *r;
+    int got;
+    if (pl_db_query(db, &r, sql, PL_ARGS(PL_TEXT(tenant_id))) != 0) {
+        json_decref(out);
+        return NULL;
+    }
+    while ((got = pl_rows_next(r)) == 1)
+        json_array_append_new(
+            out, json_pack("{s:s,s:s}", "user_id", pl_rows_text(r, 0), "email", pl_rows_text(r, 1)));
+    pl_rows_close(r);
+    if (got < 0) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}

@@ -160,6 +160,7 @@ int pl_verification_send(pl_ctx_t *c, const char *user_id, const char *email, co
     if (tok == NULL)
         return pl_fail(c, PL_EDB, NULL, "the verification could not be prepared");
     pl_mail_msg_t m = {
+        .brand = pl_tenant_brand(c->db, c->arena, tenant_id),
         .subject = "Confirm your email address",
         .text = "Please confirm that this is your email address.",
         .action_label = "Confirm my address",

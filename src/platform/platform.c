@@ -33,7 +33,7 @@ static int64_t expire_tokens(pl_app_t *s, pl_db_t *db)
         NULL,
     };
     (void)s;
-    return pl_task_exec_all(db, sql, pl_now_ms());
+    return pl_db_exec_list(db, sql, pl_now_ms());
 }
 
 static const pl_task_t tasks[] = {

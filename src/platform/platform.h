@@ -20,6 +20,7 @@
 #include "app/op.h"
 #include "core/arena.h"
 #include "core/err.h"
+#include "mail/mail.h"
 #include "store/store.h"
 
 extern const pl_module_t pl_platform_module;
@@ -30,6 +31,12 @@ int pl_platform_tenant(pl_db_t *db, pl_arena_t *a, const char **id, pl_err_t *er
 int pl_tenant_create(pl_db_t *db, pl_arena_t *a, const char *name, const char *slug, const char **id,
                      pl_err_t *err);
 json_t *pl_tenant_json(pl_db_t *db, const char *tenant_id);
+/* The tenant's name, primary colour and logo for its mail (arena strings; Plinth's for NULL
+ * or an unknown tenant). */
+pl_mail_brand_t pl_tenant_brand(pl_db_t *db, pl_arena_t *a, const char *tenant_id);
+/* The tenant's owners and admins, oldest membership first: a JSON array of
+ * {"user_id", "email"}, or NULL when the store failed. */
+json_t *pl_tenant_admins(pl_db_t *db, const char *tenant_id);
 /* Lists tenants as JSON objects (operator view), newest first after `after`. */
 json_t *pl_tenant_list(pl_db_t *db, const char *after, const char *status, int limit);
 /* Checks password against the policy (field "password") and hashes it (argon2id) into

@@ -127,6 +127,17 @@ static void touch_key(pl_op_t *c, const char *key_id, int64_t now)
     pl_db_exec(c->db, sql, PL_ARGS(PL_INT(now), PL_TEXT(key_id)));
 }
 
+/* An API key (pk_…) or an access token → a principal with its tenant's plan applied. */
+static int resolve(pl_op_t *c, pl_str_t cred, pl_principal_t *p)
+{
+    memset(p, 0, sizeof(*p));
+    if ((cred.len > 3 && memcmp(cred.ptr, "pk_", 3) == 0) ? resolve_key(c, cred, p) : resolve_jwt(c, cred, p))
+        return c->err.status;
+    if (pl_plan_apply(c->db, p->tenant_id, p) != 0)
+        return pl_op_fail(c, PL_EDB, NULL, "the store is unavailable");
+    return 0;
+}
+
 int pl_auth_resolve(pl_op_t *c, pl_str_t cred, const pl_principal_t **out)
 {
     pl_authcache_t *cache = pl_app_slot(c->app, c->thread, &pl_platform_module);
@@ -140,12 +151,8 @@ int pl_auth_resolve(pl_op_t *c, pl_str_t cred, const pl_principal_t **out)
     if (cred.len > 8192)
         return unauthorized(c, "the credential is too long");
     if (cache == NULL) { /* a thread without a cache (tests, the CLI): resolve every time */
-        memset(&p, 0, sizeof(p));
-        if ((cred.len > 3 && memcmp(cred.ptr, "pk_", 3) == 0) ? resolve_key(c, cred, &p)
-                                                              : resolve_jwt(c, cred, &p))
+        if (resolve(c, cred, &p) != 0)
             return c->err.status;
-        if (pl_plan_apply(c->db, p.tenant_id, &p) != 0)
-            return pl_op_fail(c, PL_EDB, NULL, "the store is unavailable");
         copy = pl_alloc(c->arena, sizeof(*copy));
         *copy = p;
         *out = copy;
@@ -162,12 +169,8 @@ int pl_auth_resolve(pl_op_t *c, pl_str_t cred, const pl_principal_t **out)
     s = &cache->slots[h % SLOTS];
     if (!(s->used && memcmp(s->key, key, sizeof(key)) == 0 &&
           (s->p.expires_ms == 0 || s->p.expires_ms > now))) {
-        memset(&p, 0, sizeof(p));
-        if ((cred.len > 3 && memcmp(cred.ptr, "pk_", 3) == 0) ? resolve_key(c, cred, &p)
-                                                              : resolve_jwt(c, cred, &p))
+        if (resolve(c, cred, &p) != 0)
             return c->err.status;
-        if (pl_plan_apply(c->db, p.tenant_id, &p) != 0)
-            return pl_op_fail(c, PL_EDB, NULL, "the store is unavailable");
         s->used = true;
         memcpy(s->key, key, sizeof(key));
         s->p = p;

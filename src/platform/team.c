@@ -208,6 +208,7 @@ json_t *pl_invitation_create(pl_ctx_t *c, const char *tenant_id, const char *ema
     json_object_set_new(out, "accept_url", json_string(url));
     tenant = pl_tenant_json(c->db, tenant_id);
     m = (pl_mail_msg_t){
+        .brand = pl_tenant_brand(c->db, c->arena, tenant_id),
         .subject = pl_printf(c->arena, "You are invited to join %s", pl_json_str(tenant, "name")),
         .text =
             pl_printf(c->arena, "You have been invited to join %s as %s.", pl_json_str(tenant, "name"), role),

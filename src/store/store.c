@@ -341,3 +341,15 @@ out:
     pl_db_close(db);
     return rc;
 }
+
+int64_t pl_db_exec_list(pl_db_t *db, const char *const *sql, int64_t arg)
+{
+    int64_t n = 0;
+    int rc;
+    for (; *sql; sql++) {
+        if ((rc = pl_db_exec(db, *sql, PL_ARGS(PL_INT(arg)))) < 0)
+            return rc;
+        n += rc;
+    }
+    return n;
+}

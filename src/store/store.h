@@ -175,6 +175,10 @@ bool pl_rows_null(pl_rows_t *r, int col);
 const void *pl_rows_blob(pl_rows_t *r, int col, size_t *len);
 void pl_rows_close(pl_rows_t *r);
 
+/* Runs each statement of a NULL-terminated list with $1 = arg (cleanup tasks); returns the
+ * rows they changed in all, or <0 at the first failure. */
+int64_t pl_db_exec_list(pl_db_t *db, const char *const *sql, int64_t arg);
+
 /* Single-value helper: runs sql and stores the first column of the first row.
  * Returns 1 (found), 0 (no row) or <0. */
 int pl_db_int(pl_db_t *db, int64_t *out, const char *sql, const pl_val_t *args, int nargs);

@@ -151,7 +151,7 @@ static int64_t cleanup(pl_app_t *a, pl_db_t *db)
     static const char *const sql[] = {
         "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND updated_at < $1", NULL};
     (void)a;
-    return pl_task_exec_all(db, sql, pl_now_ms() - 30LL * 86400000);
+    return pl_db_exec_list(db, sql, pl_now_ms() - 30LL * 86400000);
 }
 
 const pl_task_t pl_webhook_tasks[] = {
@@ -514,7 +514,7 @@ static void *sender_main(void *arg)
     return NULL;
 }
 
-int pl_webhooks_start(pl_app_t *app, pl_err_t *err)
+pl_webhooks_t *pl_webhook_sender_start(pl_app_t *app, const pl_webhooks_conf_t *conf, pl_err_t *err)
 {
     struct pl_webhooks *w = calloc(1, sizeof(*w));
     const char *p;
@@ -522,7 +522,7 @@ int pl_webhooks_start(pl_app_t *app, pl_err_t *err)
     if (w == NULL)
         abort();
     w->app = app;
-    w->conf = pl_webhooks_conf(app);
+    w->conf = conf;
     for (p = w->conf->retries; *p && w->nschedule < MAX_RETRIES;) {
         char *end;
         long v = strtol(p, &end, 10);
@@ -530,7 +530,7 @@ int pl_webhooks_start(pl_app_t *app, pl_err_t *err)
             pl_err_set(err, PL_EINVAL, NULL, "--webhook-retries: '%s' is not a list of seconds",
                        w->conf->retries);
             free(w);
-            return PL_EINVAL;
+            return NULL;
         }
         w->schedule[w->nschedule++] = v;
         p = *end ? end + 1 : end;
@@ -544,18 +544,15 @@ int pl_webhooks_start(pl_app_t *app, pl_err_t *err)
                  d == 1 ? "" : "s");
     if (pl_app_thread(&w->sender, sender_main, w, "webhook sender", err) != 0) {
         free(w);
-        return err->status;
+        return NULL;
     }
-    pl_app_set_state(app, &pl_webhooks_module, w);
-    return 0;
+    return w;
 }
 
-void pl_webhooks_stop(pl_app_t *app)
+void pl_webhook_sender_stop(pl_webhooks_t *w)
 {
-    struct pl_webhooks *w = pl_app_state(app, &pl_webhooks_module);
     if (w == NULL)
         return;
     pthread_join(w->sender, NULL);
     free(w);
-    pl_app_set_state(app, &pl_webhooks_module, NULL);
 }

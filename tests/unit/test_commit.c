@@ -3,7 +3,6 @@
  * request whose commit fails answers a problem, never a 2xx. */
 #include "unit.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,45 +241,6 @@ static void test_outbox_sequence_rolls_back(void **state)
 
 /* ---- the pipeline, over HTTP ---- */
 
-typedef struct {
-    char body[4096];
-    size_t len;
-} resp_t;
-
-static size_t collect(char *p, size_t sz, size_t n, void *arg)
-{
-    resp_t *r = arg;
-    size_t k = sz * n, room = sizeof(r->body) - 1 - r->len;
-    memcpy(r->body + r->len, p, k < room ? k : room);
-    r->len += k < room ? k : room;
-    r->body[r->len] = '\0';
-    return k;
-}
-
-static long request(const char *method, const char *url, const char *key, const char *body, resp_t *out)
-{
-    CURL *h = curl_easy_init();
-    struct curl_slist *hd = NULL;
-    char auth[256];
-    long status = 0;
-    memset(out, 0, sizeof(*out));
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
-    hd = curl_slist_append(hd, auth);
-    hd = curl_slist_append(hd, "Content-Type: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-    if (body)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(hd);
-    curl_easy_cleanup(h);
-    return status;
-}
-
 /* A server (platform, members, HTTP only: no background writer shares the plan) whose
  * first transaction that writes a membership type fails as the plan says. */
 static void pipeline_case(const pl_fault_plan_t *p, const char *what)
@@ -294,7 +254,7 @@ static void pipeline_case(const pl_fault_plan_t *p, const char *what)
     const char *tid;
     json_t *key = NULL;
     char url[512];
-    resp_t r;
+    unit_resp_t r;
     long status;
     int64_t n = -1;
     pl_err_clear(&e);
@@ -309,7 +269,7 @@ static void pipeline_case(const pl_fault_plan_t *p, const char *what)
     assert_int_equal(pl_app_start(s.app, &e), 0);
     snprintf(url, sizeof(url), "%s/v1/membership-types", pl_app_public_url(s.app));
 
-    status = request(
+    status = unit_http(
         "POST", url, json_string_value(json_object_get(key, "key")),
         "{\"name\":\"Gold\",\"price\":{\"amount\":100,\"currency\":\"EUR\"},\"interval\":\"month\"}", &r);
     assert_true(status >= 500);
@@ -324,7 +284,7 @@ static void pipeline_case(const pl_fault_plan_t *p, const char *what)
         pl_db_int(c, &n, "SELECT COUNT(*) FROM events WHERE type LIKE 'membership_type.%'", PL_NOARGS), 1);
     assert_int_equal(n, 0);
     /* the plan fired once: the same request now succeeds, with its entry and event */
-    status = request(
+    status = unit_http(
         "POST", url, json_string_value(json_object_get(key, "key")),
         "{\"name\":\"Gold\",\"price\":{\"amount\":100,\"currency\":\"EUR\"},\"interval\":\"month\"}", &r);
     assert_int_equal(status, 201);

@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <curl/curl.h>
 #include <limits.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -16,7 +18,7 @@
 #include "app/app.h"
 #include "app/kernel.h"
 #include "core/crypto.h"
-#include "modules.h"
+#include "module_list.h"
 #include "store/fault.h"
 #include "store/store.h"
 
@@ -25,7 +27,8 @@ typedef struct unit_app {
     pl_app_t *app;
 } unit_app_t;
 
-/* Opens the application with modules (NULL: all of them) on a new temporary data directory,
+/* Opens the application with the kernel and modules (NULL: all of them) on a new temporary
+ * data directory,
  * its store behind the fault-injecting driver when fault is set (store/fault.h); extra
  * arguments (options) may follow, NULL-terminated. Returns 0 or -1. */
 static inline int unit_app_open_with(unit_app_t *u, const pl_module_t *const *modules, size_t nmodules, bool fault,
@@ -51,7 +54,16 @@ static inline int unit_app_open_with(unit_app_t *u, const pl_module_t *const *mo
         argv[argc++] = (char *)*extra++;
     argv[argc] = NULL;
     pl_err_clear(&e);
-    u->app = modules ? pl_app_create(modules, nmodules) : pl_app_create(pl_modules, pl_nmodules);
+    if (modules) {
+        const pl_module_t *list[PL_MAX_MODULES];
+        size_t i;
+        list[0] = &pl_kernel_module;
+        for (i = 0; i < nmodules && i + 1 < PL_MAX_MODULES; i++)
+            list[i + 1] = modules[i];
+        u->app = pl_app_create(list, i + 1);
+    } else {
+        u->app = pl_app_create(pl_modules, pl_nmodules);
+    }
     if (u->app == NULL || pl_app_configure(u->app, argc, argv, errbuf, sizeof(errbuf)) < 0) {
         fprintf(stderr, "unit: %s\n", errbuf);
         return -1;
@@ -66,6 +78,49 @@ static inline int unit_app_open_with(unit_app_t *u, const pl_module_t *const *mo
 static inline int unit_app_open(unit_app_t *u, const char *const *extra)
 {
     return unit_app_open_with(u, NULL, 0, false, extra);
+}
+
+/* ---- HTTP against a started application (libcurl) ---- */
+typedef struct unit_resp {
+    char body[4096];
+    size_t len;
+} unit_resp_t;
+
+static inline size_t unit_collect(char *p, size_t sz, size_t n, void *arg)
+{
+    unit_resp_t *r = arg;
+    size_t k = sz * n, room = sizeof(r->body) - 1 - r->len;
+    memcpy(r->body + r->len, p, k < room ? k : room);
+    r->len += k < room ? k : room;
+    r->body[r->len] = '\0';
+    return k;
+}
+
+/* Sends method url with a bearer key and a JSON body (may be NULL); returns the status (0: no
+ * answer) and the body in out. */
+static inline long unit_http(const char *method, const char *url, const char *key, const char *body,
+                             unit_resp_t *out)
+{
+    CURL *h = curl_easy_init();
+    struct curl_slist *hd = NULL;
+    char auth[256];
+    long status = 0;
+    memset(out, 0, sizeof(*out));
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
+    hd = curl_slist_append(hd, auth);
+    hd = curl_slist_append(hd, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+    if (body)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, unit_collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hd);
+    curl_easy_cleanup(h);
+    return status;
 }
 
 /* Closes the application and removes its directory. */

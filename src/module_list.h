@@ -1,5 +1,5 @@
 /*
- * modules.h — the module list: every module of the plinth program, in order (modules.c).
+ * module_list.h — the module list: every module of the plinth program, in order (module_list.c).
  * main.c hands it to the application; the unit tests open the same application.
  */
 #ifndef PL_MODULES_H
