@@ -4,6 +4,7 @@
 #include "app/op.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,8 @@ static void forget_changes(pl_op_t *op)
 void pl_op_release(pl_op_t *op)
 {
     forget_changes(op);
+    json_decref(op->problem_extra);
+    op->problem_extra = NULL;
 }
 
 int pl_op_fail(pl_op_t *op, int status, const char *code, const char *fmt, ...)
@@ -170,4 +173,15 @@ char *pl_op_new_id(pl_op_t *op, const char *prefix)
     char *id = pl_alloc(op->arena, PL_TYPEID_MAX);
     pl_typeid_new(prefix, id);
     return id;
+}
+
+char *pl_op_json_text(pl_op_t *op, json_t *v, const char *dflt)
+{
+    char *s, *copy;
+    if (v == NULL)
+        return dflt ? pl_strdup(op->arena, dflt) : NULL;
+    s = json_dumps(v, JSON_COMPACT);
+    copy = pl_strdup(op->arena, s ? s : "null");
+    free(s);
+    return copy;
 }

@@ -57,6 +57,7 @@ typedef struct pl_change {
     const pl_principal_t *principal; /* NULL: anonymous, the system or the CLI */                            \
     const char *actor_type;          /* overrides the principal's kind in audit entries */                   \
     pl_err_t err;                                                                                            \
+    json_t *problem_extra; /* members added to the error answer (limit, value, usage …) */ \
     char request_id[129];                                                                                    \
     const char *ip;                                                                                          \
     const char *user_agent;                                                                                  \
@@ -76,7 +77,7 @@ typedef struct pl_op pl_op_t;
 
 /* A fresh operation on db (no transaction open), its arena, in no tenant. */
 void pl_op_init(pl_op_t *op, pl_app_t *app, pl_db_t *db, pl_arena_t *arena);
-/* Drops the references the recorded changes hold. */
+/* Drops the references the recorded changes and the problem's extra members hold. */
 void pl_op_release(pl_op_t *op);
 
 /* Fills op->err and returns status. */
@@ -95,6 +96,8 @@ void pl_op_abort(pl_op_t *op);
 
 /* A new TypeID in the arena. */
 char *pl_op_new_id(pl_op_t *op, const char *prefix);
+/* Compact JSON text of v in the arena; dflt (may be NULL) when v is NULL. */
+char *pl_op_json_text(pl_op_t *op, json_t *v, const char *dflt);
 /* The acting id: the user's or API key's, or NULL. */
 const char *pl_op_actor(const pl_op_t *op);
 

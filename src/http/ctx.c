@@ -75,13 +75,18 @@ const char *pl_param(pl_ctx_t *c, int i)
     return pl_strndup(c->arena, c->params[i].ptr, c->params[i].len);
 }
 
-const char *pl_query(pl_ctx_t *c, const char *name)
+const char *pl_qparam(const pl_qparam_t *q, int n, const char *name)
 {
     int i;
-    for (i = 0; i < c->nquery; i++)
-        if (strcmp(c->query[i].name, name) == 0)
-            return c->query[i].value;
+    for (i = 0; i < n; i++)
+        if (strcmp(q[i].name, name) == 0)
+            return q[i].value;
     return NULL;
+}
+
+const char *pl_query(pl_ctx_t *c, const char *name)
+{
+    return pl_qparam(c->query, c->nquery, name);
 }
 
 int pl_tx_begin(pl_ctx_t *c, pl_txmode_t mode, const char *tenant_id)
@@ -293,13 +298,7 @@ int pl_reply_all(pl_ctx_t *c, json_t *(*row)(pl_rows_t *), const char *sql, cons
 
 char *pl_json_text(pl_ctx_t *c, json_t *v, const char *dflt)
 {
-    char *s, *copy;
-    if (v == NULL)
-        return dflt ? pl_strdup(c->arena, dflt) : NULL;
-    s = json_dumps(v, JSON_COMPACT);
-    copy = pl_strdup(c->arena, s ? s : "null");
-    free(s);
-    return copy;
+    return pl_op_json_text(&c->op, v, dflt);
 }
 
 json_t *pl_json_time(int64_t ms)

@@ -68,7 +68,6 @@ struct pl_ctx {
     const char *raw_type;
     pl_stream_fn stream; /* see pl_reply_stream() */
     void *stream_state;
-    json_t *problem_extra; /* members added to a problem answer (limit, value, usage …) */
     bool detached;         /* the handler answers by itself, over time (event streams) */
 };
 
@@ -106,6 +105,8 @@ int pl_fail_notfound(pl_ctx_t *c, const char *what);
 const char *pl_param(pl_ctx_t *c, int i);
 /* Decoded query parameter, or NULL. */
 const char *pl_query(pl_ctx_t *c, const char *name);
+/* The value of name in a parameter list (the request's, or one a job recorded), or NULL. */
+const char *pl_qparam(const pl_qparam_t *q, int n, const char *name);
 
 /* A filter on dotted names ("member", "member.*": member and member.…; "member.created":
  * only that); matched literally, never as a pattern. Use with PL_SQL_DOTTED_PREFIX. */

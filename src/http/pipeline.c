@@ -768,8 +768,7 @@ respond: /* 15 */
     }
     if (c->resp)
         json_decref(c->resp);
-    json_decref(c->problem_extra);
-    pl_op_release(&c->op);
+    pl_op_release(&c->op); /* with the problem's extra members */
     access_log(c, status, t0);
     return 0;
 }

@@ -101,19 +101,24 @@ static int h_read(pl_ctx_t *c)
 {
     static const char *sql = "UPDATE notifications SET read_at = COALESCE(read_at, $4) WHERE id = $1 "
                              "AND tenant_id = $2 AND user_id = $3";
-    static const char *sql_get = "SELECT " COLS " FROM notifications WHERE id = $1";
+    static const char *sql_get =
+        "SELECT " COLS " FROM notifications WHERE id = $1 AND tenant_id = $2 AND user_id = $3";
     const char *id = pl_param(c, 0);
+    json_t *before;
     int rc;
-    if (!pl_id_ok(id, "ntf") || inbox(c) == NULL)
+    if (!pl_id_ok(id, "ntf") || inbox(c) == NULL ||
+        (before = pl_query_one(c->db, notification_json, sql_get,
+                               PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(inbox(c))))) == NULL)
         return pl_fail_notfound(c, "notification");
     rc = pl_db_exec(c->db, sql,
                     PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(inbox(c)), PL_INT(pl_now_ms())));
-    if (rc < 0)
+    if (rc != 1) {
+        json_decref(before);
         return pl_fail(c, PL_EDB, NULL, "the notification could not be updated");
-    if (rc == 0)
-        return pl_fail_notfound(c, "notification");
-    return pl_reply_change(c, 200, id, NULL,
-                           pl_query_one(c->db, notification_json, sql_get, PL_ARGS(PL_TEXT(id))));
+    }
+    return pl_reply_change(c, 200, id, before,
+                           pl_query_one(c->db, notification_json, sql_get,
+                                        PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(inbox(c)))));
 }
 
 static int h_read_all(pl_ctx_t *c)

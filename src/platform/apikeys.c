@@ -64,7 +64,7 @@ static int h_create(pl_ctx_t *c)
     if (pl_rbac_rank(role) > pl_caller_rank(c))
         return pl_fail(c, PL_EFORBIDDEN, NULL, "a key cannot have a higher role than its creator ('%s')",
                        c->principal->role);
-    if (pl_limit_check(c, "api_keys", 1) != 0)
+    if (pl_limit_check(&c->op, "api_keys", 1) != 0)
         return c->err.status;
     if (pl_apikey_create(c->db, c->arena, c->tenant_id, pl_json_str(c->body, "name"), role, pl_caller_id(c),
                          &out, &c->err) != 0)

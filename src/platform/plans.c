@@ -138,7 +138,7 @@ bool pl_feature_enabled(const pl_principal_t *p, const char *feature)
     return strstr(p->features, needle) != NULL;
 }
 
-int pl_limit_check(pl_ctx_t *c, const char *limit, int64_t adding)
+int pl_limit_check(pl_op_t *c, const char *limit, int64_t adding)
 {
     json_t *eff, *v;
     const pl_usage_t *meter = pl_app_usage_meter(c->app, limit);
@@ -146,20 +146,20 @@ int pl_limit_check(pl_ctx_t *c, const char *limit, int64_t adding)
     if (c->tenant_id == NULL || meter == NULL)
         return 0;
     if ((eff = pl_plan_effective(c->db, c->tenant_id)) == NULL)
-        return pl_fail(c, PL_EDB, NULL, "the plan could not be read");
+        return pl_op_fail(c, PL_EDB, NULL, "the plan could not be read");
     v = json_object_get(json_object_get(eff, "limits"), limit);
     value = json_is_integer(v) ? json_integer_value(v) : -1;
     json_decref(eff);
     if (value < 0)
         return 0;
     if ((usage = meter->count(c->app, c->db, c->tenant_id)) < 0) /* fail closed */
-        return pl_fail(c, PL_EDB, NULL, "the usage of '%s' could not be counted", limit);
+        return pl_op_fail(c, PL_EDB, NULL, "the usage of '%s' could not be counted", limit);
     if (usage + adding <= value)
         return 0;
     json_decref(c->problem_extra);
     c->problem_extra =
         json_pack("{s:s,s:I,s:I}", "limit", limit, "value", (json_int_t)value, "usage", (json_int_t)usage);
-    return pl_fail(c, PL_ELIMIT, NULL, "the plan allows %lld %s; %lld in use", (long long)value, limit,
+    return pl_op_fail(c, PL_ELIMIT, NULL, "the plan allows %lld %s; %lld in use", (long long)value, limit,
                    (long long)usage);
 }
 

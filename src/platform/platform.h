@@ -64,6 +64,6 @@ int pl_plan_apply(pl_db_t *db, const char *tenant_id, pl_principal_t *p);
 /* Refuses (403 limit_exceeded, naming the limit, its value and the usage) when adding more of
  * `limit` would exceed the tenant's plan. Call inside the write transaction that creates.
  * Fails closed: when the usage cannot be counted, nothing is created. */
-int pl_limit_check(pl_ctx_t *c, const char *limit, int64_t adding);
+int pl_limit_check(pl_op_t *op, const char *limit, int64_t adding);
 
 #endif

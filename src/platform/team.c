@@ -242,7 +242,7 @@ static int h_invite(pl_ctx_t *c)
     if (n > 0)
         return pl_fail(c, PL_ECONFLICT, "already_member", "%s already belongs to this organization", email);
     /* members and pending invitations count; an invitation replaced below counted already */
-    if (pl_limit_check(c, "team_members", 1) != 0)
+    if (pl_limit_check(&c->op, "team_members", 1) != 0)
         return c->err.status;
     if ((out = pl_invitation_create(c, c->tenant_id, email, role)) == NULL)
         return c->err.status;

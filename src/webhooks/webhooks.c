@@ -90,7 +90,7 @@ static int h_create(pl_ctx_t *c)
         pl_err_field(&c->err, "url", "%s", why);
     if (c->err.status != PL_OK)
         return c->err.status;
-    if (pl_limit_check(c, "webhook_endpoints", 1) != 0)
+    if (pl_limit_check(&c->op, "webhook_endpoints", 1) != 0)
         return c->err.status;
     new_secret(secret, sizeof(secret));
     events = pl_json_text(c, json_object_get(c->body, "events"), "[]");

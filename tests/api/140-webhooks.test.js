@@ -201,3 +201,27 @@ test('an endpoint that hangs does not hold up the deliveries of another tenant',
     await fast.close();
   }
 });
+
+test('a pending delivery waiting for its next attempt can be retried now', async () => {
+  const slow = await startServer({ env: { ...env, PLINTH_WEBHOOK_RETRIES: '3600,3600' } });
+  const rx = await receiver({ failFirst: 1 });
+  try {
+    const u = await slow.signup();
+    const ep = (await slow.post('/v1/webhook-endpoints', { url: rx.url, events: ['tenant.updated'] }, { token: u.token })).body;
+    await slow.patch('/v1/tenant', { name: 'Pending Co' }, { token: u.token });
+    const d = await until(async () => {
+      const x = (await slow.get(`/v1/webhook-endpoints/${ep.id}/deliveries`, { token: u.token })).body.data[0];
+      return x && x.attempts === 1 && x.status === 'pending' ? x : null; // next attempt in an hour
+    });
+    const r = await slow.post(`/v1/webhook-deliveries/${d.id}/retry`, {}, { token: u.token });
+    assert.equal(r.status, 202, r.text);
+    const done = await until(async () => {
+      const x = (await slow.get(`/v1/webhook-endpoints/${ep.id}/deliveries`, { token: u.token })).body.data[0];
+      return x && x.status === 'succeeded' ? x : null;
+    }, 5000);
+    assert.equal(done.attempts, 2);
+  } finally {
+    await rx.close();
+    await slow.stop();
+  }
+});

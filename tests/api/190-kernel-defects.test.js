@@ -5,6 +5,8 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const net = require('node:net');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
 const { startServer, assertProblem, unique, operator } = require('./helpers');
 
 let s;
@@ -173,4 +175,19 @@ test('creating a webhook endpoint is an event and an audit entry like every muta
   const log = (await s.get(`/v1/audit-logs?resource_id=${ep.body.id}`, { token: u.token })).body.data;
   assert.equal(log.length, 1);
   assert.ok(!JSON.stringify(log).includes(ep.body.secret), 'the signing secret stays out of the log');
+});
+
+test('removing the newest audit entries is found by plinth audit verify, not only edits', async () => {
+  const u = await s.signup();
+  await s.patch('/v1/tenant', { name: 'Chained' }, { token: u.token });
+  await s.patch('/v1/tenant', { name: 'Chained again' }, { token: u.token });
+  const ok = s.cli('audit', 'verify', '--tenant', u.tenant.id);
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  const db = path.join(s.dataDir, 'plinth.db');
+  const del = spawnSync('sqlite3', ['-cmd', '.timeout 5000', db,
+    `DELETE FROM audit_log WHERE tenant_id = '${u.tenant.id}' AND seq = (SELECT MAX(seq) FROM audit_log WHERE tenant_id = '${u.tenant.id}')`], { encoding: 'utf8' });
+  assert.equal(del.status, 0, del.stderr);
+  const bad = s.cli('audit', 'verify', '--tenant', u.tenant.id);
+  assert.equal(bad.status, 1, bad.stdout);
+  assert.match(bad.stdout, /entries were removed/);
 });

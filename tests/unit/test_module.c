@@ -66,7 +66,7 @@ static int h_create(pl_ctx_t *c)
         pl_err_field(&c->err, "body", "is longer than %ld characters", conf->max_length);
         return PL_EINVAL;
     }
-    if (pl_limit_check(c, "notes", 1) != 0)
+    if (pl_limit_check(&c->op, "notes", 1) != 0)
         return c->err.status;
     json_t *note = pl_query_one(
         c->db, note_json, sql,
@@ -168,9 +168,86 @@ static void test_notes_module(void **state)
     unit_app_close(&s);
 }
 
+/* ---- start and stop: a failed start stops what had started, in reverse ---- */
+
+typedef struct {
+    char log[64];
+} order_t;
+
+static order_t order;
+
+static int a_start(pl_app_t *app, pl_err_t *err)
+{
+    (void)app;
+    (void)err;
+    strcat(order.log, "+a");
+    return 0;
+}
+
+static void a_stop(pl_app_t *app)
+{
+    (void)app;
+    strcat(order.log, "-a");
+}
+
+static int b_start(pl_app_t *app, pl_err_t *err)
+{
+    (void)app;
+    strcat(order.log, "+b");
+    return 0;
+}
+
+static void b_stop(pl_app_t *app)
+{
+    (void)app;
+    strcat(order.log, "-b");
+}
+
+static int c_start(pl_app_t *app, pl_err_t *err)
+{
+    (void)app;
+    strcat(order.log, "+c!");
+    return pl_err_set(err, PL_EINTERNAL, NULL, "c cannot start");
+}
+
+static void c_stop(pl_app_t *app)
+{
+    (void)app;
+    strcat(order.log, "-c"); /* never: it did not start */
+}
+
+static const pl_module_t mod_a = {.name = "a", .start = a_start, .stop = a_stop};
+static const pl_module_t mod_b = {.name = "b", .start = b_start, .stop = b_stop};
+static const pl_module_t mod_c = {.name = "c", .start = c_start, .stop = c_stop};
+
+static void test_failed_start_stops_the_started(void **state)
+{
+    static const pl_module_t *const ok[] = {&mod_a, &mod_b};
+    static const pl_module_t *const bad[] = {&mod_a, &mod_b, &mod_c};
+    unit_app_t s;
+    pl_err_t e;
+    (void)state;
+    pl_err_clear(&e);
+    memset(&order, 0, sizeof(order));
+    assert_int_equal(unit_app_open_with(&s, bad, 3, false, NULL), 0);
+    assert_int_not_equal(pl_app_start(s.app, &e), 0);
+    assert_non_null(strstr(e.message, "c cannot start"));
+    assert_string_equal(order.log, "+a+b+c!-b-a");
+    unit_app_close(&s);
+    assert_string_equal(order.log, "+a+b+c!-b-a"); /* nothing is stopped twice */
+
+    memset(&order, 0, sizeof(order));
+    pl_err_clear(&e);
+    assert_int_equal(unit_app_open_with(&s, ok, 2, false, NULL), 0);
+    assert_int_equal(pl_app_start(s.app, &e), 0);
+    unit_app_close(&s); /* stops in reverse */
+    assert_string_equal(order.log, "+a+b-b-a");
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_notes_module)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_notes_module),
+                                       cmocka_unit_test(test_failed_start_stops_the_started)};
     curl_global_init(CURL_GLOBAL_DEFAULT);
     return cmocka_run_group_tests_name("module", tests, NULL, NULL);
 }

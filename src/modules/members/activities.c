@@ -58,7 +58,7 @@ static int h_create(pl_ctx_t *c)
     int64_t now = pl_now_ms(), at = now;
     char *p;
     pl_rows_t *r;
-    if ((m = pl_member_get(c, mid, false)) == NULL)
+    if ((m = pl_member_get(&c->op, mid, false)) == NULL)
         return pl_fail_notfound(c, "member");
     json_decref(m);
     if (when)
@@ -86,7 +86,7 @@ static int h_list(pl_ctx_t *c)
     static const char *sql_n =
         "SELECT COUNT(*) FROM member_activities WHERE tenant_id = $1 AND member_id = $2";
     const char *mid = pl_param(c, 0);
-    json_t *m = pl_member_get(c, mid, false), *data, *env;
+    json_t *m = pl_member_get(&c->op, mid, false), *data, *env;
     pl_page_t pg;
     pl_rows_t *r;
     int64_t total = -1;

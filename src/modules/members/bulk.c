@@ -49,7 +49,7 @@ static int h_bulk(pl_ctx_t *c)
     else if (!strcmp(action, "set_membership_type")) {
         if (mt == NULL)
             pl_err_field(&c->err, "membership_type_id", "is required for set_membership_type");
-        else if (type_id && pl_member_type_exists(c, type_id) != 1)
+        else if (type_id && pl_member_type_exists(&c->op, type_id) != 1)
             pl_err_field(&c->err, "membership_type_id", "does not exist");
     } else if (mt) {
         pl_err_field(&c->err, "membership_type_id", "is only for set_membership_type");

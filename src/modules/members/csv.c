@@ -80,9 +80,10 @@ static int dump_cb(const char *buffer, size_t size, void *data)
     return 0;
 }
 
-static int export_fill(pl_ctx_t *c, void *state, pl_buf_t *out)
+/* The next batch of the export into out: 1 (more follows), 0 (done) or <0. Runs on an
+ * operation: the request's (streamed, outside its transaction) or the export job's. */
+static int export_batch(pl_op_t *c, export_t *e, pl_buf_t *out)
 {
-    export_t *e = state;
     pl_val_t args[16];
     pl_buf_t sql;
     pl_rows_t *r;
@@ -130,16 +131,21 @@ static int export_fill(pl_ctx_t *c, void *state, pl_buf_t *out)
     return 0;
 }
 
-static export_t *export_parse(pl_ctx_t *c)
+static int export_fill(pl_ctx_t *c, void *state, pl_buf_t *out)
+{
+    return export_batch(&c->op, state, out);
+}
+
+/* The export's format and filters from query parameters (the request's, or the job's). */
+static export_t *export_parse(pl_op_t *c, const pl_qparam_t *q, int nq)
 {
     export_t *e = pl_zalloc(c->arena, sizeof(*e));
-    const char *format = pl_query(c, "format");
+    const char *format = pl_qparam(q, nq, "format");
     if (format && strcmp(format, "csv") && strcmp(format, "json"))
         pl_err_field(&c->err, "format", "must be csv or json");
-    if (pl_query(c, "sort") || pl_query(c, "cursor"))
-        pl_err_field(&c->err, pl_query(c, "sort") ? "sort" : "cursor",
-                     "exports are in creation order, in full");
-    if (pl_member_filter_parse(c, &e->f) != 0 || c->err.status != PL_OK)
+    if (pl_qparam(q, nq, "sort") || pl_qparam(q, nq, "cursor"))
+        pl_err_field(&c->err, pl_qparam(q, nq, "sort") ? "sort" : "cursor", "exports are in creation order, in full");
+    if (pl_member_filter_parse(c, q, nq, &e->f) != 0 || c->err.status != PL_OK)
         return NULL;
     e->csv = format == NULL || strcmp(format, "csv") == 0;
     return e;
@@ -159,7 +165,7 @@ static int export_stream(pl_ctx_t *c, export_t *e)
 
 static int h_export(pl_ctx_t *c)
 {
-    export_t *e = export_parse(c);
+    export_t *e = export_parse(&c->op, c->query, c->nquery);
     return e ? export_stream(c, e) : c->err.status;
 }
 
@@ -193,7 +199,7 @@ static json_t *query_json(pl_ctx_t *c)
  * an export job writes it and GET /v1/jobs/{id}/download serves it. */
 static int h_export_post(pl_ctx_t *c)
 {
-    export_t *e = export_parse(c);
+    export_t *e = export_parse(&c->op, c->query, c->nquery);
     pl_buf_t sql;
     pl_val_t args[16];
     int64_t total = 0;
@@ -201,7 +207,7 @@ static int h_export_post(pl_ctx_t *c)
     if (e == NULL)
         return c->err.status;
     pl_buf_init(&sql, c->arena);
-    n = pl_member_select(c, &e->f, NULL, true, NULL, NULL, 0, &sql, args);
+    n = pl_member_select(&c->op, &e->f, NULL, true, NULL, NULL, 0, &sql, args);
     if (pl_db_int(c->db, &total, pl_buf_cstr(&sql), args, n) < 0)
         return pl_fail(c, PL_EDB, NULL, "the members could not be counted");
     if (total <= pl_members_conf(c->app)->csv_job_threshold) {
@@ -213,34 +219,22 @@ static int h_export_post(pl_ctx_t *c)
                      json_pack("{s:o,s:I}", "query", query_json(c), "total", (json_int_t)total));
 }
 
-/* A request context for the handler code a job runs: the job's operation (connection, arena,
- * tenant, acting as who enqueued it; request id = the job id) and the query parameters the
- * payload recorded. Its recorded changes commit with pl_op_commit(&c->op). */
-static void job_ctx(pl_job_t *j, pl_ctx_t *c)
+/* The query parameters an export job recorded in its payload, as a parameter list. */
+static int job_query(pl_job_t *j, pl_qparam_t **out)
 {
     json_t *query = json_object_get(j->payload, "query"), *v;
     const char *k;
     int n = 0;
-    memset(c, 0, sizeof(*c));
-    c->op = j->op;
-    c->query = pl_zalloc(j->arena, sizeof(pl_qparam_t) * (json_object_size(query) + 1));
+    *out = pl_zalloc(j->arena, sizeof(pl_qparam_t) * (json_object_size(query) + 1));
     json_object_foreach(query, k, v)
     {
         if (json_is_string(v)) {
-            c->query[n].name = pl_strdup(j->arena, k);
-            c->query[n].value = pl_strdup(j->arena, json_string_value(v));
+            (*out)[n].name = pl_strdup(j->arena, k);
+            (*out)[n].value = pl_strdup(j->arena, json_string_value(v));
             n++;
         }
     }
-    c->nquery = n;
-}
-
-static void job_ctx_done(pl_ctx_t *c)
-{
-    pl_op_release(&c->op);
-    json_decref(c->problem_extra);
-    json_decref(c->resp);
-    c->problem_extra = c->resp = NULL;
+    return n;
 }
 
 /* Tells the user who asked for the job that it is done. */
@@ -261,7 +255,8 @@ static void notify_done(pl_job_t *j, const char *title, const char *body)
 
 static int run_export(pl_job_t *j)
 {
-    pl_ctx_t c;
+    pl_qparam_t *q;
+    int nq = job_query(j, &q);
     export_t *e;
     pl_buf_t out;
     pl_buf_t sql;
@@ -270,22 +265,17 @@ static int run_export(pl_job_t *j)
     FILE *f = NULL;
     int64_t total = 0, bytes = 0;
     int rc = 1, n;
-    job_ctx(j, &c);
-    e = export_parse(&c);
-    if (e == NULL) {
-        job_ctx_done(&c);
-        return pl_job_fail(j, true, "the filters are no longer valid: %s", c.err.message);
-    }
+    e = export_parse(&j->op, q, nq);
+    if (e == NULL)
+        return pl_job_fail(j, true, "the filters are no longer valid: %s", j->op.err.message);
     pl_buf_init(&sql, j->arena);
-    n = pl_member_select(&c, &e->f, NULL, true, NULL, NULL, 0, &sql, args);
+    n = pl_member_select(&j->op, &e->f, NULL, true, NULL, NULL, 0, &sql, args);
     pl_db_int(j->db, &total, pl_buf_cstr(&sql), args, n);
     pl_config_path(pl_app_config(j->app), "exports", dir, sizeof(dir));
     mkdir(dir, 0700);
     snprintf(path, sizeof(path), "%s/%s.%s", dir, j->id, e->csv ? "csv" : "json");
-    if ((f = fopen(path, "wb")) == NULL) {
-        job_ctx_done(&c);
+    if ((f = fopen(path, "wb")) == NULL)
         return pl_job_fail(j, false, "cannot write %s", path);
-    }
     pl_buf_init(&out, NULL);
     while (rc == 1) {
         if (pl_job_stopping(j)) {
@@ -293,7 +283,7 @@ static int run_export(pl_job_t *j)
             break;
         }
         out.len = 0;
-        rc = export_fill(&c, e, &out);
+        rc = export_batch(&j->op, e, &out);
         if (rc >= 0 && fwrite(out.ptr, 1, out.len, f) != out.len)
             rc = pl_job_fail(j, false, "the disk is full");
         bytes += (int64_t)out.len;
@@ -304,7 +294,6 @@ static int run_export(pl_job_t *j)
         rc = pl_job_fail(j, false, "the disk is full");
     if (rc != 0) {
         unlink(path);
-        job_ctx_done(&c);
         return j->error[0] ? -1 : pl_job_fail(j, false, "the members could not be read");
     }
     pl_job_progress(j, e->rows, e->rows, true);
@@ -314,14 +303,13 @@ static int run_export(pl_job_t *j)
                   "download_url", pl_printf(j->arena, "/v1/jobs/%s/download", j->id), "_file", path);
     snprintf(fields, sizeof(fields), "%lld members were exported.", (long long)e->rows);
     notify_done(j, "Your member export is ready", fields);
-    job_ctx_done(&c);
     return 0;
 }
 
 /* ---- import ---- */
 
 typedef struct {
-    pl_ctx_t *c;
+    pl_op_t *c; /* the request's operation, or the import job's */
     long line; /* the line of the record being parsed */
     long next_line;
     int ncols;
@@ -405,7 +393,7 @@ static void import_row(import_t *im)
 {
     static const char *sql_find = "SELECT id FROM members WHERE tenant_id = $1 AND email_norm = lower($2) "
                                   "AND deleted_at IS NULL";
-    pl_ctx_t *c = im->c;
+    pl_op_t *c = im->c;
     pl_err_t e;
     json_t *row = im->row;
     const char *email, *id = NULL;
@@ -555,7 +543,7 @@ static int h_import(pl_ctx_t *c)
         pl_err_field(&c->err, "body", "the CSV is empty; a header row is required");
     if (c->err.status != PL_OK)
         return c->err.status;
-    im->c = c;
+    im->c = &c->op;
     im->dry_run = dry && (!strcmp(dry, "true") || !strcmp(dry, "1"));
     rows = count_rows(body.base, body.len);
     if (!im->dry_run && rows > pl_members_conf(c->app)->csv_job_threshold) {
@@ -591,7 +579,6 @@ static int h_import(pl_ctx_t *c)
 
 static int run_import(pl_job_t *j)
 {
-    pl_ctx_t c;
     import_t *im = pl_zalloc(j->arena, sizeof(*im));
     const char *path = pl_json_str(j->payload, "_file");
     FILE *f = path ? fopen(path, "rb") : NULL;
@@ -610,31 +597,26 @@ static int run_import(pl_job_t *j)
         return pl_job_fail(j, false, "the uploaded file could not be read");
     }
     fclose(f);
-    job_ctx(j, &c);
-    im->c = &c;
+    im->c = &j->op;
     im->job = j;
     im->total = json_integer_value(json_object_get(j->payload, "rows"));
-    if (pl_db_begin(j->db, PL_TX_WRITE, j->tenant_id) != 0) {
-        job_ctx_done(&c);
+    if (pl_op_begin(&j->op, PL_TX_WRITE, j->tenant_id) != 0)
         return pl_job_fail(j, false, "the store is busy");
-    }
-    rc = import_csv(im, data, (size_t)len, &c.err);
+    rc = import_csv(im, data, (size_t)len, &j->op.err);
     if (rc != 0 || im->failed) {
-        pl_db_rollback(j->db);
+        pl_op_abort(&j->op);
         json_decref(im->rejected);
-        job_ctx_done(&c);
         if (rc != 0) /* malformed: retrying cannot help; the report says where */
-            return pl_job_fail(j, true, "%s", c.err.nfields ? c.err.fields[0].message : c.err.message);
+            return pl_job_fail(j, true, "%s", j->op.err.nfields ? j->op.err.fields[0].message : j->op.err.message);
         return pl_job_fail(j, false, "the import was interrupted after %ld rows; it runs again", im->rows);
     }
     report = import_report(im);
     json_decref(im->rejected);
     /* the audit entry and the member.imported event commit with the last batch */
-    pl_op_record(&c.op,
+    pl_op_record(&j->op,
                  &(pl_change_t){.action = "member.imported", .resource_type = "members", .after = report});
-    if (pl_op_commit(&c.op) != 0) {
+    if (pl_op_commit(&j->op) != 0) {
         json_decref(report);
-        job_ctx_done(&c);
         return pl_job_fail(j, false, "the last batch could not be committed");
     }
     pl_job_progress(j, im->rows, im->rows, true);
@@ -643,7 +625,6 @@ static int run_import(pl_job_t *j)
                 pl_printf(j->arena, "%ld rows: %ld created, %ld updated, %ld rejected.", im->rows,
                           im->created, im->updated, im->nrejected));
     j->result = report;
-    job_ctx_done(&c);
     return 0;
 }
 

@@ -39,14 +39,16 @@ int pl_member_take_seqs(pl_db_t *db, const char *tenant_id, int64_t count, int64
  * pl_member_render writes the same object straight into a JSON writer (hot paths). */
 json_t *pl_member_json(pl_rows_t *r, bool with_deleted);
 void pl_member_render(pl_jw_t *w, pl_rows_t *r, bool with_deleted);
+/* The domain functions below run on an operation (an HTTP request's &c->op, or a job's
+ * j->op), in its tenant and open transaction; errors go to op->err. */
+
 /* The member, or NULL (absent, deleted unless include_deleted, or another tenant's). */
-json_t *pl_member_get(pl_ctx_t *c, const char *id, bool include_deleted);
-/* 1 if the membership type exists in the request's tenant, 0 if not, <0 on error. */
-int pl_member_type_exists(pl_ctx_t *c, const char *id);
+json_t *pl_member_get(pl_op_t *op, const char *id, bool include_deleted);
+/* 1 if the membership type exists in the operation's tenant, 0 if not, <0 on error. */
+int pl_member_type_exists(pl_op_t *op, const char *id);
 /* Validates and writes one member from a JSON object (create when id is NULL, else update).
- * Field errors go to c->err with the given prefix ("" or "row 3: "). Returns 0 or <0;
- * *out_id receives the id of a created member. */
-int pl_member_write(pl_ctx_t *c, const char *id, json_t *in, const char **out_id);
+ * Field errors go to op->err. Returns 0 or <0; *out_id receives the id of a created member. */
+int pl_member_write(pl_op_t *op, const char *id, json_t *in, const char **out_id);
 /* Filters of list and export, parsed from the query string. */
 typedef struct pl_member_filter {
     const char *search;
@@ -58,11 +60,13 @@ typedef struct pl_member_filter {
     bool desc;
     bool text_key;                       /* the sort column is text */
 } pl_member_filter_t;
-int pl_member_filter_parse(pl_ctx_t *c, pl_member_filter_t *f);
+/* From query parameters (the request's, or those an export job recorded). */
+int pl_member_filter_parse(pl_op_t *op, const pl_qparam_t *q, int nq, pl_member_filter_t *f);
 /* Builds "SELECT <cols> FROM members WHERE … [AND keyset] ORDER BY … LIMIT $n" into sql and
  * its arguments into args (at most 16); after_key/after_id: the keyset position or NULL. */
-int pl_member_select(pl_ctx_t *c, const pl_member_filter_t *f, const char *cols, bool count, const char *after_key,
+int pl_member_select(pl_op_t *op, const pl_member_filter_t *f, const char *cols, bool count, const char *after_key,
                      const char *after_id, int limit, pl_buf_t *sql, pl_val_t *args);
-bool pl_is_admin(const pl_ctx_t *c);
+/* Whether the operation's principal is an owner or admin. */
+bool pl_is_admin(const pl_op_t *op);
 
 #endif

@@ -24,7 +24,7 @@
 
 const char *const pl_member_statuses[] = {"pending", "active", "inactive", "suspended", NULL};
 
-bool pl_is_admin(const pl_ctx_t *c)
+bool pl_is_admin(const pl_op_t *c)
 {
     return pl_rbac_rank(c->principal->role) >= 3;
 }
@@ -82,7 +82,7 @@ void pl_member_render(pl_jw_t *w, pl_rows_t *r, bool with_deleted)
     pl_jw_end_obj(w);
 }
 
-json_t *pl_member_get(pl_ctx_t *c, const char *id, bool include_deleted)
+json_t *pl_member_get(pl_op_t *c, const char *id, bool include_deleted)
 {
     static const char *sql = "SELECT " PL_MEMBER_COLS " FROM members WHERE id = $1 AND tenant_id = $2 "
                              "AND ($3 = 1 OR deleted_at IS NULL)";
@@ -127,7 +127,7 @@ int pl_member_next_seq(pl_db_t *db, const char *tenant_id, int64_t *seq)
     return pl_member_take_seqs(db, tenant_id, 1, seq);
 }
 
-int pl_member_type_exists(pl_ctx_t *c, const char *id)
+int pl_member_type_exists(pl_op_t *c, const char *id)
 {
     static const char *sql = "SELECT 1 FROM membership_types WHERE id = $1 AND tenant_id = $2";
     int64_t one;
@@ -187,7 +187,7 @@ static void lower_ascii(char *s)
         *s = (char)tolower((unsigned char)*s);
 }
 
-int pl_member_write(pl_ctx_t *c, const char *id, json_t *in, const char **out_id)
+int pl_member_write(pl_op_t *c, const char *id, json_t *in, const char **out_id)
 {
     static const char *cols[] = {"first_name", "last_name", "phone", "status", "membership_type_id", NULL};
     json_t *mt = json_object_get(in, "membership_type_id"), *attrs = json_object_get(in, "attributes");
@@ -208,20 +208,20 @@ int pl_member_write(pl_ctx_t *c, const char *id, json_t *in, const char **out_id
         norm = pl_strdup(c->arena, email);
         lower_ascii(norm);
     }
-    attrs_s = pl_json_text(c, attrs, NULL);
+    attrs_s = pl_op_json_text(c, attrs, NULL);
     pl_buf_init(&sql, c->arena);
     if (id == NULL) {
         static const char *ins =
             "INSERT INTO members (id, tenant_id, first_name, last_name, email, email_norm, phone, "
             "status, membership_type_id, joined_at, attributes, created_at, updated_at, seq) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)";
-        const char *nid = pl_new_id(c, "mem");
+        const char *nid = pl_op_new_id(c, "mem");
         const char *status = pl_json_str(in, "status");
         int64_t seq;
         if (pl_limit_check(c, "members", 1) != 0)
             return c->err.status;
         if (pl_member_next_seq(c->db, c->tenant_id, &seq) != 0)
-            return pl_fail(c, PL_EDB, NULL, "the member could not be saved");
+            return pl_op_fail(c, PL_EDB, NULL, "the member could not be saved");
         rc = pl_db_exec(c->db, ins,
                         PL_ARGS(PL_TEXT(nid), PL_TEXT(c->tenant_id), PL_TEXT(pl_json_str(in, "first_name")),
                                 PL_TEXT(pl_json_str(in, "last_name")), PL_TEXT(email), PL_TEXT(norm),
@@ -258,27 +258,27 @@ int pl_member_write(pl_ctx_t *c, const char *id, json_t *in, const char **out_id
         pl_buf_adds(&sql, " WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL");
         rc = pl_db_exec(c->db, pl_buf_cstr(&sql), args, n);
         if (rc == 0)
-            return pl_fail_notfound(c, "member");
+            return pl_op_fail(c, PL_ENOTFOUND, NULL, "member not found");
     }
     if (rc == PL_ECONFLICT)
-        return pl_fail(c, PL_ECONFLICT, NULL, "a member with the email '%s' already exists",
+        return pl_op_fail(c, PL_ECONFLICT, NULL, "a member with the email '%s' already exists",
                        email ? email : "");
     if (rc < 0)
-        return pl_fail(c, PL_EDB, NULL, "the member could not be saved");
+        return pl_op_fail(c, PL_EDB, NULL, "the member could not be saved");
     return 0;
 }
 
 static int h_create(pl_ctx_t *c)
 {
     const char *id;
-    if (pl_member_write(c, NULL, c->body, &id) != 0)
+    if (pl_member_write(&c->op, NULL, c->body, &id) != 0)
         return c->err.status;
-    return pl_reply_change(c, 201, id, NULL, pl_member_get(c, id, false));
+    return pl_reply_change(c, 201, id, NULL, pl_member_get(&c->op, id, false));
 }
 
-static bool want_deleted(pl_ctx_t *c)
+static bool want_deleted(const pl_qparam_t *q, int nq)
 {
-    const char *v = pl_query(c, "include_deleted");
+    const char *v = pl_qparam(q, nq, "include_deleted");
     return v && (!strcmp(v, "true") || !strcmp(v, "1"));
 }
 
@@ -287,11 +287,11 @@ static int h_get(pl_ctx_t *c)
     static const char *sql = "SELECT " PL_MEMBER_COLS " FROM members WHERE id = $1 AND tenant_id = $2 "
                              "AND ($3 = 1 OR deleted_at IS NULL)";
     const char *id = pl_param(c, 0);
-    bool del = want_deleted(c), found = false;
+    bool del = want_deleted(c->query, c->nquery), found = false;
     pl_rows_t *r;
     pl_buf_t b;
     pl_jw_t w;
-    if (del && !pl_is_admin(c))
+    if (del && !pl_is_admin(&c->op))
         return pl_fail(c, PL_EFORBIDDEN, NULL, "include_deleted is for admins");
     if (!pl_id_ok(id, "mem"))
         return pl_fail_notfound(c, "member");
@@ -314,13 +314,13 @@ static int h_patch(pl_ctx_t *c)
 {
     const char *id = pl_param(c, 0);
     json_t *before;
-    if (!pl_id_ok(id, "mem") || (before = pl_member_get(c, id, false)) == NULL)
+    if (!pl_id_ok(id, "mem") || (before = pl_member_get(&c->op, id, false)) == NULL)
         return pl_fail_notfound(c, "member");
-    if (pl_member_write(c, id, c->body, NULL) != 0) {
+    if (pl_member_write(&c->op, id, c->body, NULL) != 0) {
         json_decref(before);
         return c->err.status;
     }
-    return pl_reply_change(c, 200, id, before, pl_member_get(c, id, false));
+    return pl_reply_change(c, 200, id, before, pl_member_get(&c->op, id, false));
 }
 
 static int h_delete(pl_ctx_t *c)
@@ -331,7 +331,7 @@ static int h_delete(pl_ctx_t *c)
     const char *id = pl_param(c, 0);
     json_t *before;
     int n;
-    if (!pl_id_ok(id, "mem") || (before = pl_member_get(c, id, false)) == NULL)
+    if (!pl_id_ok(id, "mem") || (before = pl_member_get(&c->op, id, false)) == NULL)
         return pl_fail_notfound(c, "member");
     n = pl_db_exec(c->db, sql, PL_ARGS(PL_INT(pl_now_ms()), PL_TEXT(id), PL_TEXT(c->tenant_id)));
     if (n <= 0) {
@@ -357,7 +357,7 @@ static const struct {
     {NULL, NULL, false},
 };
 
-int pl_member_filter_parse(pl_ctx_t *c, pl_member_filter_t *f)
+int pl_member_filter_parse(pl_op_t *c, const pl_qparam_t *q, int nq, pl_member_filter_t *f)
 {
     const char *v;
     const char *const *st;
@@ -365,28 +365,28 @@ int pl_member_filter_parse(pl_ctx_t *c, pl_member_filter_t *f)
     memset(f, 0, sizeof(*f));
     f->sort_col = "seq"; /* creation order: a tenant's row keys grow with every insert */
     f->text_key = false;
-    if ((v = pl_query(c, "search")) && *v) {
+    if ((v = pl_qparam(q, nq, "search")) && *v) {
         if (pl_utf8_chars(v, strlen(v)) > 100)
             pl_err_field(&c->err, "search", "must be at most 100 characters");
         f->search = v;
     }
-    if ((v = pl_query(c, "status"))) {
+    if ((v = pl_qparam(q, nq, "status"))) {
         for (st = pl_member_statuses; *st && strcmp(*st, v); st++)
             ;
         if (*st == NULL)
             pl_err_field(&c->err, "status", "must be pending, active, inactive or suspended");
         f->status = v;
     }
-    if ((v = pl_query(c, "membership_type_id"))) {
+    if ((v = pl_qparam(q, nq, "membership_type_id"))) {
         if (!pl_id_ok(v, "mt"))
             pl_err_field(&c->err, "membership_type_id", "is not a membership type id");
         f->type_id = v;
     }
-    if ((v = pl_query(c, "joined_after")) && pl_rfc3339_parse(v, &f->joined_after) != 0)
+    if ((v = pl_qparam(q, nq, "joined_after")) && pl_rfc3339_parse(v, &f->joined_after) != 0)
         pl_err_field(&c->err, "joined_after", "must be an RFC 3339 timestamp");
-    if ((v = pl_query(c, "joined_before")) && pl_rfc3339_parse(v, &f->joined_before) != 0)
+    if ((v = pl_qparam(q, nq, "joined_before")) && pl_rfc3339_parse(v, &f->joined_before) != 0)
         pl_err_field(&c->err, "joined_before", "must be an RFC 3339 timestamp");
-    if ((v = pl_query(c, "sort"))) {
+    if ((v = pl_qparam(q, nq, "sort"))) {
         const char *name = v[0] == '-' ? v + 1 : v;
         for (i = 0; sorts[i].name && strcmp(sorts[i].name, name); i++)
             ;
@@ -400,12 +400,12 @@ int pl_member_filter_parse(pl_ctx_t *c, pl_member_filter_t *f)
             f->desc = v[0] == '-';
         }
     }
-    if ((f->include_deleted = want_deleted(c)) && !pl_is_admin(c))
-        return pl_fail(c, PL_EFORBIDDEN, NULL, "include_deleted is for admins");
+    if ((f->include_deleted = want_deleted(q, nq)) && !pl_is_admin(c))
+        return pl_op_fail(c, PL_EFORBIDDEN, NULL, "include_deleted is for admins");
     return c->err.status == PL_OK ? 0 : c->err.status;
 }
 
-int pl_member_select(pl_ctx_t *c, const pl_member_filter_t *f, const char *cols, bool count,
+int pl_member_select(pl_op_t *c, const pl_member_filter_t *f, const char *cols, bool count,
                      const char *after_key, const char *after_id, int limit, pl_buf_t *sql, pl_val_t *args)
 {
     int n = 0;
@@ -567,17 +567,17 @@ static int h_list(pl_ctx_t *c)
     int64_t total = -1;
     bool has_more = false;
 
-    if (pl_page_parse(c, &pg) != 0 || pl_member_filter_parse(c, &f) != 0 ||
+    if (pl_page_parse(c, &pg) != 0 || pl_member_filter_parse(&c->op, c->query, c->nquery, &f) != 0 ||
         parse_cursor(c, &f, pg.after, &key, &id) != 0)
         return c->err.status;
     if (pg.include_total) {
         pl_buf_init(&sql, c->arena);
-        n = pl_member_select(c, &f, NULL, true, NULL, NULL, 0, &sql, args);
+        n = pl_member_select(&c->op, &f, NULL, true, NULL, NULL, 0, &sql, args);
         if (pl_db_int(c->db, &total, pl_buf_cstr(&sql), args, n) < 0)
             return pl_fail(c, PL_EDB, NULL, "the members could not be counted");
     }
     pl_buf_init(&sql, c->arena);
-    n = pl_member_select(c, &f, PL_MEMBER_COLS, false, key, id, pg.limit + 1, &sql, args);
+    n = pl_member_select(&c->op, &f, PL_MEMBER_COLS, false, key, id, pg.limit + 1, &sql, args);
     if (pl_db_query(c->db, &r, pl_buf_cstr(&sql), args, n) != 0)
         return pl_fail(c, PL_EDB, NULL, "the members could not be listed");
     pl_buf_init(&b, c->arena);
