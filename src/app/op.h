@@ -57,7 +57,7 @@ typedef struct pl_change {
     const pl_principal_t *principal; /* NULL: anonymous, the system or the CLI */                            \
     const char *actor_type;          /* overrides the principal's kind in audit entries */                   \
     pl_err_t err;                                                                                            \
-    json_t *problem_extra; /* members added to the error answer (limit, value, usage …) */ \
+    json_t *problem_extra; /* members added to the error answer (limit, value, usage …) */                 \
     char request_id[129];                                                                                    \
     const char *ip;                                                                                          \
     const char *user_agent;                                                                                  \

@@ -96,6 +96,12 @@ static const pl_route_t routes[] = {
 };
 static const pl_route_t *const tables[] = {routes, pl_stream_routes, NULL};
 
+int64_t pl_events_retention_ms(const pl_app_t *app)
+{
+    const pl_events_conf_t *conf = pl_app_conf(app, &pl_events_module);
+    return (conf ? conf->retention_days : 30) * 86400000LL;
+}
+
 /* Outbox cleanup: events older than the retention that the dispatcher has passed, in
  * batches so that no write transaction is long; each tenant's newest event stays, so a
  * consumer resuming after it still finds its place. (Webhook retries end within days, far
@@ -124,9 +130,9 @@ static const pl_task_t tasks[] = {
 };
 
 static const pl_option_t options[] = {
-    PL_OPTION_LONG(
-        pl_events_conf_t, retention_days, "--event-retention-days", "PLINTH_EVENT_RETENTION_DAYS", 1, 3650,
-        "30", "days delivered events, finished deliveries, receipts and sent mail are kept (default 30)"),
+    PL_OPTION_LONG(pl_events_conf_t, retention_days, "--event-retention-days", "PLINTH_EVENT_RETENTION_DAYS",
+                   1, 3650, "30",
+                   "days delivered events, finished webhook deliveries and sent mail are kept (default 30)"),
     PL_OPTIONS_END,
 };
 

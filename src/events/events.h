@@ -18,6 +18,10 @@
 
 extern const pl_module_t pl_events_module;
 
+/* --event-retention-days in ms: how long delivered events, finished webhook deliveries and
+ * sent mail are kept (the cleanup tasks of events, webhooks and mail). */
+int64_t pl_events_retention_ms(const pl_app_t *app);
+
 /* Glob-style match of an event type against "a.b", "a.*" or "*" patterns (NULL-terminated). */
 bool pl_event_matches(const char *const *patterns, const char *type);
 

@@ -68,7 +68,7 @@ struct pl_ctx {
     const char *raw_type;
     pl_stream_fn stream; /* see pl_reply_stream() */
     void *stream_state;
-    bool detached;         /* the handler answers by itself, over time (event streams) */
+    bool detached; /* the handler answers by itself, over time (event streams) */
 };
 
 /* ---- recording changes (the commit step writes their audit entries and events) ---- */

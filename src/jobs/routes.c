@@ -334,8 +334,9 @@ const pl_option_t pl_jobs_options[] = {
     PL_OPTION_LONG(
         pl_jobs_conf_t, job_lease, "--job-lease", "PLINTH_JOB_LEASE", 1, 86400, "300",
         "seconds a job may run without a sign of life before another runner takes it over (default 300)"),
-    PL_OPTION_LONG(pl_jobs_conf_t, retention_days, "--job-retention-days", "PLINTH_JOB_RETENTION_DAYS", 1,
-                   3650, "30", "days finished jobs (and the files of exports) are kept (default 30)"),
+    PL_OPTION_LONG(
+        pl_jobs_conf_t, retention_days, "--job-retention-days", "PLINTH_JOB_RETENTION_DAYS", 1, 3650, "30",
+        "days finished jobs (and the files of exports) and subscriber receipts are kept (default 30)"),
     PL_OPTION_LONG(pl_jobs_conf_t, scheduler_tick_ms, "--scheduler-tick-ms", "PLINTH_SCHEDULER_TICK_MS", 10,
                    60000, "1000", "how often the scheduler looks for due periodic tasks (default 1000)"),
     PL_OPTION_STR(pl_jobs_conf_t, task_periods, "--task-periods", "PLINTH_TASK_PERIODS", NULL,

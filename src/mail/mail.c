@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/typeid.h"
+#include "events/events.h"
 #include "jobs/jobs.h"
 #include "core/banned.h"
 
@@ -379,8 +380,7 @@ static int64_t cleanup(pl_app_t *a, pl_db_t *db)
 {
     static const char *const sql[] = {"DELETE FROM mail_outbox WHERE state <> 'pending' AND created_at < $1",
                                       NULL};
-    (void)a;
-    return pl_db_exec_list(db, sql, pl_now_ms() - 30LL * 86400000);
+    return pl_db_exec_list(db, sql, pl_now_ms() - pl_events_retention_ms(a));
 }
 
 static const pl_task_t tasks[] = {

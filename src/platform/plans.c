@@ -160,7 +160,7 @@ int pl_limit_check(pl_op_t *c, const char *limit, int64_t adding)
     c->problem_extra =
         json_pack("{s:s,s:I,s:I}", "limit", limit, "value", (json_int_t)value, "usage", (json_int_t)usage);
     return pl_op_fail(c, PL_ELIMIT, NULL, "the plan allows %lld %s; %lld in use", (long long)value, limit,
-                   (long long)usage);
+                      (long long)usage);
 }
 
 /* ---- usage meters of the platform's own limits ---- */

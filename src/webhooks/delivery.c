@@ -145,13 +145,12 @@ const pl_consumer_t pl_webhook_consumers[] = {
     {NULL, NULL},
 };
 
-/* Finished deliveries are kept for a month in the delivery log. */
+/* Finished deliveries stay in the delivery log for --event-retention-days. */
 static int64_t cleanup(pl_app_t *a, pl_db_t *db)
 {
     static const char *const sql[] = {
         "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND updated_at < $1", NULL};
-    (void)a;
-    return pl_db_exec_list(db, sql, pl_now_ms() - 30LL * 86400000);
+    return pl_db_exec_list(db, sql, pl_now_ms() - pl_events_retention_ms(a));
 }
 
 const pl_task_t pl_webhook_tasks[] = {

@@ -144,7 +144,8 @@ static export_t *export_parse(pl_op_t *c, const pl_qparam_t *q, int nq)
     if (format && strcmp(format, "csv") && strcmp(format, "json"))
         pl_err_field(&c->err, "format", "must be csv or json");
     if (pl_qparam(q, nq, "sort") || pl_qparam(q, nq, "cursor"))
-        pl_err_field(&c->err, pl_qparam(q, nq, "sort") ? "sort" : "cursor", "exports are in creation order, in full");
+        pl_err_field(&c->err, pl_qparam(q, nq, "sort") ? "sort" : "cursor",
+                     "exports are in creation order, in full");
     if (pl_member_filter_parse(c, q, nq, &e->f) != 0 || c->err.status != PL_OK)
         return NULL;
     e->csv = format == NULL || strcmp(format, "csv") == 0;
@@ -310,7 +311,7 @@ static int run_export(pl_job_t *j)
 
 typedef struct {
     pl_op_t *c; /* the request's operation, or the import job's */
-    long line; /* the line of the record being parsed */
+    long line;  /* the line of the record being parsed */
     long next_line;
     int ncols;
     int col;
@@ -607,7 +608,8 @@ static int run_import(pl_job_t *j)
         pl_op_abort(&j->op);
         json_decref(im->rejected);
         if (rc != 0) /* malformed: retrying cannot help; the report says where */
-            return pl_job_fail(j, true, "%s", j->op.err.nfields ? j->op.err.fields[0].message : j->op.err.message);
+            return pl_job_fail(j, true, "%s",
+                               j->op.err.nfields ? j->op.err.fields[0].message : j->op.err.message);
         return pl_job_fail(j, false, "the import was interrupted after %ld rows; it runs again", im->rows);
     }
     report = import_report(im);

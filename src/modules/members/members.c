@@ -262,7 +262,7 @@ int pl_member_write(pl_op_t *c, const char *id, json_t *in, const char **out_id)
     }
     if (rc == PL_ECONFLICT)
         return pl_op_fail(c, PL_ECONFLICT, NULL, "a member with the email '%s' already exists",
-                       email ? email : "");
+                          email ? email : "");
     if (rc < 0)
         return pl_op_fail(c, PL_EDB, NULL, "the member could not be saved");
     return 0;
