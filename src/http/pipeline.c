@@ -225,9 +225,20 @@ static int stage_auth(pl_ctx_t *c, pl_http_t *http, int perm)
  * Every 401 answer takes a token from the client IP's auth-failure bucket; while it is empty,
  * requests that carry a credential or log in are refused 429 before the credential is even
  * looked at, so guessing passwords, tokens or keys is throttled. */
+/* A bucket name: a two-letter prefix ("t:", "k:", "i:", "a:") and an id, without printf
+ * (every request names up to four). */
+static const char *bucket(pl_ctx_t *c, const char prefix[3], const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    char *s = pl_alloc(c->arena, n + 3);
+    memcpy(s, prefix, 2);
+    memcpy(s + 2, id ? id : "", n + 1);
+    return s;
+}
+
 static const char *auth_bucket(pl_ctx_t *c)
 {
-    return pl_printf(c->arena, "a:%s", c->ip ? c->ip : "");
+    return bucket(c, "a:", c->ip);
 }
 
 static int stage_auth_throttle(pl_ctx_t *c, pl_http_t *http)
@@ -284,11 +295,11 @@ static int stage_limits(pl_ctx_t *c, pl_http_t *srv)
     int i, worst_i = -1, refused_i = -1;
 
     if (tenant_scoped) {
-        keys[0] = pl_printf(c->arena, "t:%s", c->tenant_id);
+        keys[0] = bucket(c, "t:", c->tenant_id);
         if (p->kind == PL_PRINCIPAL_APIKEY)
-            keys[1] = pl_printf(c->arena, "k:%s", p->key_id);
+            keys[1] = bucket(c, "k:", p->key_id);
     }
-    keys[2] = pl_printf(c->arena, "i:%s", c->ip ? c->ip : "");
+    keys[2] = bucket(c, "i:", c->ip);
     for (i = 0; i < 3; i++) {
         if (keys[i] == NULL)
             continue;

@@ -25,6 +25,10 @@ struct pl_quota {
     size_t n, cap;
     size_t *index; /* open addressing over entries: slot → entry number + 1 (0: empty) */
     size_t icap;   /* a power of two, at least twice n */
+    /* the current periods, formatted once per UTC day (not on every request) */
+    int64_t day_no;
+    char day[16], month[16];
+    int64_t day_end, month_end;
 };
 
 static uint64_t hash(const char *s)
@@ -74,16 +78,26 @@ void pl_quota_destroy(pl_quota_t *q)
     free(q);
 }
 
-static void periods(int64_t now_ms, char day[16], char month[16], int64_t *day_end, int64_t *month_end)
+/* The day and month of now ("d2026-11-25", "m2026-11") and when they end; called with the
+ * lock held, formats only when the UTC day changed. */
+static void periods(pl_quota_t *q, int64_t now_ms, char day[16], char month[16], int64_t *day_end,
+                    int64_t *month_end)
 {
-    char t[40];
-    int y, m;
-    pl_rfc3339(now_ms, t, sizeof(t));
-    snprintf(day, 16, "d%.10s", t);
-    snprintf(month, 16, "m%.7s", t);
-    pl_utc_month(now_ms, &y, &m);
-    *day_end = (now_ms / 86400000 + 1) * 86400000;
-    *month_end = pl_utc_ms(y, m + 1, 1);
+    if (q->day_no != now_ms / 86400000 + 1) {
+        char t[40];
+        int y, m;
+        pl_rfc3339(now_ms, t, sizeof(t));
+        snprintf(q->day, sizeof(q->day), "d%.10s", t);
+        snprintf(q->month, sizeof(q->month), "m%.7s", t);
+        pl_utc_month(now_ms, &y, &m);
+        q->day_end = (now_ms / 86400000 + 1) * 86400000;
+        q->month_end = pl_utc_ms(y, m + 1, 1);
+        q->day_no = now_ms / 86400000 + 1;
+    }
+    memcpy(day, q->day, 16);
+    memcpy(month, q->month, 16);
+    *day_end = q->day_end;
+    *month_end = q->month_end;
 }
 
 /* The calls stored for a period (0 if none), or -1 when the store failed. */
@@ -103,7 +117,7 @@ static entry_t *entry(pl_quota_t *q, pl_db_t *db, const char *tenant, int64_t no
     entry_t *e = NULL;
     size_t i;
     int k;
-    periods(now_ms, p[0], p[1], &ends[0], &ends[1]);
+    periods(q, now_ms, p[0], p[1], &ends[0], &ends[1]);
     if (q->icap) {
         for (i = (size_t)hash(tenant) & (q->icap - 1); q->index[i]; i = (i + 1) & (q->icap - 1))
             if (strcmp(q->entries[q->index[i] - 1].tenant, tenant) == 0) {
@@ -146,8 +160,8 @@ int pl_quota_take(pl_quota_t *q, pl_db_t *db, const char *tenant_id, int64_t day
     char d[16], m[16];
     int64_t day_end, month_end;
     int rc = 0;
-    periods(now_ms, d, m, &day_end, &month_end);
     pthread_mutex_lock(&q->lock);
+    periods(q, now_ms, d, m, &day_end, &month_end);
     e = entry(q, db, tenant_id, now_ms);
     if (day_limit >= 0 && e->count[0] >= day_limit) {
         *monthly = false;
