@@ -41,8 +41,10 @@ typedef struct pl_thread pl_thread_t;
 /* ---- migrations (types in store/store.h) ---- */
 /* The build embeds src/<dir>/migrations/<dialect>/NNNN_name.sql of every folder as
  * pl_migrations_<dir>_<dialect> (tools/embed-migrations). A module names its folder's set: */
-#define PL_MIGRATIONS_DECLARE(dir) extern const pl_migration_t pl_migrations_##dir##_sqlite[]
-#define PL_MIGRATIONS_OF(dir) (&(const pl_migrations_t){pl_migrations_##dir##_sqlite, NULL})
+#define PL_MIGRATIONS_DECLARE(dir)                                                                           \
+    extern const pl_migration_t pl_migrations_##dir##_sqlite[], pl_migrations_##dir##_postgres[]
+#define PL_MIGRATIONS_OF(dir)                                                                                \
+    (&(const pl_migrations_t){pl_migrations_##dir##_sqlite, pl_migrations_##dir##_postgres})
 
 /* ---- events ---- */
 typedef struct pl_event_type {

@@ -70,13 +70,13 @@ static int h_list(pl_ctx_t *c)
     }
     {
         pl_val_t args[] = {PL_TEXT(c->tenant_id),
-                           after_seq ? PL_INT(after_seq) : PL_NULLV,
+                           after_seq ? PL_INT(after_seq) : PL_NULL_INT,
                            PL_TEXT(actor),
                            PL_TEXT(action),
                            PL_TEXT(rtype),
                            PL_TEXT(rid),
-                           since ? PL_INT(s_ms) : PL_NULLV,
-                           until ? PL_INT(u_ms) : PL_NULLV,
+                           since ? PL_INT(s_ms) : PL_NULL_INT,
+                           until ? PL_INT(u_ms) : PL_NULL_INT,
                            PL_INT(pg.limit + 1)};
         data = pl_query_all(c->db, entry_json, sql, args, 9);
         if (data == NULL || (pg.include_total && pl_db_int(c->db, &total, sql_n, args, 9) != 1)) {

@@ -213,8 +213,9 @@ static void putback(pl_quota_t *q, const char *tenant, const char *period, int64
 
 int pl_quota_flush(pl_quota_t *q, pl_db_t *db)
 {
-    static const char *sql = "INSERT INTO api_usage (tenant_id, period, calls) VALUES ($1, $2, $3) "
-                             "ON CONFLICT (tenant_id, period) DO UPDATE SET calls = calls + excluded.calls";
+    static const char *sql =
+        "INSERT INTO api_usage (tenant_id, period, calls) VALUES ($1, $2, $3) "
+        "ON CONFLICT (tenant_id, period) DO UPDATE SET calls = api_usage.calls + excluded.calls";
     struct pending {
         char tenant[64];
         char period[16];

@@ -153,9 +153,9 @@ int pl_job_finish(pl_db_t *db, const pl_job_row_t *row, int rc, const char *erro
     /* 0 rows: the lease expired and another runner took the job over; its outcome stands */
     return pl_db_exec(db, sql,
                       PL_ARGS(PL_TEXT(row->id), PL_TEXT(row->claim_token), PL_TEXT(state),
-                              retry ? PL_INT(now + backoff_ms(row->attempts, backoff_base_ms)) : PL_NULLV,
+                              retry ? PL_INT(now + backoff_ms(row->attempts, backoff_base_ms)) : PL_NULL_INT,
                               PL_TEXT(rc == 0 ? NULL : error), PL_TEXT(result_json),
-                              retry ? PL_NULLV : PL_INT(now), PL_INT(now)));
+                              retry ? PL_NULL_INT : PL_INT(now), PL_INT(now)));
 }
 
 int64_t pl_job_reap(pl_db_t *db)
@@ -179,7 +179,7 @@ void pl_job_progress(pl_job_t *j, int64_t done, int64_t total, bool final)
     j->last_progress_ms = now;
     pl_db_exec(j->db, sql,
                PL_ARGS(PL_TEXT(j->id), PL_TEXT(j->claim_token), PL_INT(done),
-                       total < 0 ? PL_NULLV : PL_INT(total), PL_INT(now + j->lease_ms), PL_INT(now)));
+                       total < 0 ? PL_NULL_INT : PL_INT(total), PL_INT(now + j->lease_ms), PL_INT(now)));
 }
 
 int pl_job_fail(pl_job_t *j, bool permanent, const char *fmt, ...)

@@ -223,7 +223,7 @@ int pl_user_create(pl_db_t *db, pl_arena_t *a, const char *email, const char *ha
     pl_typeid_new("usr", uid);
     rc = pl_db_exec(db, sql,
                     PL_ARGS(PL_TEXT(uid), PL_TEXT(email), PL_TEXT(lower(a, email)), PL_TEXT(name ? name : ""),
-                            PL_TEXT(hash), email_verified ? PL_INT(now) : PL_NULLV, PL_INT(now)));
+                            PL_TEXT(hash), email_verified ? PL_INT(now) : PL_NULL_INT, PL_INT(now)));
     if (rc == PL_ECONFLICT)
         return pl_err_set(err, PL_ECONFLICT, "email_taken", "a user with this email already exists");
     if (rc < 0)

@@ -441,8 +441,8 @@ static int h_flags_patch(pl_ctx_t *c)
         return pl_fail_notfound(c, "feature flag");
     rc = pl_db_exec(c->db, sql,
                     PL_ARGS(PL_TEXT(key), PL_TEXT(pl_json_str(c->body, "description")),
-                            de ? PL_INT(json_is_true(de)) : PL_NULLV,
-                            rp ? PL_INT(json_integer_value(rp)) : PL_NULLV, PL_INT(pl_now_ms())));
+                            de ? PL_INT(json_is_true(de)) : PL_NULL_INT,
+                            rp ? PL_INT(json_integer_value(rp)) : PL_NULL_INT, PL_INT(pl_now_ms())));
     if (rc < 0) {
         json_decref(before);
         return pl_fail(c, PL_EDB, NULL, "the flag could not be saved");

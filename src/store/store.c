@@ -27,8 +27,8 @@ int pl_store_open(pl_store_t **out, const char *url, const pl_config_t *cfg, pl_
     if (url == NULL || *url == '\0' || strncmp(url, "sqlite:", 7) == 0)
         return pl_sqlite_driver.open(out, url && *url ? url + 7 : NULL, cfg, err);
     if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
-        return pl_err_set(err, PL_EINVAL, NULL, "this build has no PostgreSQL driver yet");
-    return pl_err_set(err, PL_EINVAL, NULL, "unknown store URL '%.40s' (sqlite:PATH)", url);
+        return pl_postgres_driver.open(out, url, cfg, err);
+    return pl_err_set(err, PL_EINVAL, NULL, "unknown store URL '%.40s' (sqlite:PATH or postgres://…)", url);
 }
 
 void pl_store_close(pl_store_t *s)
@@ -230,14 +230,14 @@ static const pl_migration_t *list_of(const pl_db_t *db, const pl_migration_set_t
 static int ensure_table(pl_db_t *db, const pl_migration_set_t *sets, size_t nsets, pl_err_t *err)
 {
     static const char *sql_create =
-        "CREATE TABLE IF NOT EXISTS schema_migrations (owner TEXT NOT NULL, version INTEGER NOT NULL, "
-        "name TEXT NOT NULL, applied_at INTEGER NOT NULL, PRIMARY KEY (owner, version))";
+        "CREATE TABLE IF NOT EXISTS schema_migrations (owner TEXT NOT NULL, version BIGINT NOT NULL, "
+        "name TEXT NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY (owner, version))";
     static const char *sql_legacy = "SELECT COUNT(*) FROM schema_migrations WHERE version BETWEEN 1 AND 7";
     static const char *sql_has_owner = "SELECT owner FROM schema_migrations LIMIT 0";
     static const char *sql_rename = "ALTER TABLE schema_migrations RENAME TO schema_migrations_v0";
     static const char *sql_ins =
         "INSERT INTO schema_migrations (owner, version, name, applied_at) VALUES ($1, 1, $2, $3)";
-    pl_rows_t *r;
+    pl_rows_t *r = NULL;
     int64_t n = 0;
     size_t i;
     int rc;
@@ -263,7 +263,7 @@ static int ensure_table(pl_db_t *db, const pl_migration_set_t *sets, size_t nset
         }
         if (rc == 0)
             pl_log(PL_LOG_INFO, "schema_migrations converted to per-owner versions", NULL);
-    } else if (rc == 0) {
+    } else if (r) {
         pl_rows_close(r);
     }
     if (rc == 0 && pl_db_commit(db) == 0)

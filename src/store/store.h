@@ -37,6 +37,7 @@ typedef enum { PL_V_NULL, PL_V_INT, PL_V_TEXT, PL_V_BLOB } pl_vtype_t;
 
 typedef struct pl_val {
     pl_vtype_t t;
+    pl_vtype_t null_of; /* a NULL's type (a typed database needs it: "$2 IS NULL OR …") */
     int64_t i;
     const void *p;
     size_t n; /* (size_t)-1: NUL-terminated text */
@@ -45,13 +46,14 @@ typedef struct pl_val {
 #define PL_INT(x) ((pl_val_t){.t = PL_V_INT, .i = (int64_t)(x)})
 static inline pl_val_t pl_val_text(const char *s)
 {
-    pl_val_t v = {.t = s ? PL_V_TEXT : PL_V_NULL, .p = s, .n = (size_t)-1};
+    pl_val_t v = {.t = s ? PL_V_TEXT : PL_V_NULL, .null_of = PL_V_TEXT, .p = s, .n = (size_t)-1};
     return v;
 }
-#define PL_TEXT(s) pl_val_text(s) /* NULL binds SQL NULL */
+#define PL_TEXT(s) pl_val_text(s) /* NULL binds a text NULL */
 #define PL_TEXTN(s, len) ((pl_val_t){.t = PL_V_TEXT, .p = (s), .n = (len)})
 #define PL_BLOB(b, len) ((pl_val_t){.t = PL_V_BLOB, .p = (b), .n = (len)})
-#define PL_NULLV ((pl_val_t){.t = PL_V_NULL})
+#define PL_NULL_INT ((pl_val_t){.t = PL_V_NULL, .null_of = PL_V_INT}) /* an integer NULL */
+#define PL_NULLV ((pl_val_t){.t = PL_V_NULL}) /* a NULL of no type (the database infers it) */
 #define PL_ARGS(...)                                                                                         \
     ((const pl_val_t[]){__VA_ARGS__}), (int)(sizeof((const pl_val_t[]){__VA_ARGS__}) / sizeof(pl_val_t))
 #define PL_NOARGS NULL, 0
@@ -91,7 +93,8 @@ typedef enum { PL_DIALECT_SQLITE = 0, PL_DIALECT_POSTGRES = 1 } pl_dialect_t;
 /* ---- the driver table ---- */
 /*
  * A driver implements the interface below for one kind of database. A store URL picks it:
- * "sqlite:PATH" (or no URL: DATA_DIR/plinth.db) → the SQLite driver; "fault+URL" wraps the
+ * "sqlite:PATH" (or no URL: DATA_DIR/plinth.db) → the SQLite driver; "postgres://…" → the
+ * PostgreSQL driver (libpq, store/postgres.c); "fault+URL" wraps the
  * driver of URL in the fault-injecting driver (store/fault.h, for tests). Drivers embed
  * pl_store_t, pl_db_t and pl_rows_t as the first member of their own structs.
  */
@@ -135,6 +138,7 @@ struct pl_rows {
 };
 
 extern const pl_store_driver_t pl_sqlite_driver;
+extern const pl_store_driver_t pl_postgres_driver;
 
 /* Opens the store named by url (NULL or "": SQLite in the data directory). */
 int pl_store_open(pl_store_t **out, const char *url, const pl_config_t *cfg, pl_err_t *err);

@@ -84,7 +84,7 @@ static int fan_out_event(pl_db_t *db, const event_ref_t *ev, bool replay)
     int n = 0;
     int64_t now = pl_now_ms();
     if (pl_db_query(db, &r, sql_eps,
-                    PL_ARGS(PL_TEXT(ev->tenant), replay ? PL_NULLV : PL_INT(ev->occurred))) != 0) {
+                    PL_ARGS(PL_TEXT(ev->tenant), replay ? PL_NULL_INT : PL_INT(ev->occurred))) != 0) {
         json_decref(eps);
         return PL_EDB;
     }
@@ -394,9 +394,9 @@ static void record(struct pl_webhooks *w, pl_db_t *db, job_t *j, long status, co
                 now + base + (int64_t)randombytes_uniform((uint32_t)(base / 10 + 1)); /* jitter up to 10% */
         }
         if (pl_db_exec(db, sql_fail,
-                       PL_ARGS(PL_TEXT(j->id), status ? PL_INT(status) : PL_NULLV, PL_INT(ms), PL_INT(now),
+                       PL_ARGS(PL_TEXT(j->id), status ? PL_INT(status) : PL_NULL_INT, PL_INT(ms), PL_INT(now),
                                PL_TEXT(last ? "failed" : "pending"), PL_TEXT(why),
-                               last ? PL_NULLV : PL_INT(next))) != 1 ||
+                               last ? PL_NULL_INT : PL_INT(next))) != 1 ||
             pl_db_int(db, &since, sql_fail_ep, PL_ARGS(PL_TEXT(j->endpoint), PL_INT(now))) != 1)
             rc = PL_EDB;
         if (rc == 0 && now - since >= w->conf->disable_after * 1000) {

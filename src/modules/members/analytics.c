@@ -24,7 +24,7 @@ static int h_engagement(pl_ctx_t *c)
         "SELECT CASE WHEN n >= 20 THEN 'highly_active' WHEN n >= 5 THEN 'moderately_active' ELSE "
         "'low_activity' END, "
         "COUNT(*) FROM (SELECT member_id, COUNT(*) AS n FROM member_activities WHERE tenant_id = $1 "
-        "AND occurred_at >= $2 AND occurred_at < $3 GROUP BY member_id) GROUP BY 1";
+        "AND occurred_at >= $2 AND occurred_at < $3 GROUP BY member_id) AS per_member GROUP BY 1";
     static const char *sql_members =
         "SELECT COUNT(*) FROM members WHERE tenant_id = $1 AND deleted_at IS NULL";
     const char *tf = pl_query(c, "timeframe");

@@ -119,7 +119,7 @@ int pl_members_seed(pl_db_t *db, const char *tenant_id, const pl_members_seed_t 
         if (pl_db_exec(db, sql_member,
                        PL_ARGS(PL_TEXT(id), PL_TEXT(tenant_id), PL_TEXT(fn), PL_TEXT(ln), PL_TEXT(email),
                                PL_TEXT(phone), PL_TEXT(status),
-                               ntypes ? PL_TEXT(type_ids[next(&rnd) % (uint64_t)ntypes]) : PL_NULLV,
+                               PL_TEXT(ntypes ? type_ids[next(&rnd) % (uint64_t)ntypes] : NULL),
                                PL_INT(joined), PL_TEXT(attrs), PL_INT(now), PL_INT(seq++))) < 0)
             goto db_fail;
         if ((i + 1) % BATCH == 0 &&

@@ -108,7 +108,7 @@ static int h_patch(pl_ctx_t *c)
     rc = pl_db_exec(c->db, sql,
                     PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id), PL_TEXT(pl_json_str(c->body, "name")),
                             PL_TEXT(pl_json_str(c->body, "description")), PL_TEXT(f),
-                            price ? PL_INT(pl_json_int(price, "amount", 0)) : PL_NULLV,
+                            price ? PL_INT(pl_json_int(price, "amount", 0)) : PL_NULL_INT,
                             PL_TEXT(pl_json_str(price, "currency")),
                             PL_TEXT(pl_json_str(c->body, "interval")), PL_INT(pl_now_ms())));
     if (rc <= 0) {

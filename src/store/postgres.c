@@ -1,0 +1,438 @@
+/*
+ * postgres.c — the PostgreSQL driver of store.h (libpq).
+ *
+ * "postgres://ROLE:PW@HOST:PORT/DB" (or postgresql://). One connection per pl_db_t, as with
+ * SQLite: each worker and background thread has its own. Statements are prepared once per
+ * connection (a hash table keyed by the SQL text, like the SQLite driver's) and executed with
+ * their parameters as text (the server infers their types from the statement); blobs go as
+ * binary. A transaction in a tenant's context sets app.tenant_id for that transaction only
+ * (set_config(…, true)), which the row-level security policies read.
+ *
+ * A connection that broke (the server restarted) is reset at the next transaction; until the
+ * server answers again statements fail with PL_EUNAVAIL, which the operation answers with a
+ * 503 problem. Errors: unique violations are PL_ECONFLICT; serialization failures, deadlocks
+ * and lock timeouts PL_EUNAVAIL (retry); anything else PL_EDB.
+ *
+ * Rows are read from the whole result of a statement (libpq's default): a cursor is an index
+ * into it. Lists are bounded by LIMIT everywhere, and exports read in batches.
+ *
+ * A failed statement aborts a PostgreSQL transaction, while callers (written for SQLite)
+ * may go on after a conflict — "insert; on a unique violation, read the existing row". A
+ * write inside a transaction therefore runs under a savepoint that a failure rolls back to,
+ * so the transaction stays usable exactly as on SQLite.
+ */
+#include "store/store.h"
+
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/banned.h"
+
+#define STMT_SLOTS 512
+
+typedef struct pg_store {
+    pl_store_t base;
+    char *conninfo;
+} pg_store_t;
+
+typedef struct pg_stmt {
+    char *sql; /* a copy of the text; NULL: empty slot */
+    uint64_t hash;
+    char name[16];
+} pg_stmt_t;
+
+typedef struct pg_db {
+    pl_db_t base;
+    PGconn *conn;
+    int64_t changes;
+    int nprepared;
+    pg_stmt_t slots[STMT_SLOTS];
+    char err[256];
+} pg_db_t;
+
+typedef struct pg_rows {
+    pl_rows_t base;
+    PGresult *res;
+    int row, nrows;
+    unsigned char *blob; /* the last bytea column read, unescaped */
+} pg_rows_t;
+
+#define PG(db) ((pg_db_t *)(void *)(db))
+#define PGR(r) ((pg_rows_t *)(void *)(r))
+
+static int pg_open(pl_store_t **out, const char *url, const pl_config_t *cfg, pl_err_t *err)
+{
+    pg_store_t *s = calloc(1, sizeof(*s));
+    (void)cfg;
+    if (s == NULL || (s->conninfo = strdup(url)) == NULL)
+        abort();
+    s->base.drv = &pl_postgres_driver;
+    *out = &s->base;
+    (void)err;
+    return 0;
+}
+
+static void pg_close(pl_store_t *store)
+{
+    pg_store_t *s = (pg_store_t *)(void *)store;
+    free(s->conninfo);
+    free(s);
+}
+
+static void forget_statements(pg_db_t *d)
+{
+    int i;
+    for (i = 0; i < STMT_SLOTS; i++) {
+        free(d->slots[i].sql);
+        d->slots[i].sql = NULL;
+    }
+    d->nprepared = 0;
+}
+
+static int pg_connect(pl_store_t *store, pl_db_t **out, pl_err_t *err)
+{
+    pg_store_t *s = (pg_store_t *)(void *)store;
+    pg_db_t *d = calloc(1, sizeof(*d));
+    if (d == NULL)
+        abort();
+    d->conn = PQconnectdb(s->conninfo);
+    if (PQstatus(d->conn) != CONNECTION_OK) {
+        pl_err_set(err, PL_EUNAVAIL, NULL, "cannot connect to PostgreSQL: %s", PQerrorMessage(d->conn));
+        PQfinish(d->conn);
+        free(d);
+        return PL_EUNAVAIL;
+    }
+    PQsetErrorVerbosity(d->conn, PQERRORS_TERSE);
+    *out = &d->base;
+    return 0;
+}
+
+static void pg_disconnect(pl_db_t *db)
+{
+    forget_statements(PG(db));
+    PQfinish(PG(db)->conn);
+    free(db);
+}
+
+/* The store status of a failed result. */
+static int status_of(pg_db_t *d, const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(d->err, sizeof(d->err), "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(d->conn));
+    if (PQstatus(d->conn) != CONNECTION_OK)
+        return PL_EUNAVAIL;
+    if (state && strcmp(state, "23505") == 0)
+        return PL_ECONFLICT;
+    if (state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0))
+        return PL_EUNAVAIL;
+    return PL_EDB;
+}
+
+/* Runs a statement without parameters (transaction control). */
+static int simple(pg_db_t *d, const char *sql)
+{
+    PGresult *res = PQexec(d->conn, sql);
+    int rc = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK
+                 ? 0
+                 : status_of(d, res);
+    PQclear(res);
+    return rc;
+}
+
+static int pg_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id)
+{
+    pg_db_t *d = PG(db);
+    PGresult *res;
+    const char *v[1] = {tenant_id};
+    int rc;
+    if (PQstatus(d->conn) != CONNECTION_OK) {
+        /* the server went away: try once to come back; prepared statements are gone */
+        forget_statements(d);
+        PQreset(d->conn);
+        if (PQstatus(d->conn) != CONNECTION_OK) {
+            snprintf(d->err, sizeof(d->err), "%s", PQerrorMessage(d->conn));
+            return PL_EUNAVAIL;
+        }
+        pl_log(PL_LOG_WARN, "reconnected to PostgreSQL", NULL);
+    }
+    if ((rc = simple(d, mode == PL_TX_WRITE ? "BEGIN" : "BEGIN READ ONLY")) != 0)
+        return rc;
+    if (tenant_id == NULL)
+        return 0;
+    res = PQexecParams(d->conn, "SELECT set_config('app.tenant_id', $1, true)", 1, NULL, v, NULL, NULL, 0);
+    rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : status_of(d, res);
+    PQclear(res);
+    if (rc != 0)
+        simple(d, "ROLLBACK");
+    return rc;
+}
+
+static int pg_commit(pl_db_t *db)
+{
+    int rc = simple(PG(db), "COMMIT");
+    if (rc != 0)
+        pl_logf(PL_LOG_ERROR, "commit failed", "%s", PG(db)->err);
+    return rc;
+}
+
+static void pg_rollback(pl_db_t *db)
+{
+    if (PQtransactionStatus(PG(db)->conn) != PQTRANS_IDLE)
+        simple(PG(db), "ROLLBACK");
+}
+
+/* INSERT, UPDATE, DELETE (the statements that can fail on a constraint). */
+static bool writes(const char *sql)
+{
+    while (*sql == ' ' || *sql == '\n' || *sql == '\t')
+        sql++;
+    return (*sql | 0x20) == 'i' || (*sql | 0x20) == 'u' || (*sql | 0x20) == 'd';
+}
+
+static uint64_t hash_text(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+/* The prepared statement of sql with these parameter types on this connection (prepared now
+ * if new), or NULL when the cache is full (the statement then runs unprepared). Fills *rc on
+ * a failed prepare. */
+static const char *prepared(pg_db_t *d, const char *sql, int nargs, const Oid *types, int *rc)
+{
+    uint64_t h = hash_text(sql);
+    int k;
+    for (k = 0; k < nargs; k++) /* the same text with other parameter types is another statement */
+        h = (h ^ (uint64_t)(types[k] + 1)) * 1099511628211ULL;
+    size_t i, base = (size_t)(h % STMT_SLOTS);
+    PGresult *res;
+    pg_stmt_t *s = NULL;
+    *rc = 0;
+    for (i = 0; i < 16; i++) {
+        pg_stmt_t *c = &d->slots[(base + i) % STMT_SLOTS];
+        if (c->sql == NULL) {
+            s = c;
+            break;
+        }
+        if (c->hash == h && strcmp(c->sql, sql) == 0)
+            return c->name;
+    }
+    if (s == NULL)
+        return NULL;
+    snprintf(s->name, sizeof(s->name), "s%d", d->nprepared++);
+    res = PQprepare(d->conn, s->name, sql, nargs, types);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        *rc = status_of(d, res);
+        PQclear(res);
+        pl_logf(PL_LOG_ERROR, "prepare failed", "%s: %.200s", d->err, sql);
+        return NULL;
+    }
+    PQclear(res);
+    s->sql = strdup(sql);
+    s->hash = h;
+    if (s->sql == NULL)
+        abort();
+    return s->name;
+}
+
+/* The type of a parameter: int8, text, bytea, or 0 (inferred) for a NULL of no type. */
+static Oid type_of(const pl_val_t *v)
+{
+    switch (v->t == PL_V_NULL ? v->null_of : v->t) {
+    case PL_V_INT:
+        return 20;
+    case PL_V_TEXT:
+        return 25;
+    case PL_V_BLOB:
+        return 17;
+    default:
+        return 0;
+    }
+}
+
+static int pg_query(pl_db_t *db, pl_rows_t **rows, const char *sql, const pl_val_t *args, int nargs)
+{
+    pg_db_t *d = PG(db);
+    Oid types[32];
+    const char *values[32];
+    int lengths[32], formats[32];
+    char nums[32][24];
+    const char *name;
+    PGresult *res;
+    ExecStatusType st;
+    pg_rows_t *r;
+    bool guarded;
+    int i, rc;
+    if (nargs > 32)
+        return PL_EDB;
+    for (i = 0; i < nargs; i++) {
+        formats[i] = 0;
+        lengths[i] = 0;
+        types[i] = type_of(&args[i]);
+        switch (args[i].t) {
+        case PL_V_NULL:
+            values[i] = NULL;
+            break;
+        case PL_V_INT:
+            snprintf(nums[i], sizeof(nums[i]), "%" PRId64, args[i].i);
+            values[i] = nums[i];
+            break;
+        case PL_V_TEXT:
+            values[i] = args[i].p;
+            if (args[i].n != (size_t)-1) { /* a length-delimited string: send it as bytes */
+                lengths[i] = (int)args[i].n;
+                formats[i] = 1;
+            }
+            break;
+        case PL_V_BLOB:
+            values[i] = args[i].p;
+            lengths[i] = (int)args[i].n;
+            formats[i] = 1;
+            break;
+        }
+    }
+    if (PQstatus(d->conn) != CONNECTION_OK) {
+        snprintf(d->err, sizeof(d->err), "%s", PQerrorMessage(d->conn));
+        return PL_EUNAVAIL;
+    }
+    name = prepared(d, sql, nargs, types, &rc);
+    if (rc != 0)
+        return rc;
+    guarded = db->in_tx && writes(sql);
+    if (guarded && (rc = simple(d, "SAVEPOINT pl_stmt")) != 0)
+        return rc;
+    res = name ? PQexecPrepared(d->conn, name, nargs, values, lengths, formats, 0)
+               : PQexecParams(d->conn, sql, nargs, types, values, lengths, formats, 0);
+    st = PQresultStatus(res);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        rc = status_of(d, res);
+        if (rc != PL_ECONFLICT)
+            pl_logf(PL_LOG_ERROR, "statement failed", "%s: %.200s", d->err, sql);
+        PQclear(res);
+        if (guarded) /* the transaction goes on without this statement */
+            simple(d, "ROLLBACK TO SAVEPOINT pl_stmt");
+        return rc;
+    }
+    if (guarded)
+        simple(d, "RELEASE SAVEPOINT pl_stmt");
+    d->changes = *PQcmdTuples(res) ? strtoll(PQcmdTuples(res), NULL, 10) : 0;
+    r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        abort();
+    r->base.db = db;
+    r->res = res;
+    r->row = -1;
+    r->nrows = st == PGRES_TUPLES_OK ? PQntuples(res) : 0;
+    *rows = &r->base;
+    return 0;
+}
+
+static int pg_step(pl_rows_t *rows)
+{
+    pg_rows_t *r = PGR(rows);
+    if (r->row + 1 >= r->nrows)
+        return 0;
+    r->row++;
+    return 1;
+}
+
+static const char *pg_text(pl_rows_t *rows, int col)
+{
+    pg_rows_t *r = PGR(rows);
+    if (col >= PQnfields(r->res) || PQgetisnull(r->res, r->row, col))
+        return NULL;
+    return PQgetvalue(r->res, r->row, col);
+}
+
+static int64_t pg_int(pl_rows_t *rows, int col)
+{
+    const char *v = pg_text(rows, col);
+    if (v == NULL)
+        return 0;
+    if (v[0] == 't' && v[1] == '\0') /* a boolean */
+        return 1;
+    return strtoll(v, NULL, 10);
+}
+
+static bool pg_null(pl_rows_t *rows, int col)
+{
+    pg_rows_t *r = PGR(rows);
+    return col >= PQnfields(r->res) || PQgetisnull(r->res, r->row, col);
+}
+
+static const void *pg_blob(pl_rows_t *rows, int col, size_t *len)
+{
+    pg_rows_t *r = PGR(rows);
+    const char *v = pg_text(rows, col);
+    *len = 0;
+    if (v == NULL)
+        return NULL;
+    PQfreemem(r->blob);
+    r->blob = PQunescapeBytea((const unsigned char *)v, len);
+    return r->blob;
+}
+
+static void pg_rows_close(pl_rows_t *rows)
+{
+    pg_rows_t *r = PGR(rows);
+    PQfreemem(r->blob);
+    PQclear(r->res);
+    free(r);
+}
+
+static int64_t pg_changes(pl_db_t *db)
+{
+    return PG(db)->changes;
+}
+
+static int pg_script(pl_db_t *db, const char *sql, pl_err_t *err)
+{
+    pg_db_t *d = PG(db);
+    int rc = simple(d, sql);
+    if (rc != 0)
+        pl_err_set(err, PL_EDB, NULL, "%s", d->err);
+    return rc;
+}
+
+static int pg_backup(pl_store_t *s, const char *path, pl_err_t *err)
+{
+    (void)s;
+    return pl_err_set(err, PL_EINVAL, NULL,
+                      "backups of a PostgreSQL store are the database's own (pg_dump, "
+                      "base backups); '%s' was not written",
+                      path);
+}
+
+static const char *pg_errmsg(pl_db_t *db)
+{
+    return PG(db)->err[0] ? PG(db)->err : PQerrorMessage(PG(db)->conn);
+}
+
+const pl_store_driver_t pl_postgres_driver = {
+    .name = "postgres",
+    .dialect = PL_DIALECT_POSTGRES,
+    .open = pg_open,
+    .close = pg_close,
+    .connect = pg_connect,
+    .disconnect = pg_disconnect,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .query = pg_query,
+    .step = pg_step,
+    .text = pg_text,
+    .integer = pg_int,
+    .null = pg_null,
+    .blob = pg_blob,
+    .rows_close = pg_rows_close,
+    .changes = pg_changes,
+    .script = pg_script,
+    .backup = pg_backup,
+    .errmsg = pg_errmsg,
+};
