@@ -32,6 +32,16 @@ class Server {
     this.args = opts.args || [];
     this.log = '';
     this.lines = [];
+    // PLINTH_TEST_PG=postgres://…/db: each server gets a database of its own on that
+    // PostgreSQL (as each SQLite server gets its own data directory); a restart keeps it.
+    if (process.env.PLINTH_TEST_PG && !this.env.PLINTH_DATABASE_URL) {
+      const name = `t_${path.basename(this.dataDir).replace(/[^a-z0-9]/gi, '_').toLowerCase()}`;
+      const r = spawnSync('psql', [process.env.PLINTH_TEST_PG, '-qAtc', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+      if (r.status !== 0 && !/already exists/.test(r.stderr)) throw new Error(`cannot create a test database: ${r.stderr}`);
+      const u = new URL(process.env.PLINTH_TEST_PG);
+      u.pathname = `/${name}`;
+      this.env.PLINTH_DATABASE_URL = u.toString();
+    }
   }
 
   start() {
