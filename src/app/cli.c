@@ -55,6 +55,22 @@ void pl_cli_print(json_t *j)
     json_decref(j);
 }
 
+void pl_cli_record(pl_op_t *op, const char *action, const char *tenant, const char *id, json_t *after)
+{
+    pl_op_record(op,
+                 &(pl_change_t){.action = action, .tenant_id = tenant, .resource_id = id, .after = after});
+    json_decref(after);
+}
+
+bool pl_cli_count(const char *s, long max, long *out)
+{
+    char *end = NULL;
+    if (s == NULL || *s == '\0')
+        return false;
+    *out = strtol(s, &end, 10);
+    return *end == '\0' && *out >= 0 && *out <= max;
+}
+
 const char *pl_cli_opt(int argc, char **argv, const char *name)
 {
     int i;

@@ -27,6 +27,11 @@ void pl_cli_close(pl_cli_t *c);
 int pl_cli_fail(pl_cli_t *c);
 /* Prints j indented and releases it. */
 void pl_cli_print(json_t *j);
+/* Records a creation for the commit step: action on resource id in tenant (NULL: the
+ * platform's), after its state (a new reference, taken). */
+void pl_cli_record(pl_op_t *op, const char *action, const char *tenant, const char *id, json_t *after);
+/* Whether s is a whole number from 0 to max (stored in *out). */
+bool pl_cli_count(const char *s, long max, long *out);
 /* The value of --name in argv, or NULL; "--flag" alone gives "". */
 const char *pl_cli_opt(int argc, char **argv, const char *name);
 

@@ -70,30 +70,20 @@ static int member_count(pl_db_t *db, const char *tid, int64_t *n)
     return pl_db_int(db, n, sql, PL_ARGS(PL_TEXT(tid)));
 }
 
-/* Records a creation for the commit step (after: a new reference, taken). */
-static void record(pl_op_t *op, const char *action, const char *tenant, const char *id, json_t *after)
-{
-    pl_op_record(op,
-                 &(pl_change_t){.action = action, .tenant_id = tenant, .resource_id = id, .after = after});
-    json_decref(after);
-}
-
 static int cmd_demo(pl_app_t *app, int argc, char **argv)
 {
     pl_cli_t c;
     pl_op_t *op = &c.op;
     const char *tid = NULL, *pid = NULL, *opt = pl_cli_opt(argc, argv, "--members");
     const char *url = pl_app_public_url(app);
-    char hash[128], *end = NULL;
+    char hash[128];
     json_t *key = NULL;
     size_t i;
     int rc = 1;
     long members = 10000;
     int64_t have = 0;
     pl_members_seed_t seed = {5, 0, 0, progress, NULL};
-    if (opt != NULL)
-        members = strtol(opt, &end, 10);
-    if (opt != NULL && (*opt == '\0' || *end != '\0' || members < 0 || members > 10000000)) {
+    if (opt != NULL && !pl_cli_count(opt, 10000000, &members)) {
         fprintf(stderr, "plinth demo: --members must be 0 to 10000000\n");
         return 2;
     }
@@ -106,7 +96,7 @@ static int cmd_demo(pl_app_t *app, int argc, char **argv)
     if (find_tenant(op->db, op->arena, &tid) == 0) {
         if (pl_tenant_create(op->db, op->arena, "Acme Fitness", DEMO_SLUG, &tid, &op->err) != 0)
             goto out;
-        record(op, "tenant.created", tid, tid, pl_tenant_json(op->db, tid));
+        pl_cli_record(op, "tenant.created", tid, tid, pl_tenant_json(op->db, tid));
     }
     fprintf(stderr, "demo: organization %s\n", tid);
     for (i = 0; i < sizeof(people) / sizeof(people[0]); i++)
@@ -119,8 +109,8 @@ static int cmd_demo(pl_app_t *app, int argc, char **argv)
         goto out;
     if (pl_apikey_create(op->db, op->arena, tid, "demo key", "admin", "demo", &key, &op->err) != 0)
         goto out;
-    record(op, "api_key.created", tid, json_string_value(json_object_get(key, "id")),
-           json_pack("{s:s, s:s}", "name", "demo key", "role", "admin"));
+    pl_cli_record(op, "api_key.created", tid, json_string_value(json_object_get(key, "id")),
+                  json_pack("{s:s, s:s}", "name", "demo key", "role", "admin"));
     if (pl_op_commit(op) != 0)
         goto out;
     if (member_count(op->db, tid, &have) < 0) {

@@ -119,6 +119,13 @@ int pl_reply_change(pl_ctx_t *c, int status, const char *resource_id, json_t *be
     return pl_reply(c, status, after);
 }
 
+int pl_reply_deleted(pl_ctx_t *c, const char *resource_id, json_t *before)
+{
+    pl_record(c, resource_id, before, NULL);
+    json_decref(before);
+    return pl_reply_empty(c, 204);
+}
+
 const void *pl_conf(pl_ctx_t *c, const pl_module_t *m)
 {
     return pl_app_conf(c->app, m);

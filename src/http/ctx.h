@@ -82,6 +82,10 @@ int pl_record_change(pl_ctx_t *c, pl_change_t change);
  * read-back failed — answers an error, never a 2xx with an empty body. */
 int pl_reply_change(pl_ctx_t *c, int status, const char *resource_id, json_t *before, json_t *after);
 
+/* The common end of a delete: records the removal of resource_id (before: its last state,
+ * reference taken) and answers 204. */
+int pl_reply_deleted(pl_ctx_t *c, const char *resource_id, json_t *before);
+
 /* ---- replying ---- */
 /* Sends body (ownership taken) with status. Returns 0. */
 int pl_reply(pl_ctx_t *c, int status, json_t *body);

@@ -160,12 +160,61 @@ static int stage_query(pl_ctx_t *c)
 
 /* ---- 5.–7. auth, tenant, permission ---- */
 
+/* ---- 5a. failed authentications per IP ----
+ * Every 401 answer takes a token from the client IP's auth-failure bucket; while it is empty,
+ * requests that carry a credential or log in are refused 429 before the credential is even
+ * looked at, so guessing passwords, tokens or keys is throttled. */
+/* A bucket name: a two-letter prefix ("t:", "k:", "i:", "a:") and an id, without printf
+ * (every request names up to four). */
+static const char *bucket(pl_ctx_t *c, const char prefix[3], const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    char *s = pl_alloc(c->arena, n + 3);
+    memcpy(s, prefix, 2);
+    memcpy(s + 2, id ? id : "", n + 1);
+    return s;
+}
+
+static const char *auth_bucket(pl_ctx_t *c)
+{
+    return bucket(c, "a:", c->ip);
+}
+
+static int stage_auth_throttle(pl_ctx_t *c, pl_http_t *http, bool credential)
+{
+    pl_rl_result_t res;
+    double wait;
+    bool public_write = (c->route->flags & PL_R_PUBLIC) &&
+                        !h2o_memis(c->req->method.base, c->req->method.len, H2O_STRLIT("GET"));
+    if (http->rl_rate[3] <= 0 || !(credential || public_write))
+        return 0;
+    http->ratelimit->take(http->ratelimit, auth_bucket(c), http->rl_rate[3], http->rl_burst[3], 0,
+                          pl_now_ms(), &res);
+    if (res.allowed)
+        return 0;
+    wait = ceil(res.retry_after_s) < 1 ? 1 : ceil(res.retry_after_s);
+    pl_header(c, "retry-after", pl_printf(c->arena, "%.0f", wait));
+    return pl_fail(c, PL_ERATE, "too_many_auth_failures",
+                   "too many failed authentications from this address; retry in %.0f s", wait);
+}
+
+static void count_auth_failure(pl_ctx_t *c, pl_http_t *http)
+{
+    pl_rl_result_t res;
+    if (http->rl_rate[3] > 0)
+        http->ratelimit->take(http->ratelimit, auth_bucket(c), http->rl_rate[3], http->rl_burst[3], 1.0,
+                              pl_now_ms(), &res);
+}
+
 static int stage_auth(pl_ctx_t *c, pl_http_t *http, int perm)
 {
     const pl_route_t *r = c->route;
     ssize_t i = h2o_find_header(&c->req->headers, H2O_TOKEN_AUTHORIZATION, -1);
     pl_str_t cred = PL_STR_NULL;
+    int rc;
 
+    if ((rc = stage_auth_throttle(c, http, i >= 0)) != 0) /* 5a */
+        return rc;
     if (i >= 0) {
         h2o_iovec_t v = c->req->headers.entries[i].value;
         if (v.len > 7 && h2o_lcstris(v.base, 7, H2O_STRLIT("bearer "))) {
@@ -220,53 +269,6 @@ static int stage_auth(pl_ctx_t *c, pl_http_t *http, int perm)
 }
 
 /* ---- 8. rate limits and quotas ---- */
-
-/* ---- 5a. failed authentications per IP ----
- * Every 401 answer takes a token from the client IP's auth-failure bucket; while it is empty,
- * requests that carry a credential or log in are refused 429 before the credential is even
- * looked at, so guessing passwords, tokens or keys is throttled. */
-/* A bucket name: a two-letter prefix ("t:", "k:", "i:", "a:") and an id, without printf
- * (every request names up to four). */
-static const char *bucket(pl_ctx_t *c, const char prefix[3], const char *id)
-{
-    size_t n = id ? strlen(id) : 0;
-    char *s = pl_alloc(c->arena, n + 3);
-    memcpy(s, prefix, 2);
-    memcpy(s + 2, id ? id : "", n + 1);
-    return s;
-}
-
-static const char *auth_bucket(pl_ctx_t *c)
-{
-    return bucket(c, "a:", c->ip);
-}
-
-static int stage_auth_throttle(pl_ctx_t *c, pl_http_t *http)
-{
-    pl_rl_result_t res;
-    double wait;
-    bool credential = h2o_find_header(&c->req->headers, H2O_TOKEN_AUTHORIZATION, -1) >= 0;
-    bool public_write = (c->route->flags & PL_R_PUBLIC) &&
-                        !h2o_memis(c->req->method.base, c->req->method.len, H2O_STRLIT("GET"));
-    if (http->rl_rate[3] <= 0 || !(credential || public_write))
-        return 0;
-    http->ratelimit->take(http->ratelimit, auth_bucket(c), http->rl_rate[3], http->rl_burst[3], 0,
-                          pl_now_ms(), &res);
-    if (res.allowed)
-        return 0;
-    wait = ceil(res.retry_after_s) < 1 ? 1 : ceil(res.retry_after_s);
-    pl_header(c, "retry-after", pl_printf(c->arena, "%.0f", wait));
-    return pl_fail(c, PL_ERATE, "too_many_auth_failures",
-                   "too many failed authentications from this address; retry in %.0f s", wait);
-}
-
-static void count_auth_failure(pl_ctx_t *c, pl_http_t *http)
-{
-    pl_rl_result_t res;
-    if (http->rl_rate[3] > 0)
-        http->ratelimit->take(http->ratelimit, auth_bucket(c), http->rl_rate[3], http->rl_burst[3], 1.0,
-                              pl_now_ms(), &res);
-}
 
 /* A non-negative whole number of a bucket figure (rounded to nearest). */
 static uint64_t whole(double x)
@@ -718,8 +720,6 @@ int pl_pipeline_handle(pl_worker_t *w, h2o_req_t *req)
         goto respond;
     }
     if ((rc = stage_query(c)) != 0) /* 4 */
-        goto respond;
-    if ((rc = stage_auth_throttle(c, http)) != 0) /* 5a */
         goto respond;
     if ((rc = stage_auth(c, http, m.perm)) != 0) /* 5, 6, 7 */
         goto respond;

@@ -109,9 +109,7 @@ static int h_delete(pl_ctx_t *c)
         return n < 0 ? pl_fail(c, PL_EDB, NULL, "cannot revoke the API key") : pl_fail_notfound(c, "API key");
     }
     pl_auth_changed(c);
-    pl_record(c, id, before, NULL);
-    json_decref(before);
-    return pl_reply_empty(c, 204);
+    return pl_reply_deleted(c, id, before);
 }
 
 const pl_route_t pl_apikey_routes[] = {

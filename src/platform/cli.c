@@ -13,14 +13,6 @@
 #include "app/rbac.h"
 #include "core/banned.h"
 
-/* Records a creation (after: a new reference, taken). */
-static void record(pl_op_t *op, const char *action, const char *tenant, const char *id, json_t *after)
-{
-    pl_op_record(op,
-                 &(pl_change_t){.action = action, .tenant_id = tenant, .resource_id = id, .after = after});
-    json_decref(after);
-}
-
 static int cmd_tenant(pl_app_t *app, int argc, char **argv)
 {
     pl_cli_t c;
@@ -45,8 +37,8 @@ static int cmd_tenant(pl_app_t *app, int argc, char **argv)
             pl_cli_print(all);
     } else if (pl_op_begin(&c.op, PL_TX_WRITE, NULL) != 0 ||
                pl_tenant_create(c.op.db, c.op.arena, name, slug, &id, &c.op.err) != 0 ||
-               (record(&c.op, "tenant.created", id, id, pl_tenant_json(c.op.db, id)), pl_op_commit(&c.op)) !=
-                   0) {
+               (pl_cli_record(&c.op, "tenant.created", id, id, pl_tenant_json(c.op.db, id)),
+                pl_op_commit(&c.op)) != 0) {
         rc = pl_cli_fail(&c);
     } else {
         pl_cli_print(pl_tenant_json(c.op.db, id));
@@ -60,7 +52,8 @@ static int add_member(pl_op_t *op, const char *tenant, const char *uid, const ch
 {
     if (pl_membership_add(op->db, tenant, uid, role, &op->err) != 0)
         return -1;
-    record(op, "team.member_added", tenant, uid, json_pack("{s:s, s:s}", "user_id", uid, "role", role));
+    pl_cli_record(op, "team.member_added", tenant, uid,
+                  json_pack("{s:s, s:s}", "user_id", uid, "role", role));
     return 0;
 }
 
@@ -139,8 +132,8 @@ static int cmd_apikey(pl_app_t *app, int argc, char **argv)
                          &c.op.err) != 0) {
         rc = pl_cli_fail(&c);
     } else {
-        record(&c.op, "api_key.created", tenant, json_string_value(json_object_get(out, "id")),
-               json_incref(out));
+        pl_cli_record(&c.op, "api_key.created", tenant, json_string_value(json_object_get(out, "id")),
+                      json_incref(out));
         if (pl_op_commit(&c.op) != 0)
             rc = pl_cli_fail(&c);
         else

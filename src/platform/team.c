@@ -134,9 +134,7 @@ static int h_team_delete(pl_ctx_t *c)
         return pl_fail(c, PL_EDB, NULL, "cannot remove the member");
     }
     pl_auth_changed(c);
-    pl_record(c, uid, m, NULL);
-    json_decref(m);
-    return pl_reply_empty(c, 204);
+    return pl_reply_deleted(c, uid, m);
 }
 
 /* ---- invitations ---- */
@@ -275,9 +273,7 @@ static int h_invite_revoke(pl_ctx_t *c)
         return n < 0 ? pl_fail(c, PL_EDB, NULL, "cannot revoke the invitation")
                      : pl_fail_notfound(c, "invitation");
     }
-    pl_record(c, id, before, NULL);
-    json_decref(before);
-    return pl_reply_empty(c, 204);
+    return pl_reply_deleted(c, id, before);
 }
 
 static const pl_field_t accept_fields[] = {

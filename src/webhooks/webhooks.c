@@ -167,9 +167,7 @@ static int h_delete(pl_ctx_t *c)
         json_decref(before);
         return pl_fail(c, PL_EDB, NULL, "the endpoint could not be deleted");
     }
-    pl_record(c, id, before, NULL);
-    json_decref(before);
-    return pl_reply_empty(c, 204);
+    return pl_reply_deleted(c, id, before);
 }
 
 static int h_rotate(pl_ctx_t *c)

@@ -55,6 +55,15 @@ static counts_t snapshot(void)
     return c;
 }
 
+/* A failed operation left nothing: no tenant, audit entry, event or job. */
+static void assert_unchanged(counts_t before, counts_t after)
+{
+    assert_int_equal(after.tenants, before.tenants);
+    assert_int_equal(after.audit, before.audit);
+    assert_int_equal(after.events, before.events);
+    assert_int_equal(after.jobs, before.jobs);
+}
+
 static void plan(const pl_fault_plan_t *p)
 {
     assert_int_equal(pl_fault_set(pl_app_store(u.app), p), 0);
@@ -128,10 +137,7 @@ static void test_any_failed_statement_leaves_nothing(void **state)
         assert_int_not_equal(create_tenant(name), 0);
         plan(&(pl_fault_plan_t){0});
         after = snapshot();
-        assert_int_equal(after.tenants, before.tenants);
-        assert_int_equal(after.audit, before.audit);
-        assert_int_equal(after.events, before.events);
-        assert_int_equal(after.jobs, before.jobs);
+        assert_unchanged(before, after);
     }
     /* and the chains still verify: no half-appended entry */
     {
@@ -150,10 +156,7 @@ static void test_failed_commit_leaves_nothing(void **state)
     assert_int_not_equal(create_tenant("Commit Fails"), 0);
     plan(&(pl_fault_plan_t){0});
     after = snapshot();
-    assert_int_equal(after.tenants, before.tenants);
-    assert_int_equal(after.audit, before.audit);
-    assert_int_equal(after.events, before.events);
-    assert_int_equal(after.jobs, before.jobs);
+    assert_unchanged(before, after);
     /* the next one commits and takes the next sequence numbers, not a gap left by the failure */
     assert_int_equal(create_tenant("After The Failure"), 0);
 }

@@ -339,9 +339,7 @@ static int h_delete(pl_ctx_t *c)
         return n < 0 ? pl_fail(c, PL_EDB, NULL, "the member could not be deleted")
                      : pl_fail_notfound(c, "member");
     }
-    pl_record(c, id, before, NULL);
-    json_decref(before);
-    return pl_reply_empty(c, 204);
+    return pl_reply_deleted(c, id, before);
 }
 
 /* ---- list ---- */

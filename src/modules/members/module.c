@@ -72,15 +72,6 @@ static void seed_progress(long done, long total, void *arg)
         fprintf(stderr, "\n");
 }
 
-static bool parse_count(const char *s, long max, long *out)
-{
-    char *end = NULL;
-    if (s == NULL || *s == '\0')
-        return false;
-    *out = strtol(s, &end, 10);
-    return *end == '\0' && *out >= 0 && *out <= max;
-}
-
 static int cmd_members(pl_app_t *app, int argc, char **argv)
 {
     pl_cli_t c;
@@ -93,8 +84,8 @@ static int cmd_members(pl_app_t *app, int argc, char **argv)
         fprintf(stderr, "usage: plinth members seed --tenant ID --count N [--activities N]\n");
         return 2;
     }
-    if (!parse_count(n, 100000000, &seed.members) ||
-        (acts && !parse_count(acts, 1000000000, &seed.activities))) {
+    if (!pl_cli_count(n, 100000000, &seed.members) ||
+        (acts && !pl_cli_count(acts, 1000000000, &seed.activities))) {
         fprintf(stderr, "plinth members seed: --count and --activities must be whole numbers, 0 or more\n");
         return 2;
     }

@@ -147,9 +147,7 @@ static int h_delete(pl_ctx_t *c)
         json_decref(before);
         return pl_fail(c, PL_EDB, NULL, "the membership type could not be deleted");
     }
-    pl_record(c, id, before, NULL);
-    json_decref(before);
-    return pl_reply_empty(c, 204);
+    return pl_reply_deleted(c, id, before);
 }
 
 const pl_route_t pl_member_type_routes[] = {
