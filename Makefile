@@ -1,7 +1,7 @@
 # Plinth — build, run and test.
 #   make            build build/plinth (release, -O2)
 #   make run        install what is missing, build, serve on 127.0.0.1:8080 with ./plinth-data
-#   make test       unit + API tests, then all of it again under ASan + UBSan
+#   make test       unit + API tests (SQLite and PostgreSQL), then all of it again under ASan + UBSan
 #   make test-asan  only the sanitizer half
 
 PKGS      := libh2o-evloop jansson sqlite3 libpq libsodium librhonabwy libcurl openssl
@@ -29,7 +29,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all run test test-asan unit api deps deps-build clean asan bench fmt
+.PHONY: all run test test-asan unit api api-sqlite api-postgres deps deps-build clean asan bench fmt
 
 all: deps-build $(BUILD)/plinth
 
@@ -68,8 +68,14 @@ run: all
 unit: all $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-api: all
+api: api-sqlite api-postgres
+
+api-sqlite: all
 	PLINTH_BIN=$(abspath $(BUILD)/plinth) node --test --test-concurrency=2 tests/api/
+
+# the same suite on a throwaway PostgreSQL server (tests/tools/pg-server)
+api-postgres: all
+	PLINTH_BIN=$(abspath $(BUILD)/plinth) tests/tools/with-pg node --test --test-concurrency=2 tests/api/
 
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="$(ASAN_FLAGS)" all

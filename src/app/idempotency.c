@@ -28,14 +28,18 @@ pl_idem_t pl_idempotency_claim(pl_db_t *db, pl_arena_t *a, const char *tenant_id
     static const char *sql_get =
         "SELECT request_hash, state, status, content_type, body, created_at, expires_at "
         "FROM idempotency_keys WHERE tenant_id = $1 AND key = $2";
-    static const char *sql_del = "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2";
+    /* only a row that is expired or abandoned: a concurrent claim's fresh row stays */
+    static const char *sql_del = "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND "
+                                 "(expires_at <= $3 OR (state = 'running' AND created_at < $4))";
     static const char *sql_ins =
         "INSERT INTO idempotency_keys (tenant_id, key, request_hash, state, created_at, "
         "expires_at) VALUES ($1, $2, $3, 'running', $4, $5)";
     int64_t now = pl_now_ms();
     pl_idem_t out = PL_IDEM_NEW;
     pl_rows_t *r;
-    int rc;
+    int rc, attempt = 0;
+again:
+    out = PL_IDEM_NEW;
     if (pl_db_begin(db, PL_TX_WRITE, tenant_id) != 0)
         return PL_IDEM_ERROR;
     if (pl_db_query(db, &r, sql_get, PL_ARGS(PL_TEXT(tenant_id), PL_TEXT(key))) != 0)
@@ -64,11 +68,22 @@ pl_idem_t pl_idempotency_claim(pl_db_t *db, pl_arena_t *a, const char *tenant_id
     pl_rows_close(r);
     if (rc < 0)
         goto fail;
-    if (out == PL_IDEM_NEW && (pl_db_exec(db, sql_del, PL_ARGS(PL_TEXT(tenant_id), PL_TEXT(key))) < 0 ||
-                               pl_db_exec(db, sql_ins,
-                                          PL_ARGS(PL_TEXT(tenant_id), PL_TEXT(key), PL_TEXT(request_hash),
-                                                  PL_INT(now), PL_INT(now + TTL_MS))) < 0))
-        goto fail;
+    if (out == PL_IDEM_NEW) {
+        if (pl_db_exec(db, sql_del,
+                       PL_ARGS(PL_TEXT(tenant_id), PL_TEXT(key), PL_INT(now), PL_INT(now - STALE_MS))) < 0)
+            goto fail;
+        rc = pl_db_exec(db, sql_ins,
+                        PL_ARGS(PL_TEXT(tenant_id), PL_TEXT(key), PL_TEXT(request_hash), PL_INT(now),
+                                PL_INT(now + TTL_MS)));
+        /* A concurrent request with this key claimed it first (writers are not serialized on
+         * PostgreSQL): read its row again, which says running, replay or mismatch. */
+        if (rc == PL_ECONFLICT && attempt++ == 0) {
+            pl_db_rollback(db);
+            goto again;
+        }
+        if (rc < 0)
+            goto fail;
+    }
     if (pl_db_commit(db) != 0)
         return PL_IDEM_ERROR;
     return out;

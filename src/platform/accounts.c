@@ -112,10 +112,15 @@ static int insert_tenant(pl_db_t *db, pl_arena_t *a, const char *name, const cha
         "\"domain\":null}";
     char *tid = pl_alloc(a, PL_TYPEID_MAX);
     int rc;
+    int tries = 0;
     pl_typeid_new("ten", tid);
-    rc = pl_db_exec(db, sql,
-                    PL_ARGS(PL_TEXT(tid), PL_TEXT(name), PL_TEXT(slug), PL_INT(platform), PL_TEXT(defaults),
-                            PL_INT(pl_now_ms())));
+    do {
+        rc = pl_db_exec(db, sql,
+                        PL_ARGS(PL_TEXT(tid), PL_TEXT(name), PL_TEXT(slug), PL_INT(platform),
+                                PL_TEXT(defaults), PL_INT(pl_now_ms())));
+        /* A conflict is the slug, or (with concurrent writers on PostgreSQL) a number another
+         * transaction took since this statement's snapshot: the next attempt sees it. */
+    } while (rc == PL_ECONFLICT && slug_taken(db, slug) == 0 && ++tries < 16);
     if (rc == PL_ECONFLICT)
         return pl_err_set(err, PL_ECONFLICT, "slug_taken", "the slug '%s' is already in use", slug);
     if (rc < 0)

@@ -163,7 +163,15 @@ static int pg_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id)
         return rc;
     if (tenant_id == NULL)
         return 0;
-    res = PQexecParams(d->conn, "SELECT set_config('app.tenant_id', $1, true)", 1, NULL, v, NULL, NULL, 0);
+    /* A tenant's write transactions take turns (a transaction-scoped advisory lock on the
+     * tenant), as all writes do on SQLite: plan limits counted before an insert, the audit
+     * chain's append and the per-tenant counters stay exact with concurrent writers on any
+     * number of nodes. Other tenants' writes do not wait. */
+    res = PQexecParams(d->conn,
+                       mode == PL_TX_WRITE ? "SELECT set_config('app.tenant_id', $1, true), "
+                                             "pg_advisory_xact_lock(hashtextextended($1, 0))"
+                                           : "SELECT set_config('app.tenant_id', $1, true)",
+                       1, NULL, v, NULL, NULL, 0);
     rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : status_of(d, res);
     PQclear(res);
     if (rc != 0)

@@ -4,8 +4,6 @@
 // newest event of each tenant so sequences go on, expired refresh tokens are removed.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawnSync } = require('node:child_process');
-const path = require('node:path');
 const { startServer, operator } = require('./helpers');
 
 const PERIOD = 300;
@@ -16,12 +14,6 @@ const env = {
 let s1;
 let s2;
 let op;
-
-function sql(dir, text) {
-  const r = spawnSync('sqlite3', ['-cmd', '.timeout 5000', path.join(dir, 'plinth.db'), text], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim();
-}
 
 before(async () => {
   s1 = await startServer({ env });
@@ -78,12 +70,12 @@ test('outbox cleanup removes old delivered events but keeps each tenant\'s newes
   assert.equal(before.length, 4); // tenant.created + 3 × member.created
   // the dispatcher passes them, then they are made older than the retention
   for (let i = 0; i < 100; i++) {
-    const cur = Number(sql(s1.dataDir, "SELECT last_seq FROM dispatch_cursor WHERE name = 'webhooks'"));
-    const max = Number(sql(s1.dataDir, 'SELECT max(seq) FROM events'));
+    const cur = Number(s1.sql("SELECT last_seq FROM dispatch_cursor WHERE name = 'webhooks'"));
+    const max = Number(s1.sql('SELECT max(seq) FROM events'));
     if (cur >= max) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  sql(s1.dataDir, `UPDATE events SET occurred_at = 0 WHERE tenant_id = '${u.tenant.id}'`);
+  s1.sql(`UPDATE events SET occurred_at = 0 WHERE tenant_id = '${u.tenant.id}'`);
   let left;
   for (let i = 0; i < 100; i++) {
     left = (await s1.get('/v1/events', { token: u.token })).body.data;
@@ -100,9 +92,9 @@ test('outbox cleanup removes old delivered events but keeps each tenant\'s newes
 
 test('expired refresh tokens are removed by tokens.cleanup', async () => {
   const u = await s1.signup();
-  const count = () => Number(sql(s1.dataDir, `SELECT count(*) FROM sessions WHERE user_id = '${u.user.id}'`));
+  const count = () => Number(s1.sql(`SELECT count(*) FROM sessions WHERE user_id = '${u.user.id}'`));
   assert.equal(count(), 1);
-  sql(s1.dataDir, `UPDATE sessions SET expires_at = 0 WHERE user_id = '${u.user.id}'`);
+  s1.sql(`UPDATE sessions SET expires_at = 0 WHERE user_id = '${u.user.id}'`);
   for (let i = 0; i < 100 && count() > 0; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(count(), 0);
   assert.equal((await s1.post('/v1/auth/refresh', { refresh_token: u.refresh })).status, 401);

@@ -97,6 +97,16 @@ class Server {
     return new Promise((r) => this.proc.once('exit', r));
   }
 
+  // Runs one SQL statement on this server's database as its owner (the sqlite3 CLI or psql),
+  // for tests that inspect or tamper with stored rows behind Plinth's back; returns stdout.
+  sql(text) {
+    const r = this.env.PLINTH_DATABASE_URL
+      ? spawnSync('psql', [this.env.PLINTH_DATABASE_URL, '-qAtX', '-v', 'ON_ERROR_STOP=1', '-c', text], { encoding: 'utf8' })
+      : spawnSync('sqlite3', ['-cmd', '.timeout 5000', path.join(this.dataDir, 'plinth.db'), text], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim();
+  }
+
   // Runs a CLI command on this server's data directory.
   cli(...args) {
     const r = spawnSync(BIN, [...args, '--data-dir', this.dataDir], { env: this.env, encoding: 'utf8' });
