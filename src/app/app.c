@@ -117,6 +117,45 @@ int pl_app_migrate(pl_app_t *a, int *applied, pl_err_t *err)
     return pl_store_migrate(a->store, sets, migration_sets(a, sets), applied, err);
 }
 
+/*
+ * The schema: with an owner's URL (PostgreSQL), migrations and grants run as the owner and
+ * the app's own role only reads and writes rows; without one, the app's store migrates
+ * itself (SQLite), or on PostgreSQL must already be up to date. Then the app's role is
+ * checked: on PostgreSQL it must be bound by row-level security.
+ */
+static int open_schema(pl_app_t *a, pl_err_t *err)
+{
+    pl_migration_set_t sets[PL_MAX_MODULES];
+    size_t n = migration_sets(a, sets);
+    pl_store_t *owner = NULL;
+    int applied = 0, rc;
+    if (a->cfg.migrate_url[0]) {
+        if ((rc = pl_store_open(&owner, a->cfg.migrate_url, &a->cfg, err)) == 0 &&
+            (rc = pl_store_migrate(owner, sets, n, &applied, err)) == 0)
+            rc = pl_store_secure(owner, a->store, err);
+        pl_store_close(owner);
+    } else if (pl_store_has_roles(a->store)) {
+        pl_db_t *db;
+        if ((rc = pl_db_connect(a->store, &db, err)) == 0) {
+            int pending = pl_db_pending_migrations(db, sets, n);
+            pl_db_close(db);
+            if (pending != 0)
+                rc =
+                    pl_err_set(err, PL_EDB, NULL,
+                               pending > 0 ? "the database needs %d migrations: give --migrate-url OWNER_URL "
+                                             "(plinth migrate or serve)"
+                                           : "the database has no schema (%d): give --migrate-url OWNER_URL",
+                               pending);
+        }
+    } else {
+        rc = pl_store_migrate(a->store, sets, n, &applied, err);
+    }
+    if (rc == 0)
+        rc = pl_store_check(a->store, err);
+    a->migrations_applied = applied;
+    return rc;
+}
+
 /* Declarations are checked once, here: a mistake in a descriptor stops the start. */
 static int check_modules(const pl_app_t *a, pl_err_t *err)
 {
@@ -144,15 +183,12 @@ static int check_modules(const pl_app_t *a, pl_err_t *err)
 
 int pl_app_open(pl_app_t *a, pl_err_t *err)
 {
-    int applied = 0;
     if (check_modules(a, err) != 0)
         return err->status;
     if (pl_crypto_init() != 0)
         return pl_err_set(err, PL_EINTERNAL, NULL, "libsodium failed to initialise");
-    if (pl_store_open(&a->store, a->cfg.database_url, &a->cfg, err) != 0 ||
-        pl_app_migrate(a, &applied, err) != 0)
+    if (pl_store_open(&a->store, a->cfg.database_url, &a->cfg, err) != 0 || open_schema(a, err) != 0)
         return err->status ? err->status : PL_EDB;
-    a->migrations_applied = applied;
     for (a->ninit = 0; a->ninit < a->n; a->ninit++) {
         const pl_module_t *m = a->modules[a->ninit];
         if (m->init && m->init(a, err) != 0) {

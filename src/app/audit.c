@@ -173,7 +173,7 @@ static int orphan_heads(pl_db_t *db, const char *tenant_id, FILE *out)
     return rc < 0 ? PL_EDB : broken;
 }
 
-int pl_audit_verify(pl_db_t *db, const char *tenant_id, FILE *out)
+static int verify(pl_db_t *db, const char *tenant_id, FILE *out)
 {
     static const char *sql =
         "SELECT tenant_id, seq, id, actor_type, actor_id, action, resource_type, resource_id, "
@@ -235,4 +235,15 @@ int pl_audit_verify(pl_db_t *db, const char *tenant_id, FILE *out)
     if (!broken && (h = orphan_heads(db, tenant_id, out)) != 0)
         return h;
     return broken;
+}
+
+/* One read transaction in the control plane's scope: it walks every tenant's chain. */
+int pl_audit_verify(pl_db_t *db, const char *tenant_id, FILE *out)
+{
+    int rc;
+    if (pl_db_begin(db, PL_TX_READ, NULL) != 0)
+        return PL_EDB;
+    rc = verify(db, tenant_id, out);
+    pl_db_rollback(db);
+    return rc;
 }

@@ -17,7 +17,9 @@ const pl_option_t pl_config_options[] = {
     PL_OPTION_STR(pl_config_t, public_url, "--public-url", "PLINTH_PUBLIC_URL", NULL,
                   "external base URL used in links sent by email (default http://LISTEN)"),
     PL_OPTION_STR(pl_config_t, database_url, "--database-url", "PLINTH_DATABASE_URL", NULL,
-                  "the store: sqlite:PATH (default: DATA_DIR/plinth.db)"),
+                  "the store: sqlite:PATH (default: DATA_DIR/plinth.db) or postgres://APP_ROLE@HOST/DB"),
+    PL_OPTION_STR(pl_config_t, migrate_url, "--migrate-url", "PLINTH_MIGRATE_URL", NULL,
+                  "PostgreSQL: the schema owner's URL; migrations and grants run as it at start"),
     PL_OPTIONS_END,
 };
 

@@ -67,7 +67,12 @@ static void progress(long done, long total, void *arg)
 static int member_count(pl_db_t *db, const char *tid, int64_t *n)
 {
     static const char *sql = "SELECT COUNT(*) FROM members WHERE tenant_id = $1";
-    return pl_db_int(db, n, sql, PL_ARGS(PL_TEXT(tid)));
+    int rc;
+    if (pl_db_begin(db, PL_TX_READ, tid) != 0)
+        return PL_EDB;
+    rc = pl_db_int(db, n, sql, PL_ARGS(PL_TEXT(tid)));
+    pl_db_rollback(db);
+    return rc;
 }
 
 static int cmd_demo(pl_app_t *app, int argc, char **argv)

@@ -135,7 +135,10 @@ static void on_tick(h2o_timeout_entry_t *entry)
     }
     if (o->head) {
         pl_rows_t *r;
-        if (pl_db_query(o->t->db, &r, sql, PL_ARGS(PL_INT(o->cursor))) == 0) {
+        /* one read of every tenant's new events for all of this thread's streams (control
+         * plane); each stream gets only its own tenant's */
+        if (pl_db_begin(o->t->db, PL_TX_READ, NULL) == 0 &&
+            pl_db_query(o->t->db, &r, sql, PL_ARGS(PL_INT(o->cursor))) == 0) {
             while (pl_rows_next(r) == 1) {
                 int64_t seq = pl_rows_int(r, 0);
                 const char *tenant = pl_rows_text(r, 4);
@@ -149,6 +152,7 @@ static void on_tick(h2o_timeout_entry_t *entry)
             }
             pl_rows_close(r);
         }
+        pl_db_rollback(o->t->db);
         stream_t *next;
         for (s = o->head; s; s = next) {
             next = s->next;

@@ -738,9 +738,13 @@ int pl_pipeline_handle(pl_worker_t *w, h2o_req_t *req)
     if (c->route->prepare && (rc = c->route->prepare(c)) != 0) /* 11 */
         goto release;
 
-    writes = !pl_str_eq_cstr(method, "GET") && !pl_str_eq_cstr(method, "HEAD"); /* 12 */
+    /* 12: the transaction's tenant context, which row-level security enforces on PostgreSQL:
+     * the caller's tenant; an operator route administers every tenant, and a PL_R_CONTROL
+     * route reads the caller's own rows of other tenants (control plane). */
+    writes = !pl_str_eq_cstr(method, "GET") && !pl_str_eq_cstr(method, "HEAD");
     if (!(c->route->flags & PL_R_OWN_TX) &&
-        (rc = pl_op_begin(&c->op, writes ? PL_TX_WRITE : PL_TX_READ, c->tenant_id)) != 0)
+        (rc = pl_op_begin(&c->op, writes ? PL_TX_WRITE : PL_TX_READ,
+                          (c->route->flags & (PL_R_PLATFORM | PL_R_CONTROL)) ? NULL : c->tenant_id)) != 0)
         goto release;
 
     rc = c->route->handler(c); /* 13 */

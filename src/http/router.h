@@ -30,6 +30,9 @@ typedef int (*pl_handler_fn)(pl_ctx_t *c);
 #define PL_R_RAW_BODY 16u         /* the handler reads the raw body (no JSON parsing) */
 #define PL_R_ANY_TENANT_STATE 32u /* allowed while the tenant is suspended (e.g. /v1/me) */
 #define PL_R_OWN_TX 64u           /* no transaction is opened: the handler only reads, on its own */
+#define PL_R_CONTROL                                                                                         \
+    128u /* the transaction runs in the control plane's scope, not the caller's                              \
+            tenant: it reads the caller's rows of other tenants (/v1/me) */
 
 #define PL_MAX_PARAMS 4
 

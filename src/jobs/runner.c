@@ -264,9 +264,17 @@ static void run_task(struct pl_jobs *js, pl_db_t *db, const pl_task_t *t)
                    PL_ARGS(PL_INT(now), PL_TEXT(js->owner), PL_INT(now + SCHED_LEASE_MS),
                            PL_INT(now + period), PL_TEXT(t->name))) != 1)
         return;
-    changed = t->run(js->app, db);
-    if (pl_db_in_tx(db))
-        pl_db_rollback(db);
+    /* a task is control-plane work (it sweeps every tenant's rows): one transaction */
+    if (pl_db_begin(db, PL_TX_WRITE, NULL) != 0) {
+        changed = PL_EDB;
+    } else {
+        changed = t->run(js->app, db);
+        if (changed < 0 || pl_db_commit(db) != 0) {
+            pl_db_rollback(db);
+            if (changed >= 0)
+                changed = PL_EDB;
+        }
+    }
     pl_db_exec(db, sql_done,
                PL_ARGS(PL_TEXT(t->name), PL_TEXT(js->owner), PL_INT(pl_now_ms()),
                        PL_TEXT(changed < 0 ? "error" : "ok"), PL_TEXT(changed < 0 ? pl_db_errmsg(db) : NULL),

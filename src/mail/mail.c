@@ -339,8 +339,11 @@ static int run_send(pl_job_t *j)
         return pl_job_fail(j, true, "the payload names no mail");
     if (conf(j->app)->smtp_url[0] == '\0')
         return pl_job_fail(j, false, "no SMTP server is configured (--smtp-url)");
-    if (pl_db_query(j->db, &r, sql, PL_ARGS(PL_TEXT(id))) != 0)
+    /* the outbox is the control plane's (it holds platform mail too) */
+    if (pl_db_begin(j->db, PL_TX_READ, NULL) != 0 || pl_db_query(j->db, &r, sql, PL_ARGS(PL_TEXT(id))) != 0) {
+        pl_db_rollback(j->db);
         return pl_job_fail(j, false, "the mail could not be read");
+    }
     if (pl_rows_next(r) == 1) {
         to = pl_strdup(j->arena, pl_rows_text(r, 0));
         subject = pl_strdup(j->arena, pl_rows_text(r, 1));
@@ -349,6 +352,7 @@ static int run_send(pl_job_t *j)
         state = pl_strdup(j->arena, pl_rows_text(r, 4));
     }
     pl_rows_close(r);
+    pl_db_rollback(j->db);
     if (to == NULL)
         return pl_job_fail(j, true, "the mail %s no longer exists", id);
     if (strcmp(state, "sent") == 0) /* sent by an earlier attempt that could not record it */
@@ -359,14 +363,14 @@ static int run_send(pl_job_t *j)
     if (rc == 0) {
         /* sent: if this bookkeeping fails, a retry finds the mail still pending and sends it
          * again — at least once, never lost */
-        if (pl_db_exec(j->db, sql_sent, PL_ARGS(PL_TEXT(id), PL_INT(pl_now_ms()))) != 1)
+        if (pl_db_exec_tx(j->db, NULL, sql_sent, PL_ARGS(PL_TEXT(id), PL_INT(pl_now_ms()))) != 1)
             return pl_job_fail(j, false, "the mail was sent but could not be marked sent");
         j->result = json_pack("{s:s}", "to", to);
         return 0;
     }
-    if (pl_db_exec(j->db, sql_failed,
-                   PL_ARGS(PL_TEXT(id), PL_TEXT(j->attempt >= j->max_attempts ? "failed" : "pending"),
-                           PL_TEXT(why))) < 0)
+    if (pl_db_exec_tx(j->db, NULL, sql_failed,
+                      PL_ARGS(PL_TEXT(id), PL_TEXT(j->attempt >= j->max_attempts ? "failed" : "pending"),
+                              PL_TEXT(why))) < 0)
         pl_logf(PL_LOG_WARN, "the failed attempt of a mail could not be recorded", "%s", id);
     return pl_job_fail(j, false, "SMTP: %s", why);
 }

@@ -627,7 +627,7 @@ const pl_route_t pl_auth_routes[] = {
      202, "Send a password-reset message", "user.password_reset_requested"},
     {"POST", "/v1/auth/password-reset", h_reset, NULL, PL_R_PUBLIC, &reset_schema, 200,
      "Set a new password with a reset token", "user.password_reset", NULL, prep_reset},
-    {"GET", "/v1/me", h_me, NULL, PL_R_TENANT | PL_R_ANY_TENANT_STATE, NULL, 200,
+    {"GET", "/v1/me", h_me, NULL, PL_R_TENANT | PL_R_ANY_TENANT_STATE | PL_R_CONTROL, NULL, 200,
      "The caller: user or API key, tenant, role, permissions"},
     {"GET", "/v1/roles", h_roles, NULL, PL_R_TENANT, NULL, 200, "Roles and their permissions"},
     {"GET", "/.well-known/jwks.json", h_jwks, NULL, PL_R_PUBLIC, NULL, 200, "Public keys of access tokens"},

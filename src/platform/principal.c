@@ -74,6 +74,10 @@ static int resolve_key(pl_op_t *c, pl_str_t cred, pl_principal_t *p)
     pl_rows_t *r;
     int rc;
     pl_sha256_hex(cred.ptr, cred.len, hash);
+    /* A key names its tenant only through its row: the lookup is control-plane work (it
+     * reads api_keys across tenants; docs/architecture.md, row-level security). */
+    if (pl_db_begin(c->db, PL_TX_READ, NULL) != 0)
+        return pl_op_fail(c, PL_EUNAVAIL, "store_unavailable", "the store is unavailable; retry");
     if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(hash))) != 0)
         return pl_op_fail(c, PL_EDB, NULL, "the store is unavailable");
     rc = pl_rows_next(r);
@@ -104,6 +108,9 @@ static int resolve_jwt(pl_op_t *c, pl_str_t cred, pl_principal_t *p)
     int rc;
     if (pl_tokens_verify(pl_platform_tokens(c->app), cred.ptr, cred.len, pl_now_ms() / 1000, &cl, &why) != 0)
         return unauthorized(c, why);
+    /* a token names its tenant: its checks run in that tenant's context */
+    if (pl_db_begin(c->db, PL_TX_READ, cl.tid) != 0)
+        return pl_op_fail(c, PL_EUNAVAIL, "store_unavailable", "the store is unavailable; retry");
     if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(cl.tid), PL_TEXT(cl.sub), PL_TEXT(cl.sid))) != 0)
         return pl_op_fail(c, PL_EDB, NULL, "the store is unavailable");
     rc = pl_rows_next(r);
@@ -121,21 +128,25 @@ static int resolve_jwt(pl_op_t *c, pl_str_t cred, pl_principal_t *p)
     return rc == 1 ? 0 : unauthorized(c, "the session has ended or the access was revoked");
 }
 
-static void touch_key(pl_op_t *c, const char *key_id, int64_t now)
+/* A bookkeeping column (not a change of the key: no audit entry), at most once a minute. */
+static void touch_key(pl_op_t *c, const pl_principal_t *p, int64_t now)
 {
     static const char *sql = "UPDATE api_keys SET last_used_at = $1 WHERE id = $2";
-    pl_db_exec(c->db, sql, PL_ARGS(PL_INT(now), PL_TEXT(key_id)));
+    pl_db_exec_tx(c->db, p->tenant_id, sql, PL_ARGS(PL_INT(now), PL_TEXT(p->key_id)));
 }
 
-/* An API key (pk_…) or an access token → a principal with its tenant's plan applied. */
+/* An API key (pk_…) or an access token → a principal with its tenant's plan applied; one
+ * read transaction, opened by the resolver that knows its context. */
 static int resolve(pl_op_t *c, pl_str_t cred, pl_principal_t *p)
 {
+    int rc;
     memset(p, 0, sizeof(*p));
-    if ((cred.len > 3 && memcmp(cred.ptr, "pk_", 3) == 0) ? resolve_key(c, cred, p) : resolve_jwt(c, cred, p))
-        return c->err.status;
-    if (pl_plan_apply(c->db, p->tenant_id, p) != 0)
-        return pl_op_fail(c, PL_EDB, NULL, "the store is unavailable");
-    return 0;
+    rc =
+        (cred.len > 3 && memcmp(cred.ptr, "pk_", 3) == 0) ? resolve_key(c, cred, p) : resolve_jwt(c, cred, p);
+    if (rc == 0 && pl_plan_apply(c->db, p->tenant_id, p) != 0)
+        rc = pl_op_fail(c, PL_EDB, NULL, "the store is unavailable");
+    pl_db_rollback(c->db); /* read only */
+    return rc ? c->err.status : 0;
 }
 
 int pl_auth_resolve(pl_op_t *c, pl_str_t cred, const pl_principal_t **out)
@@ -177,7 +188,7 @@ int pl_auth_resolve(pl_op_t *c, pl_str_t cred, const pl_principal_t **out)
         s->touched_ms = 0;
     }
     if (s->p.kind == PL_PRINCIPAL_APIKEY && now - s->touched_ms > TOUCH_EVERY_MS) {
-        touch_key(c, s->p.key_id, now);
+        touch_key(c, &s->p, now);
         s->touched_ms = now;
     }
     copy = pl_alloc(c->arena, sizeof(*copy));

@@ -143,11 +143,29 @@ static int simple(pg_db_t *d, const char *sql)
     return rc;
 }
 
+/* Whether s can stand in a SQL literal as it is (tenant ids are type ids: letters, digits, _). */
+static bool plain_literal(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++, n++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+              *s == '-'))
+            return false;
+    return n > 0 && n < 100;
+}
+
+/*
+ * A transaction's context, read by the row-level security policies (pl_store_secure):
+ * app.tenant_id = the tenant, or app.scope = 'control' for control-plane work (no tenant).
+ * BEGIN and the settings go in one round trip. A tenant's write transactions also take
+ * turns on an advisory lock of the tenant, as all writes do on SQLite: plan limits counted
+ * before an insert, the audit chain's append and the per-tenant counters stay exact with
+ * concurrent writers on any number of nodes; other tenants' writes do not wait.
+ */
 static int pg_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id)
 {
     pg_db_t *d = PG(db);
-    PGresult *res;
-    const char *v[1] = {tenant_id};
+    char sql[320];
     int rc;
     if (PQstatus(d->conn) != CONNECTION_OK) {
         /* the server went away: try once to come back; prepared statements are gone */
@@ -159,22 +177,22 @@ static int pg_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id)
         }
         pl_log(PL_LOG_WARN, "reconnected to PostgreSQL", NULL);
     }
-    if ((rc = simple(d, mode == PL_TX_WRITE ? "BEGIN" : "BEGIN READ ONLY")) != 0)
-        return rc;
+    if (tenant_id && !plain_literal(tenant_id)) {
+        snprintf(d->err, sizeof(d->err), "not a tenant id");
+        return PL_EDB;
+    }
     if (tenant_id == NULL)
-        return 0;
-    /* A tenant's write transactions take turns (a transaction-scoped advisory lock on the
-     * tenant), as all writes do on SQLite: plan limits counted before an insert, the audit
-     * chain's append and the per-tenant counters stay exact with concurrent writers on any
-     * number of nodes. Other tenants' writes do not wait. */
-    res = PQexecParams(d->conn,
-                       mode == PL_TX_WRITE ? "SELECT set_config('app.tenant_id', $1, true), "
-                                             "pg_advisory_xact_lock(hashtextextended($1, 0))"
-                                           : "SELECT set_config('app.tenant_id', $1, true)",
-                       1, NULL, v, NULL, NULL, 0);
-    rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : status_of(d, res);
-    PQclear(res);
-    if (rc != 0)
+        snprintf(sql, sizeof(sql), "%s; SELECT set_config('app.scope', 'control', true)",
+                 mode == PL_TX_WRITE ? "BEGIN" : "BEGIN READ ONLY");
+    else if (mode == PL_TX_WRITE)
+        snprintf(sql, sizeof(sql),
+                 "BEGIN; SELECT set_config('app.tenant_id', '%s', true), "
+                 "pg_advisory_xact_lock(hashtextextended('%s', 0))",
+                 tenant_id, tenant_id);
+    else
+        snprintf(sql, sizeof(sql), "BEGIN READ ONLY; SELECT set_config('app.tenant_id', '%s', true)",
+                 tenant_id);
+    if ((rc = simple(d, sql)) != 0 && PQtransactionStatus(d->conn) != PQTRANS_IDLE)
         simple(d, "ROLLBACK");
     return rc;
 }
@@ -417,6 +435,114 @@ static int pg_backup(pl_store_t *s, const char *path, pl_err_t *err)
                       path);
 }
 
+/* Runs a query that returns one row; *out gets its result (PQclear it) or NULL. */
+static int one_row(pg_db_t *d, const char *sql, const char *arg, PGresult **out)
+{
+    const char *v[1] = {arg};
+    PGresult *res = PQexecParams(d->conn, sql, arg ? 1 : 0, NULL, arg ? v : NULL, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        int rc = status_of(d, res);
+        PQclear(res);
+        *out = NULL;
+        return rc ? rc : PL_EDB;
+    }
+    *out = res;
+    return 0;
+}
+
+/*
+ * Run as the owner after the migrations, every time (idempotent): the app role gets data
+ * access but owns nothing and cannot change the schema; every table with a tenant_id column
+ * gets ENABLE + FORCE ROW LEVEL SECURITY and the policy tenant_isolation. A module's new
+ * table is covered by its presence alone.
+ */
+static const char *const secure_sql =
+    "DO $plinth$ DECLARE t record; app text := %s; BEGIN "
+    "EXECUTE format('GRANT USAGE ON SCHEMA %%I TO %%I', current_schema(), app); "
+    "EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %%I TO %%I', "
+    "current_schema(), app); "
+    "EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %%I TO %%I', current_schema(), app); "
+    "EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM %%I', app); "
+    "FOR t IN SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+    "  AND a.attname = 'tenant_id' AND NOT a.attisdropped "
+    "  WHERE c.relkind IN ('r', 'p') AND c.relnamespace = current_schema()::regnamespace LOOP "
+    "  EXECUTE format('ALTER TABLE %%I ENABLE ROW LEVEL SECURITY', t.relname); "
+    "  EXECUTE format('ALTER TABLE %%I FORCE ROW LEVEL SECURITY', t.relname); "
+    "  EXECUTE format('DROP POLICY IF EXISTS tenant_isolation ON %%I', t.relname); "
+    "  EXECUTE format('CREATE POLICY tenant_isolation ON %%I "
+    "USING (tenant_id = current_setting(''app.tenant_id'', true) "
+    "OR current_setting(''app.scope'', true) = ''control'') "
+    "WITH CHECK (tenant_id = current_setting(''app.tenant_id'', true) "
+    "OR current_setting(''app.scope'', true) = ''control'')', t.relname); "
+    "END LOOP; END $plinth$";
+
+static int pg_secure(pl_db_t *owner, pl_db_t *app, pl_err_t *err)
+{
+    pg_db_t *o = PG(owner), *d = PG(app);
+    PGresult *res;
+    char *lit, *sql;
+    size_t n;
+    int rc;
+    if ((rc = one_row(d, "SELECT current_user", NULL, &res)) != 0)
+        return pl_err_set(err, rc, NULL, "cannot read the app role: %s", d->err);
+    lit = PQescapeLiteral(o->conn, PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)));
+    PQclear(res);
+    if (lit == NULL)
+        return pl_err_set(err, PL_EDB, NULL, "cannot quote the app role");
+    n = strlen(secure_sql) + strlen(lit) + 1;
+    if ((sql = malloc(n)) == NULL)
+        abort();
+    snprintf(sql, n, secure_sql, lit);
+    PQfreemem(lit);
+    rc = simple(o, sql);
+    free(sql);
+    if (rc != 0)
+        return pl_err_set(err, rc, NULL, "cannot grant the app role its access: %s", o->err);
+    return 0;
+}
+
+/* The app role must be subject to row-level security: not a superuser, no BYPASSRLS, owner
+ * of no relation (an owner could turn the policies off), and every tenant table forced. */
+static int pg_check_app(pl_db_t *db, pl_err_t *err)
+{
+    static const char *sql =
+        "SELECT r.rolsuper, r.rolbypassrls, "
+        "(SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid AND c.relkind IN "
+        "('r','p','v','m','S','f') "
+        "  AND c.relnamespace::regnamespace::text NOT LIKE 'pg\\_%' "
+        "  AND c.relnamespace <> 'information_schema'::regnamespace), "
+        "(SELECT string_agg(c.relname, ', ') FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+        "  AND a.attname = 'tenant_id' AND NOT a.attisdropped WHERE c.relkind IN ('r','p') "
+        "  AND c.relnamespace = current_schema()::regnamespace AND NOT (c.relrowsecurity AND "
+        "  c.relforcerowsecurity)), r.rolname "
+        "FROM pg_roles r WHERE r.rolname = current_user";
+    PGresult *res;
+    int rc;
+    if ((rc = one_row(PG(db), sql, NULL, &res)) != 0)
+        return pl_err_set(err, rc, NULL, "cannot read the app role: %s", PG(db)->err);
+    if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+        rc = pl_err_set(err, PL_EINVAL, NULL,
+                        "the database role '%s' is a superuser, which row-level security does not bind; "
+                        "connect as an app role (docs/operations.md)",
+                        PQgetvalue(res, 0, 4));
+    else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
+        rc = pl_err_set(err, PL_EINVAL, NULL,
+                        "the database role '%s' has BYPASSRLS; connect as an app role without it",
+                        PQgetvalue(res, 0, 4));
+    else if (strcmp(PQgetvalue(res, 0, 2), "0") != 0)
+        rc = pl_err_set(err, PL_EINVAL, NULL,
+                        "the database role '%s' owns %s tables or sequences; the schema belongs to the owner "
+                        "role (--migrate-url) and the app role may own nothing",
+                        PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 2));
+    else if (!PQgetisnull(res, 0, 3))
+        rc = pl_err_set(
+            err, PL_EINVAL, NULL,
+            "row-level security is not forced on %.200s; run plinth migrate --migrate-url OWNER_URL",
+            PQgetvalue(res, 0, 3));
+    PQclear(res);
+    return rc;
+}
+
 static const char *pg_errmsg(pl_db_t *db)
 {
     return PG(db)->err[0] ? PG(db)->err : PQerrorMessage(PG(db)->conn);
@@ -443,4 +569,6 @@ const pl_store_driver_t pl_postgres_driver = {
     .script = pg_script,
     .backup = pg_backup,
     .errmsg = pg_errmsg,
+    .secure = pg_secure,
+    .check_app = pg_check_app,
 };

@@ -49,6 +49,45 @@ int pl_store_backup(pl_store_t *s, const char *path, pl_err_t *err)
     return s->drv->backup(s, path, err);
 }
 
+int pl_store_secure(pl_store_t *owner, pl_store_t *app, pl_err_t *err)
+{
+    pl_db_t *o, *d;
+    int rc;
+    if (owner->drv->secure == NULL)
+        return 0;
+    if (owner->drv != app->drv)
+        return pl_err_set(err, PL_EINVAL, NULL,
+                          "--migrate-url and --database-url name different kinds of store");
+    if (pl_db_connect(owner, &o, err) != 0)
+        return PL_EDB;
+    if (pl_db_connect(app, &d, err) != 0) {
+        pl_db_close(o);
+        return PL_EDB;
+    }
+    rc = owner->drv->secure(o, d, err);
+    pl_db_close(d);
+    pl_db_close(o);
+    return rc;
+}
+
+bool pl_store_has_roles(const pl_store_t *s)
+{
+    return s->drv->secure != NULL;
+}
+
+int pl_store_check(pl_store_t *app, pl_err_t *err)
+{
+    pl_db_t *d;
+    int rc;
+    if (app->drv->check_app == NULL)
+        return 0;
+    if (pl_db_connect(app, &d, err) != 0)
+        return PL_EDB;
+    rc = app->drv->check_app(d, err);
+    pl_db_close(d);
+    return rc;
+}
+
 int pl_db_connect(pl_store_t *s, pl_db_t **out, pl_err_t *err)
 {
     int rc = s->drv->connect(s, out, err);
@@ -227,6 +266,24 @@ static const pl_migration_t *list_of(const pl_db_t *db, const pl_migration_set_t
 }
 
 /* schema_migrations(owner, version); converts the table of a database made before. */
+/* Two nodes starting at once on one PostgreSQL database migrate one after the other. */
+static const pl_sql_t sql_migration_lock = {
+    .sqlite = "SELECT 1", /* BEGIN IMMEDIATE already excludes other writers */
+    .postgres = "SELECT pg_advisory_xact_lock(7291000001)",
+};
+
+static int begin_migration(pl_db_t *db)
+{
+    int64_t one;
+    if (pl_db_begin(db, PL_TX_WRITE, NULL) != 0)
+        return PL_EDB;
+    if (pl_db_int(db, &one, pl_db_sql(db, &sql_migration_lock), PL_NOARGS) < 0) {
+        pl_db_rollback(db);
+        return PL_EDB;
+    }
+    return 0;
+}
+
 static int ensure_table(pl_db_t *db, const pl_migration_set_t *sets, size_t nsets, pl_err_t *err)
 {
     static const char *sql_create =
@@ -241,7 +298,7 @@ static int ensure_table(pl_db_t *db, const pl_migration_set_t *sets, size_t nset
     int64_t n = 0;
     size_t i;
     int rc;
-    if (pl_db_begin(db, PL_TX_WRITE, NULL) != 0)
+    if (begin_migration(db) != 0)
         return pl_err_set(err, PL_EDB, NULL, "cannot open the store: %s", pl_db_errmsg(db));
     rc = pl_db_exec(db, sql_create, PL_NOARGS) < 0 ? PL_EDB : 0;
     if (rc == 0 && db->drv->dialect == PL_DIALECT_SQLITE &&
@@ -308,7 +365,7 @@ int pl_store_migrate(pl_store_t *s, const pl_migration_set_t *sets, size_t nsets
         const pl_migration_t *m = list_of(db, &sets[i]);
         for (; m && m->version; m++) {
             int64_t one;
-            if (pl_db_begin(db, PL_TX_WRITE, NULL) != 0) {
+            if (begin_migration(db) != 0) {
                 rc = pl_err_set(err, PL_EDB, NULL, "cannot begin migration: %s", pl_db_errmsg(db));
                 goto out;
             }
@@ -339,6 +396,19 @@ int pl_store_migrate(pl_store_t *s, const pl_migration_set_t *sets, size_t nsets
     }
 out:
     pl_db_close(db);
+    return rc;
+}
+
+int pl_db_exec_tx(pl_db_t *db, const char *tenant_id, const char *sql, const pl_val_t *args, int nargs)
+{
+    int rc;
+    if (pl_db_begin(db, PL_TX_WRITE, tenant_id) != 0)
+        return PL_EUNAVAIL;
+    rc = pl_db_exec(db, sql, args, nargs);
+    if (rc < 0 || pl_db_commit(db) != 0) {
+        pl_db_rollback(db);
+        return rc < 0 ? rc : PL_EDB;
+    }
     return rc;
 }
 

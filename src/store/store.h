@@ -121,6 +121,11 @@ typedef struct pl_store_driver {
     /* a consistent copy of the whole store into path, while others write */
     int (*backup)(pl_store_t *s, const char *path, pl_err_t *err);
     const char *(*errmsg)(pl_db_t *db);
+    /* databases with roles (NULL otherwise): after the migrations, as the owner, grant the
+     * role of app's connection what it needs and force row-level security on every tenant
+     * table; check_app refuses a connection whose role could bypass it */
+    int (*secure)(pl_db_t *owner, pl_db_t *app, pl_err_t *err);
+    int (*check_app)(pl_db_t *db, pl_err_t *err);
 } pl_store_driver_t;
 
 struct pl_store {
@@ -150,6 +155,13 @@ int pl_store_backup(pl_store_t *s, const char *path, pl_err_t *err);
  * receives how many. */
 int pl_store_migrate(pl_store_t *s, const pl_migration_set_t *sets, size_t nsets, int *applied,
                      pl_err_t *err);
+/* PostgreSQL's two roles: the owner's store (--migrate-url) grants the app's store its access
+ * and forces row-level security (after pl_store_migrate on the owner's store); check refuses
+ * an app store whose role is a superuser, has BYPASSRLS or owns tables. No-ops on SQLite. */
+int pl_store_secure(pl_store_t *owner, pl_store_t *app, pl_err_t *err);
+int pl_store_check(pl_store_t *app, pl_err_t *err);
+bool pl_store_has_roles(const pl_store_t *s);
+
 /* Number of known migrations not yet applied on db's database (<0: error). */
 int pl_db_pending_migrations(pl_db_t *db, const pl_migration_set_t *sets, size_t nsets);
 
@@ -169,6 +181,8 @@ pl_dialect_t pl_db_dialect(const pl_db_t *db);
 /* Runs a statement; returns the number of changed rows (>= 0), PL_ECONFLICT for a
  * uniqueness violation, PL_EUNAVAIL when the database is busy, or PL_EDB. */
 int pl_db_exec(pl_db_t *db, const char *sql, const pl_val_t *args, int nargs);
+/* pl_db_exec in a transaction of its own, in tenant_id's context (NULL: the control plane). */
+int pl_db_exec_tx(pl_db_t *db, const char *tenant_id, const char *sql, const pl_val_t *args, int nargs);
 /* Opens a cursor; returns 0 or PL_EDB. */
 int pl_db_query(pl_db_t *db, pl_rows_t **rows, const char *sql, const pl_val_t *args, int nargs);
 /* 1: a row, 0: no more, <0: error. */

@@ -16,6 +16,21 @@ function unique(prefix = 'u') {
   return `${prefix}${process.pid}x${Date.now().toString(36)}x${counter}`;
 }
 
+// A database of the test PostgreSQL server (PLINTH_TEST_PG) with the role plinth_app;
+// returns the app's and the owner's URLs. An existing database is kept (a restart).
+function pgDatabase(name) {
+  const run = (q) => spawnSync('psql', [process.env.PLINTH_TEST_PG, '-qAtX', '-c', q], { encoding: 'utf8' });
+  let r = run('CREATE ROLE plinth_app LOGIN');
+  if (r.status !== 0 && !/already exists/.test(r.stderr)) throw new Error(`cannot create the app role: ${r.stderr}`);
+  r = run(`CREATE DATABASE ${name}`);
+  if (r.status !== 0 && !/already exists/.test(r.stderr)) throw new Error(`cannot create a test database: ${r.stderr}`);
+  const owner = new URL(process.env.PLINTH_TEST_PG);
+  owner.pathname = `/${name}`;
+  const app = new URL(owner);
+  app.username = 'plinth_app';
+  return { owner: owner.toString(), app: app.toString() };
+}
+
 class Server {
   constructor(opts = {}) {
     this.dataDir = opts.dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'plinth-test-'));
@@ -34,13 +49,13 @@ class Server {
     this.lines = [];
     // PLINTH_TEST_PG=postgres://…/db: each server gets a database of its own on that
     // PostgreSQL (as each SQLite server gets its own data directory); a restart keeps it.
+    // Plinth connects as the app role plinth_app (row-level security binds it) and migrates
+    // as the server's superuser, the schema's owner (PLINTH_MIGRATE_URL).
     if (process.env.PLINTH_TEST_PG && !this.env.PLINTH_DATABASE_URL) {
       const name = `t_${path.basename(this.dataDir).replace(/[^a-z0-9]/gi, '_').toLowerCase()}`;
-      const r = spawnSync('psql', [process.env.PLINTH_TEST_PG, '-qAtc', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
-      if (r.status !== 0 && !/already exists/.test(r.stderr)) throw new Error(`cannot create a test database: ${r.stderr}`);
-      const u = new URL(process.env.PLINTH_TEST_PG);
-      u.pathname = `/${name}`;
-      this.env.PLINTH_DATABASE_URL = u.toString();
+      const db = pgDatabase(name);
+      this.env.PLINTH_DATABASE_URL = db.app;
+      this.env.PLINTH_MIGRATE_URL = db.owner;
     }
   }
 
@@ -100,8 +115,8 @@ class Server {
   // Runs one SQL statement on this server's database as its owner (the sqlite3 CLI or psql),
   // for tests that inspect or tamper with stored rows behind Plinth's back; returns stdout.
   sql(text) {
-    const r = this.env.PLINTH_DATABASE_URL
-      ? spawnSync('psql', [this.env.PLINTH_DATABASE_URL, '-qAtX', '-v', 'ON_ERROR_STOP=1', '-c', text], { encoding: 'utf8' })
+    const r = this.env.PLINTH_MIGRATE_URL
+      ? spawnSync('psql', [this.env.PLINTH_MIGRATE_URL, '-qAtX', '-v', 'ON_ERROR_STOP=1', '-c', text], { encoding: 'utf8' })
       : spawnSync('sqlite3', ['-cmd', '.timeout 5000', path.join(this.dataDir, 'plinth.db'), text], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     return r.stdout.trim();
@@ -256,4 +271,5 @@ class SmtpSink {
   }
 }
 
-module.exports = { startServer, assertProblem, operator, unique, BIN, SmtpSink };
+module.exports = {
+  pgDatabase, startServer, assertProblem, operator, unique, BIN, SmtpSink };

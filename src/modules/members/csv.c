@@ -104,8 +104,13 @@ static int export_batch(pl_op_t *c, export_t *e, pl_buf_t *out)
     }
     pl_buf_init(&sql, c->arena);
     n = pl_member_select(c, &e->f, PL_MEMBER_COLS, false, e->last_key, e->last_id, EXPORT_BATCH, &sql, args);
-    if (pl_db_query(c->db, &r, pl_buf_cstr(&sql), args, n) != 0)
+    /* each batch is a read transaction of its own in the tenant's context */
+    if (pl_db_begin(c->db, PL_TX_READ, c->tenant_id) != 0)
         return PL_EDB;
+    if (pl_db_query(c->db, &r, pl_buf_cstr(&sql), args, n) != 0) {
+        pl_db_rollback(c->db);
+        return PL_EDB;
+    }
     while ((rc = pl_rows_next(r)) == 1) {
         json_t *m = pl_member_json(r, e->f.include_deleted);
         if (e->csv) {
@@ -122,6 +127,7 @@ static int export_batch(pl_op_t *c, export_t *e, pl_buf_t *out)
         e->rows++;
     }
     pl_rows_close(r);
+    pl_db_rollback(c->db);
     if (rc < 0)
         return PL_EDB;
     if (rows == EXPORT_BATCH)
@@ -271,7 +277,10 @@ static int run_export(pl_job_t *j)
         return pl_job_fail(j, true, "the filters are no longer valid: %s", j->op.err.message);
     pl_buf_init(&sql, j->arena);
     n = pl_member_select(&j->op, &e->f, NULL, true, NULL, NULL, 0, &sql, args);
-    pl_db_int(j->db, &total, pl_buf_cstr(&sql), args, n);
+    if (pl_db_begin(j->db, PL_TX_READ, j->tenant_id) == 0) {
+        pl_db_int(j->db, &total, pl_buf_cstr(&sql), args, n);
+        pl_db_rollback(j->db);
+    }
     pl_config_path(pl_app_config(j->app), "exports", dir, sizeof(dir));
     mkdir(dir, 0700);
     snprintf(path, sizeof(path), "%s/%s.%s", dir, j->id, e->csv ? "csv" : "json");
