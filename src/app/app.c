@@ -136,7 +136,7 @@ static int open_schema(pl_app_t *a, pl_err_t *err)
         pl_store_close(owner);
     } else if (pl_store_has_roles(a->store)) {
         pl_db_t *db;
-        if ((rc = pl_db_connect(a->store, &db, err)) == 0) {
+        if ((rc = pl_store_check(a->store, err)) == 0 && (rc = pl_db_connect(a->store, &db, err)) == 0) {
             int pending = pl_db_pending_migrations(db, sets, n);
             pl_db_close(db);
             if (pending != 0)
@@ -144,7 +144,8 @@ static int open_schema(pl_app_t *a, pl_err_t *err)
                     pl_err_set(err, PL_EDB, NULL,
                                pending > 0 ? "the database needs %d migrations: give --migrate-url OWNER_URL "
                                              "(plinth migrate or serve)"
-                                           : "the database has no schema (%d): give --migrate-url OWNER_URL",
+                                           : "the database has no schema this role can read: give "
+                                             "--migrate-url OWNER_URL%.0d",
                                pending);
         }
     } else {
