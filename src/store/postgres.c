@@ -454,7 +454,9 @@ static int one_row(pg_db_t *d, const char *sql, const char *arg, PGresult **out)
  * Run as the owner after the migrations, every time (idempotent): the app role gets data
  * access but owns nothing and cannot change the schema; every table with a tenant_id column
  * gets ENABLE + FORCE ROW LEVEL SECURITY and the policy tenant_isolation. A module's new
- * table is covered by its presence alone.
+ * table is covered by its presence alone. A table already secured is not altered (an ALTER
+ * TABLE would wait for every query on it), and nodes starting together take turns on the
+ * migrations' advisory lock.
  */
 static const char *const secure_sql =
     "DO $plinth$ DECLARE t record; app text := %s; BEGIN "
@@ -463,17 +465,19 @@ static const char *const secure_sql =
     "current_schema(), app); "
     "EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %%I TO %%I', current_schema(), app); "
     "EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM %%I', app); "
-    "FOR t IN SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+    "FOR t IN SELECT c.relname, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced, "
+    "  EXISTS (SELECT 1 FROM pg_policies p WHERE p.schemaname = current_schema() AND p.tablename = c.relname "
+    "    AND p.policyname = 'tenant_isolation') AS has_policy "
+    "  FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
     "  AND a.attname = 'tenant_id' AND NOT a.attisdropped "
     "  WHERE c.relkind IN ('r', 'p') AND c.relnamespace = current_schema()::regnamespace LOOP "
-    "  EXECUTE format('ALTER TABLE %%I ENABLE ROW LEVEL SECURITY', t.relname); "
-    "  EXECUTE format('ALTER TABLE %%I FORCE ROW LEVEL SECURITY', t.relname); "
-    "  EXECUTE format('DROP POLICY IF EXISTS tenant_isolation ON %%I', t.relname); "
-    "  EXECUTE format('CREATE POLICY tenant_isolation ON %%I "
+    "  IF NOT t.rls THEN EXECUTE format('ALTER TABLE %%I ENABLE ROW LEVEL SECURITY', t.relname); END IF; "
+    "  IF NOT t.forced THEN EXECUTE format('ALTER TABLE %%I FORCE ROW LEVEL SECURITY', t.relname); END IF; "
+    "  IF NOT t.has_policy THEN EXECUTE format('CREATE POLICY tenant_isolation ON %%I "
     "USING (tenant_id = current_setting(''app.tenant_id'', true) "
     "OR current_setting(''app.scope'', true) = ''control'') "
     "WITH CHECK (tenant_id = current_setting(''app.tenant_id'', true) "
-    "OR current_setting(''app.scope'', true) = ''control'')', t.relname); "
+    "OR current_setting(''app.scope'', true) = ''control'')', t.relname); END IF; "
     "END LOOP; END $plinth$";
 
 static int pg_secure(pl_db_t *owner, pl_db_t *app, pl_err_t *err)
@@ -494,7 +498,11 @@ static int pg_secure(pl_db_t *owner, pl_db_t *app, pl_err_t *err)
         abort();
     snprintf(sql, n, secure_sql, lit);
     PQfreemem(lit);
-    rc = simple(o, sql);
+    if ((rc = simple(o, "BEGIN; SELECT pg_advisory_xact_lock(7291000001)")) == 0 &&
+        (rc = simple(o, sql)) == 0)
+        rc = simple(o, "COMMIT");
+    if (rc != 0 && PQtransactionStatus(o->conn) != PQTRANS_IDLE)
+        simple(o, "ROLLBACK");
     free(sql);
     if (rc != 0)
         return pl_err_set(err, rc, NULL, "cannot grant the app role its access: %s", o->err);
