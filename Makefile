@@ -4,7 +4,7 @@
 #   make test       unit + API tests (SQLite and PostgreSQL), then all of it again under ASan + UBSan
 #   make test-asan  only the sanitizer half
 
-PKGS      := libh2o-evloop jansson sqlite3 libpq libsodium librhonabwy libcurl openssl
+PKGS      := libh2o-evloop jansson sqlite3 libpq hiredis libsodium librhonabwy libcurl openssl
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 CC        ?= cc
 WARN      := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers -Werror

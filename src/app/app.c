@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster/redis.h"
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/log.h"
@@ -28,6 +29,7 @@ struct pl_app {
     void *state[PL_MAX_MODULES];
     size_t ninit, nstarted;
     pl_store_t *store;
+    pl_redis_t *redis; /* NULL: one node */
     atomic_bool stop;
     _Atomic uint64_t auth_gen;
     char platform_tenant[64];
@@ -190,6 +192,8 @@ int pl_app_open(pl_app_t *a, pl_err_t *err)
         return pl_err_set(err, PL_EINTERNAL, NULL, "libsodium failed to initialise");
     if (pl_store_open(&a->store, a->cfg.database_url, &a->cfg, err) != 0 || open_schema(a, err) != 0)
         return err->status ? err->status : PL_EDB;
+    if (a->cfg.redis_url[0] && pl_redis_open(&a->redis, a->cfg.redis_url, err) != 0)
+        return err->status;
     for (a->ninit = 0; a->ninit < a->n; a->ninit++) {
         const pl_module_t *m = a->modules[a->ninit];
         if (m->init && m->init(a, err) != 0) {
@@ -244,6 +248,7 @@ void pl_app_destroy(pl_app_t *a)
             m->fini(a);
     }
     pl_store_close(a->store);
+    pl_redis_close(a->redis);
     for (i = 0; i < a->n; i++)
         free(a->conf[i]);
     free(a);
@@ -321,14 +326,33 @@ bool pl_app_stopping(const pl_app_t *a)
     return atomic_load(&a->stop);
 }
 
+const _Atomic bool *pl_app_stop_flag(const pl_app_t *a)
+{
+    return &a->stop;
+}
+
 uint64_t pl_app_auth_gen(const pl_app_t *a)
 {
     return atomic_load(&a->auth_gen);
 }
 
+/* A credential was revoked or a membership changed: every worker's cache forgets what it
+ * resolved, on this node at once and on the others when they hear of it (kernel.c). */
 void pl_app_auth_changed(pl_app_t *a)
 {
     atomic_fetch_add(&a->auth_gen, 1);
+    if (a->redis)
+        pl_redis_publish(a->redis, PL_AUTH_CHANNEL, "changed");
+}
+
+void pl_app_auth_forget(pl_app_t *a)
+{
+    atomic_fetch_add(&a->auth_gen, 1);
+}
+
+pl_redis_t *pl_app_redis(const pl_app_t *a)
+{
+    return a->redis;
 }
 
 const char *pl_app_platform_tenant(const pl_app_t *a)

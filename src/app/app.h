@@ -72,9 +72,18 @@ pl_store_t *pl_app_store(const pl_app_t *a);
 int pl_app_connect(pl_app_t *a, pl_db_t **db, pl_err_t *err);
 
 bool pl_app_stopping(const pl_app_t *a);
-/* Bumped whenever a credential or a role may have lost validity: caches compare it. */
+/* Bumped whenever a credential or a role may have lost validity: caches compare it.
+ * auth_changed also tells the other nodes (Redis channel PL_AUTH_CHANNEL); auth_forget
+ * only bumps this node's (what a node does when it hears of a change, or cannot hear). */
+#define PL_AUTH_CHANNEL "plinth:auth"
 uint64_t pl_app_auth_gen(const pl_app_t *a);
 void pl_app_auth_changed(pl_app_t *a);
+void pl_app_auth_forget(pl_app_t *a);
+/* The Redis several nodes share (--redis-url), or NULL for one node. */
+typedef struct pl_redis pl_redis_t;
+pl_redis_t *pl_app_redis(const pl_app_t *a);
+/* The stop flag (for threads that wait on it). */
+const _Atomic bool *pl_app_stop_flag(const pl_app_t *a);
 
 /* The platform tenant (operators), known once the platform module's init ran. */
 const char *pl_app_platform_tenant(const pl_app_t *a);

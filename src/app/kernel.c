@@ -3,11 +3,14 @@
  */
 #include "app/kernel.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app/idempotency.h"
 #include "app/principal.h"
+#include "cluster/redis.h"
 #include "core/banned.h"
 
 PL_MIGRATIONS_DECLARE(app);
@@ -38,6 +41,60 @@ static int cmd_migrate(pl_app_t *a, int argc, char **argv)
     return 0;
 }
 
+/* ---- several nodes: revocations heard from the others ---- */
+
+typedef struct {
+    pl_app_t *app;
+    pthread_t thread;
+} listener_t;
+
+static void on_auth_message(void *arg, const char *msg)
+{
+    (void)msg;
+    pl_app_auth_forget(arg);
+}
+
+/* While the channel is down a node cannot hear of revocations: its caches keep nothing for
+ * longer than this callback's period (250 ms), so a revoked credential is refused within it. */
+static void on_auth_down(void *arg)
+{
+    pl_app_auth_forget(arg);
+}
+
+static void *listen_main(void *arg)
+{
+    listener_t *l = arg;
+    pl_redis_listen(pl_app_redis(l->app), PL_AUTH_CHANNEL, on_auth_message, on_auth_down, l->app,
+                    pl_app_stop_flag(l->app));
+    return NULL;
+}
+
+static int kernel_start(pl_app_t *app, pl_err_t *err)
+{
+    listener_t *l;
+    if (pl_app_redis(app) == NULL)
+        return 0;
+    if ((l = calloc(1, sizeof(*l))) == NULL)
+        abort();
+    l->app = app;
+    if (pthread_create(&l->thread, NULL, listen_main, l) != 0) {
+        free(l);
+        return pl_err_set(err, PL_EINTERNAL, NULL, "cannot start the revocation listener");
+    }
+    pl_app_set_state(app, &pl_kernel_module, l);
+    return 0;
+}
+
+static void kernel_stop(pl_app_t *app)
+{
+    listener_t *l = pl_app_state(app, &pl_kernel_module);
+    if (l == NULL)
+        return;
+    pthread_join(l->thread, NULL);
+    free(l);
+    pl_app_set_state(app, &pl_kernel_module, NULL);
+}
+
 static const pl_command_t commands[] = {
     {"migrate", "  migrate                    apply pending schema migrations\n", cmd_migrate},
     {NULL, NULL, NULL},
@@ -50,6 +107,8 @@ const pl_module_t pl_kernel_module = {
     .redact_prefixes = secret_prefixes,
     .tasks = tasks,
     .commands = commands,
+    .start = kernel_start,
+    .stop = kernel_stop,
 };
 
 bool pl_principal_has_feature(const pl_principal_t *p, const char *feature)

@@ -20,6 +20,9 @@ const pl_option_t pl_config_options[] = {
                   "the store: sqlite:PATH (default: DATA_DIR/plinth.db) or postgres://APP_ROLE@HOST/DB"),
     PL_OPTION_STR(pl_config_t, migrate_url, "--migrate-url", "PLINTH_MIGRATE_URL", NULL,
                   "PostgreSQL: the schema owner's URL; migrations and grants run as it at start"),
+    PL_OPTION_STR(pl_config_t, redis_url, "--redis-url", "PLINTH_REDIS_URL", NULL,
+                  "redis://[:PW@]HOST[:PORT][/DB]: rate limits, quotas, revocations and streams shared by "
+                  "several nodes"),
     PL_OPTIONS_END,
 };
 

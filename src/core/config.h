@@ -73,6 +73,7 @@ typedef struct pl_config {
     char public_url[256];   /* base of links in emails; empty: http://<bound address> */
     char database_url[512]; /* the store; empty: SQLite in data_dir */
     char migrate_url[512];  /* PostgreSQL: the schema owner's URL (migrations, grants); empty: none */
+    char redis_url[512];    /* the state several nodes share; empty: one node */
 } pl_config_t;
 
 extern const pl_option_t pl_config_options[];

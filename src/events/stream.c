@@ -17,12 +17,25 @@
 #define HEARTBEAT_MS 15000
 #define BACKLOG_MAX 10000
 
+/* A commit position: events are read in (txid, seq) order, txid being the writing
+ * transaction's id on PostgreSQL (0 on SQLite, where seq is commit order), and only below
+ * the oldest running transaction: no event can later appear before a position read. Writers
+ * on any node are seen in the order they committed. */
+typedef struct pos {
+    int64_t tx, seq;
+} pos_t;
+
+static bool after(pos_t a, pos_t b)
+{
+    return a.tx > b.tx || (a.tx == b.tx && a.seq > b.seq);
+}
+
 typedef struct stream {
     h2o_generator_t super;
     h2o_req_t *req;
     struct pl_streams *owner;
     char tenant[64];
-    int64_t last_seq;  /* global seq of the last event written */
+    pos_t last;        /* the commit position of the last event written */
     pl_buf_t pending;  /* written but not yet handed to h2o */
     pl_buf_t inflight; /* handed to h2o, waiting for proceed */
     bool sending, closing, ended;
@@ -35,7 +48,7 @@ struct pl_streams {
     pl_thread_t *t;
     stream_t *head;
     int count;
-    int64_t cursor; /* global seq this worker has distributed up to */
+    pos_t cursor; /* the commit position this worker has distributed up to */
     h2o_timeout_t tick;
     h2o_timeout_entry_t entry;
 };
@@ -62,10 +75,10 @@ static void flush(stream_t *s)
     }
 }
 
-static void write_event(stream_t *s, int64_t seq, const char *id, const char *type, const char *data)
+static void write_event(stream_t *s, pos_t at, const char *id, const char *type, const char *data)
 {
     pl_buf_addf(&s->pending, "id: %s\nevent: %s\ndata: %s\n\n", id, type, data);
-    s->last_seq = seq;
+    s->last = at;
     s->last_write_ms = pl_mono_ms();
     flush(s);
 }
@@ -124,8 +137,13 @@ static void close_all(struct pl_streams *o)
 
 static void on_tick(h2o_timeout_entry_t *entry)
 {
-    static const char *sql =
-        "SELECT seq, id, type, data, tenant_id FROM events WHERE seq > $1 ORDER BY seq LIMIT 1000";
+    static const pl_sql_t sql = {
+        "SELECT seq, id, type, data, tenant_id, 0 FROM events WHERE seq > $2 AND $1 = $1 ORDER BY seq LIMIT "
+        "1000",
+        "SELECT seq, id, type, data, tenant_id, txid::text::bigint FROM events "
+        "WHERE (txid, seq) > ($1::text::xid8, $2) AND txid < pg_snapshot_xmin(pg_current_snapshot()) "
+        "ORDER BY txid, seq LIMIT 1000",
+    };
     struct pl_streams *o = H2O_STRUCT_FROM_MEMBER(struct pl_streams, entry, entry);
     int64_t now = pl_mono_ms();
     stream_t *s;
@@ -138,17 +156,18 @@ static void on_tick(h2o_timeout_entry_t *entry)
         /* one read of every tenant's new events for all of this thread's streams (control
          * plane); each stream gets only its own tenant's */
         if (pl_db_begin(o->t->db, PL_TX_READ, NULL) == 0 &&
-            pl_db_query(o->t->db, &r, sql, PL_ARGS(PL_INT(o->cursor))) == 0) {
+            pl_db_query(o->t->db, &r, pl_db_sql(o->t->db, &sql),
+                        PL_ARGS(PL_INT(o->cursor.tx), PL_INT(o->cursor.seq))) == 0) {
             while (pl_rows_next(r) == 1) {
-                int64_t seq = pl_rows_int(r, 0);
+                pos_t at = {pl_rows_int(r, 5), pl_rows_int(r, 0)};
                 const char *tenant = pl_rows_text(r, 4);
                 stream_t *next;
                 for (s = o->head; s; s = next) {
                     next = s->next; /* a write may end the request and unlink s */
-                    if (!s->ended && seq > s->last_seq && strcmp(s->tenant, tenant) == 0)
-                        write_event(s, seq, pl_rows_text(r, 1), pl_rows_text(r, 2), pl_rows_text(r, 3));
+                    if (!s->ended && after(at, s->last) && strcmp(s->tenant, tenant) == 0)
+                        write_event(s, at, pl_rows_text(r, 1), pl_rows_text(r, 2), pl_rows_text(r, 3));
                 }
-                o->cursor = seq;
+                o->cursor = at;
             }
             pl_rows_close(r);
         }
@@ -197,35 +216,60 @@ void pl_streams_worker_exit(pl_app_t *app, pl_thread_t *t, void *slot)
 
 /* ---- GET /v1/stream ---- */
 
+/* A position from a query of two columns (tx, seq); 1 found, 0 not, <0 error. */
+static int read_pos(pl_db_t *db, const char *sql, const char *id, const char *tenant, pos_t *out)
+{
+    const pl_val_t args[2] = {PL_TEXT(id), PL_TEXT(tenant)};
+    pl_rows_t *r;
+    int rc;
+    if (pl_db_query(db, &r, sql, id ? args : NULL, id ? 2 : 0) != 0)
+        return PL_EDB;
+    if ((rc = pl_rows_next(r)) == 1)
+        *out = (pos_t){pl_rows_int(r, 0), pl_rows_int(r, 1)};
+    pl_rows_close(r);
+    return rc;
+}
+
 static int h_stream(pl_ctx_t *c)
 {
-    static const char *sql_max = "SELECT COALESCE(MAX(seq), 0) FROM events";
-    static const char *sql_at = "SELECT seq FROM events WHERE id = $1 AND tenant_id = $2";
-    static const char *sql_backlog =
-        "SELECT seq, id, type, data FROM events WHERE tenant_id = $1 AND seq > $2 "
-        "AND seq <= $3 ORDER BY seq LIMIT $4";
+    /* where the committed events end now: every event after it is read by the ticks */
+    static const pl_sql_t sql_head = {
+        "SELECT 0, COALESCE(MAX(seq), 0) FROM events",
+        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1, 9223372036854775807",
+    };
+    static const pl_sql_t sql_at = {
+        "SELECT 0, seq FROM events WHERE id = $1 AND tenant_id = $2",
+        "SELECT txid::text::bigint, seq FROM events WHERE id = $1 AND tenant_id = $2",
+    };
+    static const pl_sql_t sql_backlog = {
+        "SELECT seq, id, type, data, 0 FROM events WHERE tenant_id = $1 AND seq > $3 AND $2 = $2 "
+        "AND seq <= $5 AND $4 = $4 ORDER BY seq LIMIT $6",
+        "SELECT seq, id, type, data, txid::text::bigint FROM events WHERE tenant_id = $1 "
+        "AND (txid, seq) > ($2::text::xid8, $3) AND (txid, seq) <= ($4::text::xid8, $5) "
+        "ORDER BY txid, seq LIMIT $6",
+    };
     struct pl_streams *o = pl_app_slot(c->app, c->thread, &pl_events_module);
     ssize_t i = h2o_find_header_by_str(&c->req->headers, H2O_STRLIT("last-event-id"), -1);
     const char *last = i >= 0 ? pl_strndup(c->arena, c->req->headers.entries[i].value.base,
                                            c->req->headers.entries[i].value.len)
                               : pl_query(c, "last_event_id");
-    int64_t max = 0, from;
+    pos_t head, from;
     stream_t *s;
     pl_rows_t *r;
     if (o == NULL)
         return pl_fail(c, PL_EUNAVAIL, NULL, "live streams are served by the HTTP workers only");
-    if (pl_db_int(c->db, &max, sql_max, PL_NOARGS) != 1)
+    if (read_pos(c->db, pl_db_sql(c->db, &sql_head), NULL, NULL, &head) != 1)
         return pl_fail(c, PL_EDB, NULL, "the event stream could not start");
-    from = max;
+    from = head;
     if (last && *last) {
         if (!pl_id_ok(last, "evt") ||
-            pl_db_int(c->db, &from, sql_at, PL_ARGS(PL_TEXT(last), PL_TEXT(c->tenant_id))) != 1) {
+            read_pos(c->db, pl_db_sql(c->db, &sql_at), last, c->tenant_id, &from) != 1) {
             pl_err_field(&c->err, "Last-Event-ID", "is not an event of this organization");
             return PL_EINVAL;
         }
     }
-    if (o->head == NULL || o->cursor > max)
-        o->cursor = o->head == NULL ? max : o->cursor;
+    if (o->head == NULL)
+        o->cursor = head;
     s = h2o_mem_alloc_shared(c->arena, sizeof(*s), release);
     memset(s, 0, sizeof(*s));
     s->super.proceed = on_proceed;
@@ -233,7 +277,7 @@ static int h_stream(pl_ctx_t *c)
     s->req = c->req;
     s->owner = o;
     snprintf(s->tenant, sizeof(s->tenant), "%s", c->tenant_id);
-    s->last_seq = from;
+    s->last = from;
     s->last_write_ms = pl_mono_ms();
     pl_buf_init(&s->pending, NULL);
     pl_buf_init(&s->inflight, NULL);
@@ -252,17 +296,19 @@ static int h_stream(pl_ctx_t *c)
     h2o_start_response(c->req, &s->super);
     /* the retry hint, then what the client missed (up to the worker's cursor; the ticks send the rest) */
     pl_buf_adds(&s->pending, "retry: 3000\n\n");
-    if (from < o->cursor && pl_db_query(c->db, &r, sql_backlog,
-                                        PL_ARGS(PL_TEXT(c->tenant_id), PL_INT(from), PL_INT(o->cursor),
-                                                PL_INT(BACKLOG_MAX))) == 0) {
-        while (pl_rows_next(r) == 1)
+    if (after(o->cursor, from) &&
+        pl_db_query(c->db, &r, pl_db_sql(c->db, &sql_backlog),
+                    PL_ARGS(PL_TEXT(c->tenant_id), PL_INT(from.tx), PL_INT(from.seq), PL_INT(o->cursor.tx),
+                            PL_INT(o->cursor.seq), PL_INT(BACKLOG_MAX))) == 0) {
+        while (pl_rows_next(r) == 1) {
             pl_buf_addf(&s->pending, "id: %s\nevent: %s\ndata: %s\n\n", pl_rows_text(r, 1),
-                        pl_rows_text(r, 2), pl_rows_text(r, 3)),
-                s->last_seq = pl_rows_int(r, 0);
+                        pl_rows_text(r, 2), pl_rows_text(r, 3));
+            s->last = (pos_t){pl_rows_int(r, 4), pl_rows_int(r, 0)};
+        }
         pl_rows_close(r);
     }
-    if (s->last_seq < o->cursor)
-        s->last_seq = o->cursor;
+    if (after(o->cursor, s->last))
+        s->last = o->cursor;
     flush(s);
     c->detached = true;
     return 0;

@@ -188,8 +188,9 @@ static int stage_auth_throttle(pl_ctx_t *c, pl_http_t *http, bool credential)
                         !h2o_memis(c->req->method.base, c->req->method.len, H2O_STRLIT("GET"));
     if (http->rl_rate[3] <= 0 || !(credential || public_write))
         return 0;
-    http->ratelimit->take(http->ratelimit, auth_bucket(c), http->rl_rate[3], http->rl_burst[3], 0,
-                          pl_now_ms(), &res);
+    const char *key = auth_bucket(c);
+    http->ratelimit->take(http->ratelimit, 1, &key, &http->rl_rate[3], &http->rl_burst[3], 0, pl_now_ms(),
+                          &res);
     if (res.allowed)
         return 0;
     wait = ceil(res.retry_after_s) < 1 ? 1 : ceil(res.retry_after_s);
@@ -201,9 +202,12 @@ static int stage_auth_throttle(pl_ctx_t *c, pl_http_t *http, bool credential)
 static void count_auth_failure(pl_ctx_t *c, pl_http_t *http)
 {
     pl_rl_result_t res;
-    if (http->rl_rate[3] > 0)
-        http->ratelimit->take(http->ratelimit, auth_bucket(c), http->rl_rate[3], http->rl_burst[3], 1.0,
-                              pl_now_ms(), &res);
+    const char *key;
+    if (http->rl_rate[3] <= 0)
+        return;
+    key = auth_bucket(c);
+    http->ratelimit->take(http->ratelimit, 1, &key, &http->rl_rate[3], &http->rl_burst[3], 1.0, pl_now_ms(),
+                          &res);
 }
 
 static int stage_auth(pl_ctx_t *c, pl_http_t *http, int perm)
@@ -288,9 +292,10 @@ static int stage_limits(pl_ctx_t *c, pl_http_t *srv)
 {
     static const char *names[] = {"tenant", "key", "ip"};
     const pl_principal_t *p = c->principal;
-    pl_rl_result_t res[3], *worst = NULL, *refused = NULL;
-    const char *keys[3] = {NULL, NULL, NULL};
-    double rate[3], burst[3];
+    pl_rl_result_t res[3], got[3], *worst = NULL, *refused = NULL;
+    const char *keys[3] = {NULL, NULL, NULL}, *tk[3];
+    double rate[3], burst[3], tr[3], tb[3];
+    int which[3], n = 0, j;
     int64_t now = pl_now_ms();
     bool tenant_scoped = c->tenant_id && p;
     pl_buf_t policy;
@@ -302,14 +307,22 @@ static int stage_limits(pl_ctx_t *c, pl_http_t *srv)
             keys[1] = bucket(c, "k:", p->key_id);
     }
     keys[2] = bucket(c, "i:", c->ip);
+    /* every bucket of the request in one call (one round trip when they are shared) */
     for (i = 0; i < 3; i++) {
-        if (keys[i] == NULL)
-            continue;
         rate[i] = p && p->rate[i] > 0 ? p->rate[i] : srv->rl_rate[i];
         burst[i] = p && p->rate[i] > 0 ? p->burst[i] : srv->rl_burst[i];
-        if (rate[i] <= 0)
-            continue;
-        srv->ratelimit->take(srv->ratelimit, keys[i], rate[i], burst[i], 1.0, now, &res[i]);
+        if (keys[i] && rate[i] > 0) {
+            which[n] = i;
+            tk[n] = keys[i];
+            tr[n] = rate[i];
+            tb[n++] = burst[i];
+        }
+    }
+    if (n)
+        srv->ratelimit->take(srv->ratelimit, n, tk, tr, tb, 1.0, now, got);
+    for (j = 0; j < n; j++) {
+        i = which[j];
+        res[i] = got[j];
         if (worst == NULL || res[i].remaining / res[i].limit < worst->remaining / worst->limit) {
             worst = &res[i];
             worst_i = i;

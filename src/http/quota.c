@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "cluster/redis.h"
 #include "core/banned.h"
 
 typedef struct {
@@ -21,6 +22,7 @@ typedef struct {
 
 struct pl_quota {
     pthread_mutex_t lock;
+    pl_redis_t *shared;
     entry_t *entries;
     size_t n, cap;
     size_t *index; /* open addressing over entries: slot → entry number + 1 (0: empty) */
@@ -59,11 +61,12 @@ static void index_grow(pl_quota_t *q)
         index_put(q, e);
 }
 
-pl_quota_t *pl_quota_create(void)
+pl_quota_t *pl_quota_create(pl_redis_t *shared)
 {
     pl_quota_t *q = calloc(1, sizeof(*q));
     if (q == NULL)
         abort();
+    q->shared = shared;
     pthread_mutex_init(&q->lock, NULL);
     return q;
 }
@@ -160,6 +163,49 @@ static entry_t *entry(pl_quota_t *q, pl_db_t *db, const char *tenant, int64_t no
     return e;
 }
 
+/* KEYS: the day's and the month's counter; ARGV: the limits (<0: none), the counts to start
+ * from when a counter is new, and their lifetimes. Returns refused (0, 1: day, 2: month) and
+ * the two counts. */
+static const pl_redis_script_t take_script = {
+    1,
+    "local dl, ml = tonumber(ARGV[1]), tonumber(ARGV[2]) "
+    "for i = 1, 2 do redis.call('SET', KEYS[i], ARGV[2 + i], 'PX', ARGV[4 + i], 'NX') end "
+    "local d, m = tonumber(redis.call('GET', KEYS[1])), tonumber(redis.call('GET', KEYS[2])) "
+    "if dl >= 0 and d >= dl then return {1, d, m} end "
+    "if ml >= 0 and m >= ml then return {2, d, m} end "
+    "return {0, redis.call('INCR', KEYS[1]), redis.call('INCR', KEYS[2])}",
+};
+
+/* The shared counters: 0 counted, 1 refused, -1 Redis did not answer (count locally). */
+static int shared_take(pl_quota_t *q, entry_t *e, const char *tenant_id, int64_t day_limit,
+                       int64_t month_limit, int64_t now_ms, int64_t day_end, int64_t month_end, bool *monthly,
+                       int64_t counts[2])
+{
+    char keys[2][120], a[6][24];
+    const char *k[2] = {keys[0], keys[1]}, *args[6];
+    double got[3];
+    int i;
+    snprintf(keys[0], sizeof(keys[0]), "plinth:quota:%s:%s", tenant_id, e->period[0]);
+    snprintf(keys[1], sizeof(keys[1]), "plinth:quota:%s:%s", tenant_id, e->period[1]);
+    snprintf(a[0], sizeof(a[0]), "%lld", (long long)day_limit);
+    snprintf(a[1], sizeof(a[1]), "%lld", (long long)month_limit);
+    snprintf(a[2], sizeof(a[2]), "%lld", (long long)e->count[0]);
+    snprintf(a[3], sizeof(a[3]), "%lld", (long long)e->count[1]);
+    snprintf(a[4], sizeof(a[4]), "%lld", (long long)(day_end - now_ms + 86400000));
+    snprintf(a[5], sizeof(a[5]), "%lld", (long long)(month_end - now_ms + 86400000));
+    for (i = 0; i < 6; i++)
+        args[i] = a[i];
+    pthread_mutex_unlock(&q->lock); /* no lock across the round trip */
+    i = pl_redis_eval(q->shared, &take_script, 2, k, 6, args, got, 3);
+    pthread_mutex_lock(&q->lock);
+    if (i != 3)
+        return -1;
+    counts[0] = (int64_t)got[1];
+    counts[1] = (int64_t)got[2];
+    *monthly = got[0] == 2;
+    return got[0] != 0 ? 1 : 0;
+}
+
 int pl_quota_take(pl_quota_t *q, pl_db_t *db, const char *tenant_id, int64_t day_limit, int64_t month_limit,
                   int64_t now_ms, bool *monthly, int64_t *retry_s)
 {
@@ -170,6 +216,29 @@ int pl_quota_take(pl_quota_t *q, pl_db_t *db, const char *tenant_id, int64_t day
     pthread_mutex_lock(&q->lock);
     periods(q, now_ms, d, m, &day_end, &month_end);
     e = entry(q, db, tenant_id, now_ms);
+    if (q->shared && (day_limit >= 0 || month_limit >= 0)) {
+        entry_t copy = *e; /* the lock is let go during the round trip; e may move */
+        int64_t counts[2];
+        rc = shared_take(q, &copy, tenant_id, day_limit, month_limit, now_ms, day_end, month_end, monthly,
+                         counts);
+        if (rc >= 0) {
+            int k;
+            e = entry(q, db, tenant_id, now_ms);
+            for (k = 0; k < 2; k++)
+                if (strcmp(e->period[k], copy.period[k]) == 0)
+                    e->count[k] = counts[k];
+            if (rc == 1) {
+                *retry_s = ((*monthly ? month_end : day_end) - now_ms + 999) / 1000;
+            } else {
+                e->unflushed[0]++;
+                e->unflushed[1]++;
+            }
+            pthread_mutex_unlock(&q->lock);
+            return rc;
+        }
+        e = entry(q, db, tenant_id, now_ms);
+        rc = 0;
+    }
     if (day_limit >= 0 && e->count[0] >= day_limit) {
         *monthly = false;
         *retry_s = (day_end - now_ms + 999) / 1000;

@@ -2,6 +2,10 @@
  * quota.h — API calls per tenant per UTC day and month, counted in memory and written to the
  * api_usage table by the maintenance thread (pl_quota_flush, about once a second). A node
  * starts from the stored counts when it first sees a tenant in a period. Thread-safe.
+ *
+ * With Redis (several nodes) the count of a period is Redis's, taken and checked by one
+ * atomic script for every node; each node still writes the calls it counted to api_usage.
+ * While Redis is unreachable each node counts on from what it last knew.
  */
 #ifndef PL_QUOTA_H
 #define PL_QUOTA_H
@@ -13,7 +17,9 @@
 
 typedef struct pl_quota pl_quota_t;
 
-pl_quota_t *pl_quota_create(void);
+typedef struct pl_redis pl_redis_t;
+/* shared: NULL for one node */
+pl_quota_t *pl_quota_create(pl_redis_t *shared);
 void pl_quota_destroy(pl_quota_t *q);
 /* Counts one call unless that passes a limit (<0: unlimited). Returns 0 (counted) or 1
  * (refused: *monthly says which limit, *retry_s when the period ends). */

@@ -1,6 +1,8 @@
 /*
- * ratelimit.h — token buckets behind one interface: in process memory now (one node); a
- * shared implementation (Redis) satisfies the same interface for several nodes.
+ * ratelimit.h — token buckets behind one interface: in process memory (one node), or in
+ * Redis (--redis-url), shared by every node: one atomic script takes a request's buckets in
+ * one round trip, on Redis's clock. While Redis is unreachable the shared limiter answers
+ * from this node's memory buckets (each node then limits on its own) and says so in the log.
  *
  * A bucket holds up to `burst` tokens and gains `rate` tokens per second; a request takes one.
  * Thread-safe: every worker calls take() concurrently.
@@ -21,13 +23,16 @@ typedef struct pl_rl_result {
 
 typedef struct pl_ratelimit pl_ratelimit_t;
 struct pl_ratelimit {
-    /* Takes cost tokens (1 for a request) when at least one is there; cost 0 only looks. */
-    void (*take)(pl_ratelimit_t *rl, const char *key, double rate, double burst, double cost, int64_t now_ms,
-                 pl_rl_result_t *out);
+    /* Takes cost tokens (1 for a request) from each of n buckets that has at least one;
+     * cost 0 only looks. out[i] is bucket i's answer. */
+    void (*take)(pl_ratelimit_t *rl, int n, const char *const *keys, const double *rate, const double *burst,
+                 double cost, int64_t now_ms, pl_rl_result_t *out);
     void (*destroy)(pl_ratelimit_t *rl);
 };
 
 pl_ratelimit_t *pl_ratelimit_memory(void);
+typedef struct pl_redis pl_redis_t;
+pl_ratelimit_t *pl_ratelimit_redis(pl_redis_t *r);
 
 /* "RATE:BURST" (requests per second, bucket size) or "0" (off); returns 0 or -1. */
 int pl_ratelimit_parse(const char *spec, double *rate, double *burst);

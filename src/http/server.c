@@ -196,8 +196,8 @@ static int http_init(pl_app_t *app, pl_err_t *err)
     for (i = 0; i < (int)pl_app_nmodules(app); i++)
         if (pl_app_module(app, (size_t)i)->authenticate)
             s->authenticate = pl_app_module(app, (size_t)i)->authenticate;
-    s->ratelimit = pl_ratelimit_memory();
-    s->quota = pl_quota_create();
+    s->ratelimit = pl_app_redis(app) ? pl_ratelimit_redis(pl_app_redis(app)) : pl_ratelimit_memory();
+    s->quota = pl_quota_create(pl_app_redis(app));
     if ((s->router = pl_router_create(app, err)) == NULL)
         return err->status;
     s->openapi = pl_openapi_render(s->router, &s->openapi_len);
