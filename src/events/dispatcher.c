@@ -45,7 +45,9 @@ static int dispatch_batch(dispatcher_t *d, pl_db_t *db)
 {
     static const pl_sql_t sql_cur = {
         "SELECT last_seq, 0 FROM dispatch_cursor WHERE name = 'dispatcher'",
-        "SELECT last_seq, last_txid::text::bigint FROM dispatch_cursor WHERE name = 'dispatcher'",
+        /* the cursor row is the dispatchers' lock: on several nodes one batch is handed out
+         * once; a node that waited reads the cursor the other moved */
+        "SELECT last_seq, last_txid::text::bigint FROM dispatch_cursor WHERE name = 'dispatcher' FOR UPDATE",
     };
     static const pl_sql_t sql_new = {
         "SELECT seq, id, type, tenant_id, occurred_at, 0 FROM events WHERE seq > $1 AND $2 = $2 ORDER BY seq "

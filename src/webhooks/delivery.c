@@ -27,7 +27,6 @@
 #include "webhooks/webhooks.h"
 #include "core/banned.h"
 
-#define LEASE_MS 60000
 #define MAX_RETRIES 32
 
 struct pl_webhooks {
@@ -251,8 +250,9 @@ static int prepare(struct pl_webhooks *w, job_t *j, char *why, size_t whylen)
     curl_easy_setopt(j->h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(j->h, CURLOPT_HTTPHEADER, j->hdr);
     curl_easy_setopt(j->h, CURLOPT_POSTFIELDS, j->body);
-    curl_easy_setopt(j->h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(j->h, CURLOPT_TIMEOUT_MS, 15000L);
+    /* a request ends before its lease does: a delivery is never sent by two nodes at once */
+    curl_easy_setopt(j->h, CURLOPT_CONNECTTIMEOUT_MS, w->conf->lease > 6 ? 5000L : 1000L);
+    curl_easy_setopt(j->h, CURLOPT_TIMEOUT_MS, w->conf->lease > 16 ? 15000L : (w->conf->lease - 1) * 1000L);
     curl_easy_setopt(j->h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(j->h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(j->h, CURLOPT_WRITEFUNCTION, discard);
@@ -266,7 +266,7 @@ static int prepare(struct pl_webhooks *w, job_t *j, char *why, size_t whylen)
 /* Leases up to room due deliveries, at most PER_ENDPOINT per endpoint and none of an endpoint
  * listed in busy (",id,id,": those with transfers in flight). Fills jobs from the first free
  * slot on; returns how many, or -1. */
-static int claim(pl_db_t *db, job_t *slots, int room, const char *busy)
+static int claim(pl_db_t *db, job_t *slots, int room, const char *busy, int64_t lease_ms)
 {
 #define CLAIM_SQL(notbusy)                                                                                   \
     "SELECT id, tenant_id, endpoint_id, event_id, attempts, url, secret, type, data, occurred_at FROM ("     \
@@ -282,11 +282,14 @@ static int claim(pl_db_t *db, job_t *slots, int room, const char *busy)
         CLAIM_SQL("instr($3, ',' || d.endpoint_id || ',') = 0"),
         CLAIM_SQL("strpos($3, ',' || d.endpoint_id || ',') = 0"),
     };
-    static const char *sql_lease = "UPDATE webhook_deliveries SET lease_until = $1 WHERE id = $2";
+    /* Another node may have read the same rows: its lease, taken first, makes this one touch
+     * no row (PostgreSQL re-reads the row it waited for), and that delivery is left to it. */
+    static const char *sql_lease = "UPDATE webhook_deliveries SET lease_until = $1 WHERE id = $2 "
+                                   "AND (lease_until IS NULL OR lease_until < $3)";
     int64_t now = pl_now_ms();
     pl_rows_t *r;
     job_t *claimed[MAX_INFLIGHT];
-    int n = 0, i, k = 0, rc = 0;
+    int n = 0, i, k = 0, rc = 0, lost = 0;
     if (pl_db_begin(db, PL_TX_WRITE, NULL) != 0)
         return -1;
     if (pl_db_query(db, &r, pl_db_sql(db, &sql),
@@ -321,9 +324,16 @@ static int claim(pl_db_t *db, job_t *slots, int room, const char *busy)
         j->body = b.ptr;
     }
     pl_rows_close(r);
-    for (i = 0; i < n && rc == 0; i++)
-        if (pl_db_exec(db, sql_lease, PL_ARGS(PL_INT(now + LEASE_MS), PL_TEXT(claimed[i]->id))) != 1)
+    for (i = 0; i < n && rc == 0; i++) {
+        int got =
+            pl_db_exec(db, sql_lease, PL_ARGS(PL_INT(now + lease_ms), PL_TEXT(claimed[i]->id), PL_INT(now)));
+        if (got < 0)
             rc = -1;
+        else if (got == 0) {
+            job_free(claimed[i]);
+            lost++;
+        }
+    }
     if (rc == 0 && pl_db_commit(db) != 0)
         rc = -1;
     if (rc != 0) { /* not leased: not sent now; the next claim finds them again */
@@ -332,7 +342,7 @@ static int claim(pl_db_t *db, job_t *slots, int room, const char *busy)
             job_free(claimed[i]);
         return -1;
     }
-    return n;
+    return n - lost;
 }
 /* The endpoint was switched off: webhook_endpoint.disabled is recorded by the commit step in
  * the same transaction (the notifications subscriber tells the tenant's admins). */
@@ -446,7 +456,7 @@ static void *sender_main(void *arg)
                     pl_buf_adds(&busy, slots[i].endpoint);
                     pl_buf_addc(&busy, ',');
                 }
-            n = claim(db, slots, MAX_INFLIGHT - inflight, pl_buf_cstr(&busy));
+            n = claim(db, slots, MAX_INFLIGHT - inflight, pl_buf_cstr(&busy), w->conf->lease * 1000);
             pl_buf_release(&busy);
             if (n > 0 && multi == NULL) {
                 /* TLS libraries are initialised on the first delivery, not at start: a server

@@ -15,6 +15,7 @@ typedef struct pl_webhooks_conf {
     bool allow_private; /* URLs may point at loopback / private addresses */
     char retries[256];  /* seconds between delivery attempts, comma-separated */
     long disable_after; /* seconds an endpoint may fail continuously before it is disabled */
+    long lease;         /* seconds a sender holds a claimed delivery (then another node may) */
 } pl_webhooks_conf_t;
 
 const pl_webhooks_conf_t *pl_webhooks_conf(const pl_app_t *app);

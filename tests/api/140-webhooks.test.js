@@ -3,46 +3,8 @@
 // durable across kill -9, and never aimed at private addresses unless the operator allows it.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const http = require('node:http');
 const { Webhook } = require('standardwebhooks');
-const { startServer, assertProblem, unique } = require('./helpers');
-
-function receiver({ failFirst = 0, port = 0, hang = false } = {}) {
-  const got = [];
-  const hung = [];
-  let calls = 0;
-  const srv = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => { body += c; });
-    req.on('end', () => {
-      calls += 1;
-      if (hang) { // takes the request and never answers (the sender times out)
-        hung.push(res);
-        return;
-      }
-      if (calls <= failFirst) {
-        res.writeHead(500).end('not yet');
-        return;
-      }
-      got.push({ headers: req.headers, body });
-      res.writeHead(204).end();
-    });
-  });
-  return new Promise((resolve) => srv.listen(port, '127.0.0.1', () => resolve({
-    url: `http://127.0.0.1:${srv.address().port}/hook`, port: srv.address().port, got, calls: () => calls,
-    close: () => { hung.forEach((r) => r.destroy()); srv.closeAllConnections(); return new Promise((r) => srv.close(r)); },
-  })));
-}
-
-async function until(fn, ms = 15000) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const { startServer, assertProblem, unique, receiver, until } = require('./helpers');
 
 const env = { PLINTH_ALLOW_PRIVATE_WEBHOOKS: '1', PLINTH_WEBHOOK_RETRIES: '1,1,1' };
 let s;

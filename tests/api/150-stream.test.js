@@ -2,52 +2,14 @@
 // GET /v1/stream: the tenant's events live as Server-Sent Events; Last-Event-ID resumes.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startServer, assertProblem, unique } = require('./helpers');
+const { startServer, assertProblem, unique, openStream, until: untilTrue } = require('./helpers');
 
 let s;
 before(async () => { s = await startServer(); });
 after(async () => { await s.stop(); });
 
-// Opens a stream and collects its events; returns {events, headers, close}.
-async function open(token, lastEventId) {
-  const ac = new AbortController();
-  const headers = { authorization: `Bearer ${token}` };
-  if (lastEventId) headers['last-event-id'] = lastEventId;
-  const res = await fetch(`${s.url}/v1/stream`, { headers, signal: ac.signal });
-  const events = [];
-  const reader = res.body.getReader();
-  const dec = new TextDecoder();
-  let buf = '';
-  (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += dec.decode(value, { stream: true });
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const frame = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const ev = {};
-          for (const line of frame.split('\n')) {
-            const m = line.match(/^(id|event|data): (.*)$/);
-            if (m) ev[m[1]] = m[2];
-          }
-          if (ev.id) events.push({ ...ev, data: JSON.parse(ev.data) });
-        }
-      }
-    } catch { /* aborted */ }
-  })();
-  return { res, events, close: () => ac.abort() };
-}
-
-async function until(fn, ms = 5000) {
-  const t0 = Date.now();
-  while (!fn()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const open = (token, lastEventId) => openStream(s, token, lastEventId);
+const until = (fn, ms = 5000) => untilTrue(fn, ms);
 
 test('events arrive live, only the tenant\'s own; a reconnect with Last-Event-ID gets what it missed', async () => {
   const a = await s.signup();

@@ -2,6 +2,7 @@
 // talks to it with fetch, and checks on stop that it exited cleanly with no sanitizer report.
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
+const http = require('node:http');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -271,5 +272,79 @@ class SmtpSink {
   }
 }
 
+
+// Opens GET /v1/stream on a server and collects its events; returns {res, events, close}.
+async function openStream(server, token, lastEventId) {
+  const ac = new AbortController();
+  const headers = { authorization: `Bearer ${token}` };
+  if (lastEventId) headers['last-event-id'] = lastEventId;
+  const res = await fetch(`${server.url}/v1/stream`, { headers, signal: ac.signal });
+  const events = [];
+  const reader = res.body.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += dec.decode(value, { stream: true });
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const frame = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const ev = {};
+          for (const line of frame.split('\n')) {
+            const m = line.match(/^(id|event|data): (.*)$/);
+            if (m) ev[m[1]] = m[2];
+          }
+          if (ev.id) events.push({ ...ev, data: JSON.parse(ev.data) });
+        }
+      }
+    } catch { /* aborted */ }
+  })();
+  return { res, events, close: () => ac.abort() };
+}
+
+// A webhook receiver on loopback: answers 500 to the first failFirst calls, or never (hang).
+function receiver({ failFirst = 0, port = 0, hang = false } = {}) {
+  const got = [];
+  const hung = [];
+  let calls = 0;
+  const srv = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      calls += 1;
+      if (hang) { // takes the request and never answers (the sender times out)
+        hung.push(res);
+        return;
+      }
+      if (calls <= failFirst) {
+        res.writeHead(500).end('not yet');
+        return;
+      }
+      got.push({ headers: req.headers, body });
+      res.writeHead(204).end();
+    });
+  });
+  return new Promise((resolve) => srv.listen(port, '127.0.0.1', () => resolve({
+    url: `http://127.0.0.1:${srv.address().port}/hook`, port: srv.address().port, got, calls: () => calls,
+    close: () => { hung.forEach((r) => r.destroy()); srv.closeAllConnections(); return new Promise((r) => srv.close(r)); },
+  })));
+}
+
+// Waits until fn() (sync or async) gives a truthy value, which it returns.
+async function until(fn, ms = 15000) {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 module.exports = {
+  openStream, receiver, until,
   pgDatabase, startServer, assertProblem, operator, unique, BIN, SmtpSink };
