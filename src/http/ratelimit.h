@@ -1,8 +1,9 @@
 /*
  * ratelimit.h — token buckets behind one interface: in process memory (one node), or in
- * Redis (--redis-url), shared by every node: one atomic script takes a request's buckets in
- * one round trip, on Redis's clock. While Redis is unreachable the shared limiter answers
- * from this node's memory buckets (each node then limits on its own) and says so in the log.
+ * Redis (--redis-url), shared by every node, on Redis's clock: far from a limit a node
+ * admits on its own and settles with Redis every 25 ms; near it every take is one atomic
+ * script (ratelimit.c). While Redis is unreachable the shared limiter answers from this
+ * node's memory buckets (each node then limits on its own) and says so in the log.
  *
  * A bucket holds up to `burst` tokens and gains `rate` tokens per second; a request takes one.
  * Thread-safe: every worker calls take() concurrently.
