@@ -82,6 +82,13 @@ json_t *pl_job_get(pl_db_t *db, const char *tenant_id, const char *id);
 /* Records progress (processed of total) and extends the lease; written at most every 250 ms
  * unless final. */
 void pl_job_progress(pl_job_t *j, int64_t done, int64_t total, bool final);
+/* The file a job produces (an export), kept in the store in parts so that any node serves its
+ * download (GET /v1/jobs/{id}/download): reset drops what an earlier attempt wrote, append
+ * adds the next part (from 0); each in a transaction of its own, in the job's tenant. A job
+ * that made a file records "_parts" (how many) in its result. 0 or PL_EDB. */
+int pl_job_file_reset(pl_job_t *j);
+int pl_job_file_append(pl_job_t *j, int64_t part, const void *data, size_t len);
+
 /* Fills j->error; returns PL_EDB-like -1 for `return pl_job_fail(j, ...)`. */
 int pl_job_fail(pl_job_t *j, bool permanent, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -195,6 +195,24 @@ void pl_job_progress(pl_job_t *j, int64_t done, int64_t total, bool final)
         pl_db_rollback(j->db);
 }
 
+int pl_job_file_reset(pl_job_t *j)
+{
+    static const char *sql = "DELETE FROM job_files WHERE job_id = $1 AND tenant_id = $2";
+    return pl_db_exec_tx(j->db, j->tenant_id, sql, PL_ARGS(PL_TEXT(j->id), PL_TEXT(j->tenant_id))) < 0
+               ? PL_EDB
+               : 0;
+}
+
+int pl_job_file_append(pl_job_t *j, int64_t part, const void *data, size_t len)
+{
+    static const char *sql = "INSERT INTO job_files (job_id, tenant_id, part, data) VALUES ($1, $2, $3, $4)";
+    return pl_db_exec_tx(j->db, j->tenant_id, sql,
+                         PL_ARGS(PL_TEXT(j->id), PL_TEXT(j->tenant_id), PL_INT(part), PL_BLOB(data, len))) ==
+                   1
+               ? 0
+               : PL_EDB;
+}
+
 int pl_job_fail(pl_job_t *j, bool permanent, const char *fmt, ...)
 {
     va_list ap;

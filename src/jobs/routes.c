@@ -153,38 +153,49 @@ static int h_retry(pl_ctx_t *c)
 
 /* ---- downloads of export jobs ---- */
 
+/* Streams the job's stored parts in order, each read in a transaction of its own. */
 typedef struct {
-    FILE *f;
+    const char *job;
+    int64_t next, parts;
 } download_t;
-
-static void close_file(void *arg)
-{
-    download_t *d = arg;
-    if (d->f)
-        fclose(d->f);
-    d->f = NULL;
-}
 
 static int download_fill(pl_ctx_t *c, void *state, pl_buf_t *out)
 {
+    static const char *sql = "SELECT data FROM job_files WHERE job_id = $1 AND tenant_id = $2 AND part = $3";
     download_t *d = state;
-    char chunk[65536];
-    size_t n;
-    (void)c;
-    n = fread(chunk, 1, sizeof(chunk), d->f);
-    pl_buf_add(out, chunk, n);
-    return n == sizeof(chunk) ? 1 : 0;
+    pl_rows_t *r;
+    int rc;
+    if (d->next >= d->parts)
+        return 0;
+    if (pl_db_begin(c->db, PL_TX_READ, c->tenant_id) != 0)
+        return PL_EDB;
+    if (pl_db_query(c->db, &r, sql, PL_ARGS(PL_TEXT(d->job), PL_TEXT(c->tenant_id), PL_INT(d->next))) != 0) {
+        pl_db_rollback(c->db);
+        return PL_EDB;
+    }
+    if ((rc = pl_rows_next(r)) == 1) {
+        size_t n = 0;
+        const void *p = pl_rows_blob(r, 0, &n);
+        pl_buf_add(out, p ? p : "", n);
+    }
+    pl_rows_close(r);
+    pl_db_rollback(c->db);
+    if (rc != 1)
+        return PL_EDB; /* a part went missing (the job was cleaned up meanwhile) */
+    return ++d->next < d->parts ? 1 : 0;
 }
 
 static int h_download(pl_ctx_t *c)
 {
     static const char *sql = "SELECT result, state FROM jobs WHERE id = $1 AND tenant_id = $2 "
                              "AND ($3 IS NULL OR created_by = $3)";
+    static const char *sql_has = "SELECT COUNT(*) FROM job_files WHERE job_id = $1 AND tenant_id = $2";
     const char *id = pl_param(c, 0);
     pl_rows_t *r;
     json_t *result = NULL;
-    const char *file, *type;
+    const char *type;
     download_t *d;
+    int64_t stored = 0;
     int rc = 0;
     char disp[160];
     if (!pl_id_ok(id, "job"))
@@ -196,21 +207,22 @@ static int h_download(pl_ctx_t *c)
     pl_rows_close(r);
     if (rc != 1)
         return pl_fail_notfound(c, "job");
-    file = result ? pl_json_str(result, "_file") : NULL;
-    if (file == NULL) {
+    if (result == NULL || !json_is_integer(json_object_get(result, "_parts"))) {
         json_decref(result);
         return pl_fail(c, PL_ECONFLICT, "job_has_no_file", "this job has no file to download (yet)");
     }
     d = pl_zalloc(c->arena, sizeof(*d));
-    d->f = fopen(file, "rb");
+    d->job = pl_strdup(c->arena, id);
+    d->parts = json_integer_value(json_object_get(result, "_parts"));
     type = pl_json_str(result, "content_type");
     snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"",
              pl_json_str(result, "filename") ? pl_json_str(result, "filename") : "export");
     type = pl_strdup(c->arena, type ? type : "application/octet-stream");
     json_decref(result);
-    if (d->f == NULL)
+    if (pl_db_int(c->db, &stored, sql_has, PL_ARGS(PL_TEXT(id), PL_TEXT(c->tenant_id))) < 0)
+        return pl_fail(c, PL_EDB, NULL, "the job could not be read");
+    if (stored < d->parts)
         return pl_fail(c, PL_ENOTFOUND, "file_expired", "the file of this job was removed");
-    pl_arena_defer(c->arena, close_file, d);
     pl_header(c, "content-disposition", disp);
     return pl_reply_stream(c, 200, type, download_fill, d);
 }
@@ -263,26 +275,20 @@ static int64_t task_reap(pl_app_t *a, pl_db_t *db)
 /* Finished jobs older than the retention, and the files of export jobs among them. */
 static int64_t task_cleanup(pl_app_t *a, pl_db_t *db)
 {
-    static const char *sql_files = "SELECT result FROM jobs WHERE state IN ('succeeded', 'failed', 'dead') "
-                                   "AND finished_at < $1 AND result LIKE '%\"_file\"%'";
     static const char *const sql[] = {
+        "DELETE FROM job_files WHERE job_id IN (SELECT id FROM jobs WHERE state IN ('succeeded', 'failed', "
+        "'dead') AND finished_at < $1)",
+        /* the uploads of imports that failed for good go with their jobs (a finished import
+         * removed its own) */
+        "DELETE FROM job_files WHERE substr(job_id, 1, 4) = 'imp_' AND EXISTS (SELECT 1 FROM jobs "
+        "WHERE jobs.tenant_id = job_files.tenant_id AND jobs.state IN ('failed', 'dead') "
+        "AND jobs.finished_at < $1 AND jobs.payload LIKE '%' || job_files.job_id || '%')",
         "DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'dead') AND finished_at < $1",
         "DELETE FROM subscriber_receipts WHERE processed_at < $1",
         NULL,
     };
     const pl_jobs_conf_t *conf = pl_app_conf(a, &pl_jobs_module);
-    int64_t before = pl_now_ms() - conf->retention_days * 86400000LL;
-    pl_rows_t *r;
-    if (pl_db_query(db, &r, sql_files, PL_ARGS(PL_INT(before))) == 0) {
-        while (pl_rows_next(r) == 1) {
-            json_t *res = json_loads(pl_rows_text(r, 0), 0, NULL);
-            if (pl_json_str(res, "_file"))
-                unlink(pl_json_str(res, "_file"));
-            json_decref(res);
-        }
-        pl_rows_close(r);
-    }
-    return pl_db_exec_list(db, sql, before);
+    return pl_db_exec_list(db, sql, pl_now_ms() - conf->retention_days * 86400000LL);
 }
 
 static const pl_route_t routes[] = {

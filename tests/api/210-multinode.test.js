@@ -94,7 +94,7 @@ test('a key revoked or a session ended through one node is refused by the other 
   });
 });
 
-test('jobs queued through both nodes each run once', { skip }, async () => {
+test('jobs queued through both nodes each run once; their files download from either node', { skip }, async () => {
   const u = await n1.signup();
   await n1.patch(`/v1/admin/tenants/${u.tenant.id}`, { plan: 'enterprise' }, { token: (await operator(n1)).token });
   for (let i = 0; i < 4; i++) assert.equal((await n1.post('/v1/members', member(), { token: u.token })).status, 201);
@@ -108,6 +108,12 @@ test('jobs queued through both nodes each run once', { skip }, async () => {
     const j = await n1.waitJob(id, u.token);
     assert.equal(j.state, 'succeeded', JSON.stringify(j));
     assert.equal(j.attempts, 1, JSON.stringify(j));
+    // the file is in the store: either node serves the download
+    for (const n of [n1, n2]) {
+      const f = await n.get(j.result.download_url, { token: u.token });
+      assert.equal(f.status, 200, f.text);
+      assert.equal(f.text.trim().split('\r\n').length, 5, f.text);
+    }
   }
 });
 

@@ -260,6 +260,8 @@ static void notify_done(pl_job_t *j, const char *title, const char *body)
     json_decref(data);
 }
 
+#define EXPORT_PART (1024 * 1024) /* bytes of a stored part of an export file */
+
 static int run_export(pl_job_t *j)
 {
     pl_qparam_t *q;
@@ -268,9 +270,8 @@ static int run_export(pl_job_t *j)
     pl_buf_t out;
     pl_buf_t sql;
     pl_val_t args[16];
-    char path[PATH_MAX + 128], dir[PATH_MAX], fields[256];
-    FILE *f = NULL;
-    int64_t total = 0, bytes = 0;
+    char fields[256];
+    int64_t total = 0, bytes = 0, parts = 0;
     int rc = 1, n;
     e = export_parse(&j->op, q, nq);
     if (e == NULL)
@@ -281,36 +282,34 @@ static int run_export(pl_job_t *j)
         pl_db_int(j->db, &total, pl_buf_cstr(&sql), args, n);
         pl_db_rollback(j->db);
     }
-    pl_config_path(pl_app_config(j->app), "exports", dir, sizeof(dir));
-    mkdir(dir, 0700);
-    snprintf(path, sizeof(path), "%s/%s.%s", dir, j->id, e->csv ? "csv" : "json");
-    if ((f = fopen(path, "wb")) == NULL)
-        return pl_job_fail(j, false, "cannot write %s", path);
+    /* the file goes to the store in parts: any node serves the download */
+    if (pl_job_file_reset(j) != 0)
+        return pl_job_fail(j, false, "the export file could not be started");
     pl_buf_init(&out, NULL);
     while (rc == 1) {
         if (pl_job_stopping(j)) {
             rc = pl_job_fail(j, false, "the server stopped; the export starts again");
             break;
         }
-        out.len = 0;
         rc = export_batch(&j->op, e, &out);
-        if (rc >= 0 && fwrite(out.ptr, 1, out.len, f) != out.len)
-            rc = pl_job_fail(j, false, "the disk is full");
-        bytes += (int64_t)out.len;
+        if (rc >= 0 && (out.len >= EXPORT_PART || (rc == 0 && out.len > 0))) {
+            if (pl_job_file_append(j, parts, out.ptr, out.len) != 0)
+                rc = pl_job_fail(j, false, "the export file could not be stored");
+            else
+                parts++, bytes += (int64_t)out.len, out.len = 0;
+        }
         pl_job_progress(j, e->rows, total > e->rows ? total : e->rows, false);
     }
     pl_buf_release(&out);
-    if (fclose(f) != 0 && rc == 0)
-        rc = pl_job_fail(j, false, "the disk is full");
     if (rc != 0) {
-        unlink(path);
+        pl_job_file_reset(j);
         return j->error[0] ? -1 : pl_job_fail(j, false, "the members could not be read");
     }
     pl_job_progress(j, e->rows, e->rows, true);
-    j->result =
-        json_pack("{s:I,s:I,s:s,s:s,s:s,s:s}", "rows", (json_int_t)e->rows, "bytes", (json_int_t)bytes,
-                  "content_type", export_type(e), "filename", e->csv ? "members.csv" : "members.json",
-                  "download_url", pl_printf(j->arena, "/v1/jobs/%s/download", j->id), "_file", path);
+    j->result = json_pack("{s:I,s:I,s:s,s:s,s:s,s:I}", "rows", (json_int_t)e->rows, "bytes",
+                          (json_int_t)bytes, "content_type", export_type(e), "filename",
+                          e->csv ? "members.csv" : "members.json", "download_url",
+                          pl_printf(j->arena, "/v1/jobs/%s/download", j->id), "_parts", (json_int_t)parts);
     snprintf(fields, sizeof(fields), "%lld members were exported.", (long long)e->rows);
     notify_done(j, "Your member export is ready", fields);
     return 0;
@@ -557,20 +556,19 @@ static int h_import(pl_ctx_t *c)
     im->dry_run = dry && (!strcmp(dry, "true") || !strcmp(dry, "1"));
     rows = count_rows(body.base, body.len);
     if (!im->dry_run && rows > pl_members_conf(c->app)->csv_job_threshold) {
-        /* a large import runs as a job: the file waits in the data directory */
-        char dir[PATH_MAX], path[PATH_MAX + 128], fid[PL_TYPEID_MAX];
-        FILE *f;
-        pl_config_path(pl_app_config(c->app), "imports", dir, sizeof(dir));
-        mkdir(dir, 0700);
+        /* a large import runs as a job: the upload waits in the store (any node runs the job),
+         * written in the transaction that queues it */
+        static const char *sql_up =
+            "INSERT INTO job_files (job_id, tenant_id, part, data) VALUES ($1, $2, 0, $3)";
+        char fid[PL_TYPEID_MAX];
         pl_typeid_new("imp", fid);
-        snprintf(path, sizeof(path), "%s/%s.csv", dir, fid);
-        if ((f = fopen(path, "wb")) == NULL || fwrite(body.base, 1, body.len, f) != body.len ||
-            fclose(f) != 0)
+        if (pl_db_exec(c->db, sql_up,
+                       PL_ARGS(PL_TEXT(fid), PL_TEXT(c->tenant_id), PL_BLOB(body.base, body.len))) != 1)
             return pl_fail(c, PL_EDB, NULL, "the upload could not be stored");
         /* member.imported comes from the job */
         pl_record_change(c, (pl_change_t){.action = "member.import_queued", .resource_id = "members"});
         return reply_job(c, "members.import",
-                         json_pack("{s:s,s:I}", "_file", path, "rows", (json_int_t)rows));
+                         json_pack("{s:s,s:I}", "_upload", fid, "rows", (json_int_t)rows));
     }
     rc = import_csv(im, body.base, body.len, &c->err);
     if (rc != 0) {
@@ -589,24 +587,32 @@ static int h_import(pl_ctx_t *c)
 
 static int run_import(pl_job_t *j)
 {
+    static const char *sql_up =
+        "SELECT data FROM job_files WHERE job_id = $1 AND tenant_id = $2 AND part = 0";
     import_t *im = pl_zalloc(j->arena, sizeof(*im));
-    const char *path = pl_json_str(j->payload, "_file");
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    char *data;
-    long len;
+    const char *upload = pl_json_str(j->payload, "_upload");
+    char *data = NULL;
+    size_t len = 0;
     int rc;
     json_t *report;
-    if (f == NULL)
-        return pl_job_fail(j, true, "the uploaded file is gone");
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    rewind(f);
-    data = pl_alloc(j->arena, (size_t)len + 1);
-    if (fread(data, 1, (size_t)len, f) != (size_t)len) {
-        fclose(f);
+    pl_rows_t *r;
+    if (upload == NULL)
+        return pl_job_fail(j, true, "the job names no upload");
+    if (pl_db_begin(j->db, PL_TX_READ, j->tenant_id) != 0 ||
+        pl_db_query(j->db, &r, sql_up, PL_ARGS(PL_TEXT(upload), PL_TEXT(j->tenant_id))) != 0) {
+        pl_db_rollback(j->db);
         return pl_job_fail(j, false, "the uploaded file could not be read");
     }
-    fclose(f);
+    if (pl_rows_next(r) == 1) {
+        const void *p = pl_rows_blob(r, 0, &len);
+        data = pl_alloc(j->arena, len + 1);
+        memcpy(data, p ? p : "", len);
+        data[len] = '\0';
+    }
+    pl_rows_close(r);
+    pl_db_rollback(j->db);
+    if (data == NULL)
+        return pl_job_fail(j, true, "the uploaded file is gone");
     im->c = &j->op;
     im->job = j;
     im->total = json_integer_value(json_object_get(j->payload, "rows"));
@@ -623,15 +629,18 @@ static int run_import(pl_job_t *j)
     }
     report = import_report(im);
     json_decref(im->rejected);
-    /* the audit entry and the member.imported event commit with the last batch */
+    /* the audit entry, the member.imported event and the upload's removal commit with the
+     * last batch */
     pl_op_record(&j->op,
                  &(pl_change_t){.action = "member.imported", .resource_type = "members", .after = report});
-    if (pl_op_commit(&j->op) != 0) {
+    if (pl_db_exec(j->db, "DELETE FROM job_files WHERE job_id = $1 AND tenant_id = $2",
+                   PL_ARGS(PL_TEXT(upload), PL_TEXT(j->tenant_id))) < 0 ||
+        pl_op_commit(&j->op) != 0) {
+        pl_op_abort(&j->op);
         json_decref(report);
         return pl_job_fail(j, false, "the last batch could not be committed");
     }
     pl_job_progress(j, im->rows, im->rows, true);
-    unlink(path);
     notify_done(j, "Your member import is finished",
                 pl_printf(j->arena, "%ld rows: %ld created, %ld updated, %ld rejected.", im->rows,
                           im->created, im->updated, im->nrejected));
