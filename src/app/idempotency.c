@@ -109,10 +109,7 @@ void pl_idempotency_release(pl_db_t *db, const char *tenant_id, const char *key)
 {
     static const char *sql =
         "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND state = 'running'";
-    if (pl_db_begin(db, PL_TX_WRITE, tenant_id) != 0)
-        return;
-    if (pl_db_exec(db, sql, PL_ARGS(PL_TEXT(tenant_id), PL_TEXT(key))) < 0 || pl_db_commit(db) != 0)
-        pl_db_rollback(db);
+    pl_db_exec_tx(db, tenant_id, sql, PL_ARGS(PL_TEXT(tenant_id), PL_TEXT(key)));
 }
 
 int64_t pl_idempotency_expire(pl_db_t *db)

@@ -67,12 +67,7 @@ static void progress(long done, long total, void *arg)
 static int member_count(pl_db_t *db, const char *tid, int64_t *n)
 {
     static const char *sql = "SELECT COUNT(*) FROM members WHERE tenant_id = $1";
-    int rc;
-    if (pl_db_begin(db, PL_TX_READ, tid) != 0)
-        return PL_EDB;
-    rc = pl_db_int(db, n, sql, PL_ARGS(PL_TEXT(tid)));
-    pl_db_rollback(db);
-    return rc;
+    return pl_db_int_tx(db, tid, n, sql, PL_ARGS(PL_TEXT(tid)));
 }
 
 static int cmd_demo(pl_app_t *app, int argc, char **argv)

@@ -75,10 +75,16 @@ static void flush(stream_t *s)
     }
 }
 
-static void write_event(stream_t *s, pos_t at, const char *id, const char *type, const char *data)
+/* One event as a Server-Sent Events frame, queued on the stream. */
+static void frame(stream_t *s, pos_t at, const char *id, const char *type, const char *data)
 {
     pl_buf_addf(&s->pending, "id: %s\nevent: %s\ndata: %s\n\n", id, type, data);
     s->last = at;
+}
+
+static void write_event(stream_t *s, pos_t at, const char *id, const char *type, const char *data)
+{
+    frame(s, at, id, type, data);
     s->last_write_ms = pl_mono_ms();
     flush(s);
 }
@@ -300,11 +306,9 @@ static int h_stream(pl_ctx_t *c)
         pl_db_query(c->db, &r, pl_db_sql(c->db, &sql_backlog),
                     PL_ARGS(PL_TEXT(c->tenant_id), PL_INT(from.tx), PL_INT(from.seq), PL_INT(o->cursor.tx),
                             PL_INT(o->cursor.seq), PL_INT(BACKLOG_MAX))) == 0) {
-        while (pl_rows_next(r) == 1) {
-            pl_buf_addf(&s->pending, "id: %s\nevent: %s\ndata: %s\n\n", pl_rows_text(r, 1),
-                        pl_rows_text(r, 2), pl_rows_text(r, 3));
-            s->last = (pos_t){pl_rows_int(r, 4), pl_rows_int(r, 0)};
-        }
+        while (pl_rows_next(r) == 1)
+            frame(s, (pos_t){pl_rows_int(r, 4), pl_rows_int(r, 0)}, pl_rows_text(r, 1), pl_rows_text(r, 2),
+                  pl_rows_text(r, 3));
         pl_rows_close(r);
     }
     if (after(o->cursor, s->last))

@@ -108,14 +108,7 @@ static int64_t stored(pl_db_t *db, const char *tenant, const char *period)
 {
     static const char *sql = "SELECT calls FROM api_usage WHERE tenant_id = $1 AND period = $2";
     int64_t n = 0;
-    bool own = !pl_db_in_tx(db);
-    int rc;
-    if (own && pl_db_begin(db, PL_TX_READ, tenant) != 0)
-        return -1;
-    rc = pl_db_int(db, &n, sql, PL_ARGS(PL_TEXT(tenant), PL_TEXT(period)));
-    if (own)
-        pl_db_rollback(db);
-    return rc >= 0 ? n : -1;
+    return pl_db_int_tx(db, tenant, &n, sql, PL_ARGS(PL_TEXT(tenant), PL_TEXT(period))) >= 0 ? n : -1;
 }
 
 /* The entry of a tenant (found through the hash index: every tenant-scoped request comes

@@ -45,6 +45,15 @@ static uint64_t hash(const char *s)
     return h ? h : 1;
 }
 
+static void fill(pl_rl_result_t *out, bool allowed, double tokens, double rate, double burst)
+{
+    out->limit = burst;
+    out->allowed = allowed;
+    out->remaining = floor(tokens < 0 ? 0 : tokens);
+    out->reset_s = (burst - tokens) / rate;
+    out->retry_after_s = allowed ? 0 : (1.0 - tokens) / rate;
+}
+
 static void take_one(pl_ratelimit_t *rl, const char *name, double rate, double burst, double cost,
                      int64_t now_ms, pl_rl_result_t *out)
 {
@@ -52,6 +61,7 @@ static void take_one(pl_ratelimit_t *rl, const char *name, double rate, double b
     uint64_t h = hash(name);
     stripe_t *st = &m->stripes[h % STRIPES];
     bucket_t *b = NULL, *empty = NULL, *oldest = NULL;
+    bool allowed;
     size_t i, base = (size_t)((h / STRIPES) % SLOTS);
     pthread_mutex_lock(&st->lock);
     for (i = 0; i < PROBE; i++) {
@@ -79,13 +89,10 @@ static void take_one(pl_ratelimit_t *rl, const char *name, double rate, double b
     }
     if (b->tokens > burst)
         b->tokens = burst;
-    out->limit = burst;
-    out->allowed = b->tokens >= 1.0;
-    if (out->allowed)
+    allowed = b->tokens >= 1.0;
+    if (allowed)
         b->tokens -= cost;
-    out->remaining = floor(b->tokens);
-    out->reset_s = (burst - b->tokens) / rate;
-    out->retry_after_s = out->allowed ? 0 : (1.0 - b->tokens) / rate;
+    fill(out, allowed, b->tokens, rate, burst);
     pthread_mutex_unlock(&st->lock);
 }
 
@@ -261,15 +268,6 @@ static double estimate(const lbucket_t *b, int64_t now)
 {
     double t = b->known + b->rate * (double)(now - b->known_ms) / 1000.0;
     return (t > b->burst ? b->burst : t) - b->owed;
-}
-
-static void fill(pl_rl_result_t *out, bool allowed, double tokens, double rate, double burst)
-{
-    out->limit = burst;
-    out->allowed = allowed;
-    out->remaining = floor(tokens < 0 ? 0 : tokens);
-    out->reset_s = (burst - tokens) / rate;
-    out->retry_after_s = allowed ? 0 : (1.0 - tokens) / rate;
 }
 
 /* Takes in Redis: cost from each bucket, plus what this node owes on it; 0 or -1. */

@@ -86,11 +86,7 @@ int pl_job_claim(pl_db_t *db, pl_arena_t *arena, int64_t lease_ms, pl_job_row_t 
     int64_t due = 0;
     /* an idle queue is found with a read: no write lock is taken to find nothing. The queue
      * is the control plane's: it is read across tenants. */
-    if (pl_db_begin(db, PL_TX_READ, NULL) != 0)
-        return PL_EDB;
-    rc = pl_db_int(db, &due, sql_due, PL_ARGS(PL_INT(now)));
-    pl_db_rollback(db);
-    if (rc <= 0)
+    if ((rc = pl_db_int_tx(db, NULL, &due, sql_due, PL_ARGS(PL_INT(now)))) <= 0)
         return rc;
     randombytes_buf(raw, sizeof(raw));
     sodium_bin2hex(token, sizeof(token), raw, sizeof(raw));
@@ -180,19 +176,20 @@ void pl_job_progress(pl_job_t *j, int64_t done, int64_t total, bool final)
     static const char *sql = "UPDATE jobs SET progress_done = $3, progress_total = $4, lease_until = $5, "
                              "updated_at = $6 WHERE id = $1 AND claim_token = $2";
     int64_t now = pl_now_ms();
-    bool own;
-    int rc;
+    const pl_val_t args[] = {PL_TEXT(j->id),
+                             PL_TEXT(j->claim_token),
+                             PL_INT(done),
+                             total < 0 ? PL_NULL_INT : PL_INT(total),
+                             PL_INT(now + j->lease_ms),
+                             PL_INT(now)};
     if (!final && now - j->last_progress_ms < 250)
         return;
     j->last_progress_ms = now;
-    own = !pl_db_in_tx(j->db); /* inside the job's own transaction, or in one of its tenant's */
-    if (own && pl_db_begin(j->db, PL_TX_WRITE, j->tenant_id) != 0)
-        return;
-    rc = pl_db_exec(j->db, sql,
-                    PL_ARGS(PL_TEXT(j->id), PL_TEXT(j->claim_token), PL_INT(done),
-                            total < 0 ? PL_NULL_INT : PL_INT(total), PL_INT(now + j->lease_ms), PL_INT(now)));
-    if (own && (rc < 0 || pl_db_commit(j->db) != 0))
-        pl_db_rollback(j->db);
+    /* inside the job's own transaction, or in one of its tenant's */
+    if (pl_db_in_tx(j->db))
+        pl_db_exec(j->db, sql, args, 6);
+    else
+        pl_db_exec_tx(j->db, j->tenant_id, sql, args, 6);
 }
 
 int pl_job_file_reset(pl_job_t *j)

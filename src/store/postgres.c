@@ -450,6 +450,12 @@ static int one_row(pg_db_t *d, const char *sql, const char *arg, PGresult **out)
     return 0;
 }
 
+/* The tables that hold tenant rows (a tenant_id column), as c, in the current schema. */
+#define TENANT_TABLES                                                                                        \
+    "pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' "                      \
+    "AND NOT a.attisdropped WHERE c.relkind IN ('r', 'p') AND c.relnamespace = "                             \
+    "current_schema()::regnamespace"
+
 /*
  * Run as the owner after the migrations, every time (idempotent): the app role gets data
  * access but owns nothing and cannot change the schema; every table with a tenant_id column
@@ -468,9 +474,7 @@ static const char *const secure_sql =
     "FOR t IN SELECT c.relname, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced, "
     "  EXISTS (SELECT 1 FROM pg_policies p WHERE p.schemaname = current_schema() AND p.tablename = c.relname "
     "    AND p.policyname = 'tenant_isolation') AS has_policy "
-    "  FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
-    "  AND a.attname = 'tenant_id' AND NOT a.attisdropped "
-    "  WHERE c.relkind IN ('r', 'p') AND c.relnamespace = current_schema()::regnamespace LOOP "
+    "  FROM " TENANT_TABLES " LOOP "
     "  IF NOT t.rls THEN EXECUTE format('ALTER TABLE %%I ENABLE ROW LEVEL SECURITY', t.relname); END IF; "
     "  IF NOT t.forced THEN EXECUTE format('ALTER TABLE %%I FORCE ROW LEVEL SECURITY', t.relname); END IF; "
     "  IF NOT t.has_policy THEN EXECUTE format('CREATE POLICY tenant_isolation ON %%I "
@@ -519,9 +523,7 @@ static int pg_check_app(pl_db_t *db, pl_err_t *err)
         "('r','p','v','m','S','f') "
         "  AND c.relnamespace::regnamespace::text NOT LIKE 'pg\\_%' "
         "  AND c.relnamespace <> 'information_schema'::regnamespace), "
-        "(SELECT string_agg(c.relname, ', ') FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
-        "  AND a.attname = 'tenant_id' AND NOT a.attisdropped WHERE c.relkind IN ('r','p') "
-        "  AND c.relnamespace = current_schema()::regnamespace AND NOT (c.relrowsecurity AND "
+        "(SELECT string_agg(c.relname, ', ') FROM " TENANT_TABLES " AND NOT (c.relrowsecurity AND "
         "  c.relforcerowsecurity)), r.rolname "
         "FROM pg_roles r WHERE r.rolname = current_user";
     PGresult *res;

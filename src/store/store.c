@@ -412,6 +412,19 @@ int pl_db_exec_tx(pl_db_t *db, const char *tenant_id, const char *sql, const pl_
     return rc;
 }
 
+int pl_db_int_tx(pl_db_t *db, const char *tenant_id, int64_t *out, const char *sql, const pl_val_t *args,
+                 int nargs)
+{
+    bool own = !db->in_tx;
+    int rc;
+    if (own && pl_db_begin(db, PL_TX_READ, tenant_id) != 0)
+        return PL_EUNAVAIL;
+    rc = pl_db_int(db, out, sql, args, nargs);
+    if (own)
+        pl_db_rollback(db);
+    return rc;
+}
+
 int64_t pl_db_exec_list(pl_db_t *db, const char *const *sql, int64_t arg)
 {
     int64_t n = 0;

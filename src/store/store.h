@@ -183,6 +183,9 @@ pl_dialect_t pl_db_dialect(const pl_db_t *db);
 int pl_db_exec(pl_db_t *db, const char *sql, const pl_val_t *args, int nargs);
 /* pl_db_exec in a transaction of its own, in tenant_id's context (NULL: the control plane). */
 int pl_db_exec_tx(pl_db_t *db, const char *tenant_id, const char *sql, const pl_val_t *args, int nargs);
+/* pl_db_int in a read transaction of tenant_id's context, or in the open one if there is one. */
+int pl_db_int_tx(pl_db_t *db, const char *tenant_id, int64_t *out, const char *sql, const pl_val_t *args,
+                 int nargs);
 /* Opens a cursor; returns 0 or PL_EDB. */
 int pl_db_query(pl_db_t *db, pl_rows_t **rows, const char *sql, const pl_val_t *args, int nargs);
 /* 1: a row, 0: no more, <0: error. */

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "core/buf.h"
 #include "core/clock.h"
 #include "notifications/notifications.h"
@@ -276,10 +275,7 @@ static int run_export(pl_job_t *j)
         return pl_job_fail(j, true, "the filters are no longer valid: %s", j->op.err.message);
     pl_buf_init(&sql, j->arena);
     n = pl_member_select(&j->op, &e->f, NULL, true, NULL, NULL, 0, &sql, args);
-    if (pl_db_begin(j->db, PL_TX_READ, j->tenant_id) == 0) {
-        pl_db_int(j->db, &total, pl_buf_cstr(&sql), args, n);
-        pl_db_rollback(j->db);
-    }
+    pl_db_int_tx(j->db, j->tenant_id, &total, pl_buf_cstr(&sql), args, n);
     /* the file goes to the store in parts: any node serves the download */
     if (pl_job_file_reset(j) != 0)
         return pl_job_fail(j, false, "the export file could not be started");
