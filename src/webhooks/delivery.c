@@ -161,7 +161,7 @@ const pl_task_t pl_webhook_tasks[] = {
  *
  * One thread drives every delivery through a libcurl multi handle: up to MAX_INFLIGHT
  * transfers at once, at most PER_ENDPOINT of them to one endpoint. An endpoint that hangs
- * (up to the 15 s timeout) holds only its own transfers: the claim skips endpoints that
+ * (up to the 15 s request timeout) holds only its own transfers: the claim skips endpoints that
  * have transfers in flight, so another tenant's delivery is claimed and sent within the next
  * turn of the loop (~100 ms), never queued behind it. */
 
@@ -176,6 +176,7 @@ typedef struct {
     CURL *h;
     struct curl_slist *hdr;
     int64_t t0;
+    int64_t lease_until; /* wall ms: held until then, renewed while the transfer runs */
 } job_t;
 
 static size_t discard(char *p, size_t size, size_t n, void *u)
@@ -250,9 +251,8 @@ static int prepare(struct pl_webhooks *w, job_t *j, char *why, size_t whylen)
     curl_easy_setopt(j->h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(j->h, CURLOPT_HTTPHEADER, j->hdr);
     curl_easy_setopt(j->h, CURLOPT_POSTFIELDS, j->body);
-    /* a request ends before its lease does: a delivery is never sent by two nodes at once */
-    curl_easy_setopt(j->h, CURLOPT_CONNECTTIMEOUT_MS, w->conf->lease > 6 ? 5000L : 1000L);
-    curl_easy_setopt(j->h, CURLOPT_TIMEOUT_MS, w->conf->lease > 16 ? 15000L : (w->conf->lease - 1) * 1000L);
+    curl_easy_setopt(j->h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    curl_easy_setopt(j->h, CURLOPT_TIMEOUT_MS, 15000L);
     curl_easy_setopt(j->h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(j->h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(j->h, CURLOPT_WRITEFUNCTION, discard);
@@ -332,7 +332,8 @@ static int claim(pl_db_t *db, job_t *slots, int room, const char *busy, int64_t 
         else if (got == 0) {
             job_free(claimed[i]);
             lost++;
-        }
+        } else
+            claimed[i]->lease_until = now + lease_ms;
     }
     if (rc == 0 && pl_db_commit(db) != 0)
         rc = -1;
@@ -426,6 +427,41 @@ static void record(struct pl_webhooks *w, pl_db_t *db, job_t *j, long status, co
     pl_arena_release(&arena);
 }
 
+/* Renews the leases of the transfers in flight, in one transaction; a transfer whose lease
+ * could not be renewed before it ran out is dropped unrecorded (another node may have taken
+ * the delivery over; it is sent again, at least once). A node killed mid-transfer stops
+ * renewing, so its deliveries are taken over one lease later, however long a request lasts. */
+static void renew(pl_db_t *db, CURLM *multi, job_t *slots, int *inflight, int64_t lease_ms)
+{
+    static const char *sql =
+        "UPDATE webhook_deliveries SET lease_until = $1 WHERE id = $2 AND lease_until = $3";
+    int64_t now = pl_now_ms(), until = now + lease_ms;
+    bool held[MAX_INFLIGHT] = {false};
+    int i, rc = pl_db_begin(db, PL_TX_WRITE, NULL);
+    for (i = 0; i < MAX_INFLIGHT && rc == 0; i++)
+        if (slots[i].h) {
+            int got = pl_db_exec(db, sql,
+                                 PL_ARGS(PL_INT(until), PL_TEXT(slots[i].id), PL_INT(slots[i].lease_until)));
+            rc = got < 0 ? -1 : 0;
+            held[i] = got == 1;
+        }
+    if (rc == 0 && pl_db_commit(db) == 0) {
+        for (i = 0; i < MAX_INFLIGHT; i++)
+            if (slots[i].h)
+                slots[i].lease_until = held[i] ? until : 0;
+    } else {
+        pl_db_rollback(db);
+        pl_log(PL_LOG_WARN, "webhook sender: leases could not be renewed", NULL);
+    }
+    for (i = 0; i < MAX_INFLIGHT; i++)
+        if (slots[i].h && slots[i].lease_until <= now) {
+            pl_logf(PL_LOG_WARN, "webhook delivery dropped: its lease ran out", "%s", slots[i].id);
+            curl_multi_remove_handle(multi, slots[i].h);
+            job_free(&slots[i]);
+            (*inflight)--;
+        }
+}
+
 static void *sender_main(void *arg)
 {
     struct pl_webhooks *w = arg;
@@ -434,7 +470,7 @@ static void *sender_main(void *arg)
     job_t *slots = calloc(MAX_INFLIGHT, sizeof(job_t));
     CURLM *multi = NULL;
     int inflight = 0, i;
-    int64_t next_claim = 0;
+    int64_t next_claim = 0, next_renew = 0, lease_ms = w->conf->lease * 1000;
     pl_err_clear(&err);
     if (slots == NULL)
         abort();
@@ -456,7 +492,7 @@ static void *sender_main(void *arg)
                     pl_buf_adds(&busy, slots[i].endpoint);
                     pl_buf_addc(&busy, ',');
                 }
-            n = claim(db, slots, MAX_INFLIGHT - inflight, pl_buf_cstr(&busy), w->conf->lease * 1000);
+            n = claim(db, slots, MAX_INFLIGHT - inflight, pl_buf_cstr(&busy), lease_ms);
             pl_buf_release(&busy);
             if (n > 0 && multi == NULL) {
                 /* TLS libraries are initialised on the first delivery, not at start: a server
@@ -484,6 +520,11 @@ static void *sender_main(void *arg)
             usleep(100000);
             continue;
         }
+        if (inflight > 0 && pl_mono_ms() >= next_renew) {
+            renew(db, multi, slots, &inflight, lease_ms);
+            next_renew = pl_mono_ms() + lease_ms / 3;
+        } else if (inflight == 0)
+            next_renew = pl_mono_ms() + lease_ms / 3;
         curl_multi_perform(multi, &running);
         while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
             job_t *j = NULL;

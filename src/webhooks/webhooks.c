@@ -324,9 +324,9 @@ static const pl_option_t options[] = {
                    "PLINTH_WEBHOOK_DISABLE_AFTER", 1, 365L * 86400, "432000",
                    "seconds an endpoint may fail continuously before it is disabled and the tenant notified "
                    "(default 432000: five days)"),
-    PL_OPTION_LONG(pl_webhooks_conf_t, lease, "--webhook-lease", "PLINTH_WEBHOOK_LEASE", 2, 3600, "60",
-                   "seconds a node holds a delivery it claimed; a node that died is taken over after it "
-                   "(default 60; a request times out before its lease ends)"),
+    PL_OPTION_LONG(pl_webhooks_conf_t, lease, "--webhook-lease", "PLINTH_WEBHOOK_LEASE", 2, 3600, "10",
+                   "seconds a node holds a delivery it claimed, renewed while the request runs; the "
+                   "deliveries of a node that died are taken over after it (default 10)"),
     PL_OPTIONS_END,
 };
 

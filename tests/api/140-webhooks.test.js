@@ -120,20 +120,27 @@ test('private and metadata addresses are refused without --allow-private-webhook
 });
 
 test('an event committed before a kill -9 is still delivered after the restart', async () => {
-  const d = await startServer({ env });
-  const rx0 = await receiver();
+  // the kill lands while the first attempt hangs in flight: its lease (3 s here), no longer
+  // renewed by the dead process, runs out and the restarted one sends the event
+  const lease = { ...env, PLINTH_WEBHOOK_LEASE: '3' };
+  const d = await startServer({ env: lease });
+  const rx0 = await receiver({ hang: true });
   const port = rx0.port;
-  await rx0.close(); // nothing listens: the first attempt fails
   const u = await d.signup();
   const ep = (await d.post('/v1/webhook-endpoints', { url: `http://127.0.0.1:${port}/hook`, events: ['member.created'] }, { token: u.token })).body;
   const m = (await d.post('/v1/members', { first_name: 'Dur', last_name: 'Able', email: `${unique('d')}@example.com` }, { token: u.token })).body;
-  await until(async () => (await d.get(`/v1/webhook-endpoints/${ep.id}/deliveries`, { token: u.token })).body.data.length > 0);
+  await until(() => rx0.calls() >= 1);
   await d.kill9();
+  await rx0.close();
   const rx = await receiver({ port });
-  const again = await startServer({ env, dataDir: d.dataDir });
+  const t0 = Date.now();
+  const again = await startServer({ env: lease, dataDir: d.dataDir });
   try {
     const msg = await until(() => rx.got[0]);
+    console.log(`delivered ${Date.now() - t0} ms after the restart began (lease 3 s)`);
     assert.equal(JSON.parse(msg.body).data.id, m.id);
+    const dl = (await again.get(`/v1/webhook-endpoints/${ep.id}/deliveries`, { token: u.token })).body.data;
+    assert.equal(dl.length, 1);
   } finally {
     await again.stop();
     await rx.close();
