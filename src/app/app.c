@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/cells.h"
 #include "cluster/redis.h"
 #include "core/clock.h"
 #include "core/crypto.h"
@@ -29,6 +30,8 @@ struct pl_app {
     void *state[PL_MAX_MODULES];
     size_t ninit, nstarted;
     pl_store_t *store;
+    pl_cells_t *cells;
+    bool serving;      /* every module started: cells opened from now on start their work at once */
     pl_redis_t *redis; /* NULL: one node */
     atomic_bool stop;
     _Atomic uint64_t auth_gen;
@@ -36,7 +39,8 @@ struct pl_app {
     char bound_url[300];
     int64_t started_ms;
     int migrations_applied;
-    int job_attempts; /* the default of job kinds that name none (set by the jobs module) */
+    int job_attempts;        /* the default of job kinds that name none (set by the jobs module) */
+    char own_options[8][96]; /* argv strings of commands' own options, renamed (module.h) */
 };
 
 static long index_of(const pl_app_t *a, const pl_module_t *m)
@@ -69,6 +73,7 @@ pl_app_t *pl_app_create(const pl_module_t *const *modules, size_t nmodules)
         }
     atomic_init(&a->stop, false);
     atomic_init(&a->auth_gen, 1);
+    a->cells = pl_cells_create();
     return a;
 }
 
@@ -98,71 +103,22 @@ int pl_app_configure(pl_app_t *a, int argc, char **argv, char *errbuf, size_t er
     return argc;
 }
 
-static size_t migration_sets(const pl_app_t *a, pl_migration_set_t *sets)
-{
-    size_t i, n = 0;
-    for (i = 0; i < a->n; i++)
-        if (a->modules[i]->migrations)
-            sets[n++] = (pl_migration_set_t){a->modules[i]->name, a->modules[i]->migrations};
-    return n;
-}
-
 int pl_app_pending_migrations(pl_app_t *a, pl_db_t *db)
 {
     pl_migration_set_t sets[PL_MAX_MODULES];
-    return pl_db_pending_migrations(db, sets, migration_sets(a, sets));
+    return pl_db_pending_migrations(db, sets, pl_app_migration_sets(a, false, sets));
 }
 
 int pl_app_migrate(pl_app_t *a, int *applied, pl_err_t *err)
 {
     pl_migration_set_t sets[PL_MAX_MODULES];
-    return pl_store_migrate(a->store, sets, migration_sets(a, sets), applied, err);
-}
-
-/*
- * The schema: with an owner's URL (PostgreSQL), migrations and grants run as the owner and
- * the app's own role only reads and writes rows; without one, the app's store migrates
- * itself (SQLite), or on PostgreSQL must already be up to date. Then the app's role is
- * checked: on PostgreSQL it must be bound by row-level security.
- */
-static int open_schema(pl_app_t *a, pl_err_t *err)
-{
-    pl_migration_set_t sets[PL_MAX_MODULES];
-    size_t n = migration_sets(a, sets);
-    pl_store_t *owner = NULL;
-    int applied = 0, rc;
-    if (a->cfg.migrate_url[0]) {
-        if ((rc = pl_store_open(&owner, a->cfg.migrate_url, &a->cfg, err)) == 0 &&
-            (rc = pl_store_migrate(owner, sets, n, &applied, err)) == 0)
-            rc = pl_store_secure(owner, a->store, err);
-        pl_store_close(owner);
-    } else if (pl_store_has_roles(a->store)) {
-        pl_db_t *db;
-        if ((rc = pl_store_check(a->store, err)) == 0 && (rc = pl_db_connect(a->store, &db, err)) == 0) {
-            int pending = pl_db_pending_migrations(db, sets, n);
-            pl_db_close(db);
-            if (pending != 0)
-                rc =
-                    pl_err_set(err, PL_EDB, NULL,
-                               pending > 0 ? "the database needs %d migrations: give --migrate-url OWNER_URL "
-                                             "(plinth migrate or serve)"
-                                           : "the database has no schema this role can read: give "
-                                             "--migrate-url OWNER_URL%.0d",
-                               pending);
-        }
-    } else {
-        rc = pl_store_migrate(a->store, sets, n, &applied, err);
-    }
-    if (rc == 0)
-        rc = pl_store_check(a->store, err);
-    a->migrations_applied = applied;
-    return rc;
+    return pl_store_migrate(a->store, NULL, sets, pl_app_migration_sets(a, false, sets), applied, err);
 }
 
 /* Declarations are checked once, here: a mistake in a descriptor stops the start. */
 static int check_modules(const pl_app_t *a, pl_err_t *err)
 {
-    size_t i, j, auth = 0;
+    size_t i, j, auth = 0, locate = 0;
     for (i = 0; i < a->n; i++) {
         const pl_module_t *m = a->modules[i];
         const pl_job_kind_t *k;
@@ -175,22 +131,29 @@ static int check_modules(const pl_app_t *a, pl_err_t *err)
             return pl_err_set(err, PL_EINTERNAL, NULL, "module '%s' has options but no conf_size", m->name);
         if (m->authenticate)
             auth++;
+        if (m->locate)
+            locate++;
         for (k = m->jobs; k && k->kind; k++)
             if (k->run == NULL || k->max_attempts < 0)
                 return pl_err_set(err, PL_EINTERNAL, NULL, "job kind '%s' is malformed", k->kind);
     }
     if (auth > 1)
         return pl_err_set(err, PL_EINTERNAL, NULL, "more than one module authenticates");
+    if (locate > 1)
+        return pl_err_set(err, PL_EINTERNAL, NULL, "more than one module keeps the tenant directory");
     return 0;
 }
 
 int pl_app_open(pl_app_t *a, pl_err_t *err)
 {
+    const pl_cell_t *pool;
     if (check_modules(a, err) != 0)
         return err->status;
     if (pl_crypto_init() != 0)
         return pl_err_set(err, PL_EINTERNAL, NULL, "libsodium failed to initialise");
-    if (pl_store_open(&a->store, a->cfg.database_url, &a->cfg, err) != 0 || open_schema(a, err) != 0)
+    if (pl_store_open(&a->store, a->cfg.database_url, &a->cfg, err) != 0 ||
+        pl_cells_prepare(a, a->store, a->cfg.migrate_url, NULL, false, &a->migrations_applied, err) != 0 ||
+        pl_app_cell_open(a, &(pl_cell_def_t){.name = PL_POOL, .kind = "pool"}, &pool, err) != 0)
         return err->status ? err->status : PL_EDB;
     if (a->cfg.redis_url[0] && pl_redis_open(&a->redis, a->cfg.redis_url, err) != 0)
         return err->status;
@@ -207,6 +170,7 @@ int pl_app_open(pl_app_t *a, pl_err_t *err)
 
 int pl_app_start(pl_app_t *a, pl_err_t *err)
 {
+    size_t i;
     a->started_ms = pl_now_ms();
     for (a->nstarted = 0; a->nstarted < a->n; a->nstarted++) {
         const pl_module_t *m = a->modules[a->nstarted];
@@ -218,7 +182,45 @@ int pl_app_start(pl_app_t *a, pl_err_t *err)
             return err->status;
         }
     }
+    a->serving = true;
+    for (i = 0; i < pl_app_ncells(a); i++)
+        if (pl_app_cell_started(a, pl_app_cell(a, i), err) != 0) {
+            pl_app_request_stop(a);
+            pl_app_stop(a);
+            return err->status;
+        }
     return 0;
+}
+
+int pl_app_cell_started(pl_app_t *a, const pl_cell_t *cell, pl_err_t *err)
+{
+    size_t i;
+    if (!a->serving)
+        return 0;
+    for (i = 0; i < a->n; i++) {
+        const pl_module_t *m = a->modules[i];
+        if (m->start_cell && m->start_cell(a, cell, err) != 0) {
+            if (err->status == PL_OK)
+                pl_err_set(err, PL_EINTERNAL, NULL, "module '%s' failed to start in cell %s", m->name,
+                           cell->name);
+            return err->status;
+        }
+    }
+    return 0;
+}
+
+pl_cells_t *pl_app_cells_state(const pl_app_t *a)
+{
+    return a->cells;
+}
+
+pl_locate_fn pl_app_locator(const pl_app_t *a)
+{
+    size_t i;
+    for (i = 0; i < a->n; i++)
+        if (a->modules[i]->locate)
+            return a->modules[i]->locate;
+    return NULL;
 }
 
 void pl_app_request_stop(pl_app_t *a)
@@ -229,6 +231,7 @@ void pl_app_request_stop(pl_app_t *a)
 void pl_app_stop(pl_app_t *a)
 {
     pl_app_request_stop(a);
+    a->serving = false;
     while (a->nstarted > 0) {
         const pl_module_t *m = a->modules[--a->nstarted];
         if (m->stop)
@@ -247,6 +250,7 @@ void pl_app_destroy(pl_app_t *a)
         if (m->fini)
             m->fini(a);
     }
+    pl_cells_destroy(a->cells);
     pl_store_close(a->store);
     pl_redis_close(a->redis);
     for (i = 0; i < a->n; i++)
@@ -434,12 +438,22 @@ bool pl_app_feature_enforced(const pl_app_t *a, const char *feature)
 
 const pl_usage_t *pl_app_usage_meter(const pl_app_t *a, const char *limit)
 {
+    const pl_module_t *m = pl_app_usage_module(a, limit);
+    const pl_usage_t *u;
+    for (u = m ? m->usage : NULL; u && u->limit; u++)
+        if (strcmp(u->limit, limit) == 0)
+            return u;
+    return NULL;
+}
+
+const pl_module_t *pl_app_usage_module(const pl_app_t *a, const char *limit)
+{
     size_t i;
     const pl_usage_t *u;
     for (i = 0; i < a->n; i++)
         for (u = a->modules[i]->usage; u && u->limit; u++)
             if (strcmp(u->limit, limit) == 0)
-                return u;
+                return a->modules[i];
     return NULL;
 }
 
@@ -535,6 +549,30 @@ static void usage(const pl_app_t *a, FILE *out)
     pl_options_usage(sets, optsets(a, sets), out);
 }
 
+/* A command's own options after its name become "--NAME-option" (module.h); the kernel's
+ * options of those names then come from before the command or the environment. */
+static void own_options(pl_app_t *a, int argc, char **argv)
+{
+    char(*renamed)[96] = a->own_options;
+    const pl_command_t *c;
+    size_t i, k, n = 0;
+    int j;
+    if (argc < 2)
+        return;
+    for (i = 0; i < a->n; i++)
+        for (c = a->modules[i]->commands; c && c->name; c++) {
+            if (strcmp(c->name, argv[1]) != 0 || c->own_options == NULL)
+                continue;
+            for (j = 2; j < argc; j++)
+                for (k = 0; c->own_options[k] && n < 8; k++)
+                    if (strcmp(argv[j], c->own_options[k]) == 0) {
+                        snprintf(renamed[n], sizeof(renamed[n]), "--%s-%s", c->name, argv[j] + 2);
+                        argv[j] = renamed[n++];
+                        break;
+                    }
+        }
+}
+
 int pl_app_main(const pl_module_t *const *modules, size_t nmodules, int argc, char **argv)
 {
     pl_app_t *a = pl_app_create(modules, nmodules);
@@ -548,6 +586,7 @@ int pl_app_main(const pl_module_t *const *modules, size_t nmodules, int argc, ch
     if (a == NULL)
         return 2;
     pl_err_clear(&err);
+    own_options(a, argc, argv);
     if ((argc = pl_app_configure(a, argc, argv, msg, sizeof(msg))) < 0) {
         fprintf(stderr, "plinth: %s\n", msg);
         pl_app_destroy(a);

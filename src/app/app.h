@@ -27,12 +27,14 @@
 #include "store/store.h"
 
 #define PL_MAX_MODULES 32
+#define PL_MAX_CELLS 32 /* app/cells.h */
 
 /* A thread that serves operations (an HTTP worker): per-module slots from worker_init. */
 struct pl_thread {
     int id;
-    void *loop;  /* the transport's event loop (h2o_evloop_t * for HTTP workers) */
-    pl_db_t *db; /* the thread's store connection */
+    void *loop;                   /* the transport's event loop (h2o_evloop_t * for HTTP workers) */
+    pl_db_t *db;                  /* the thread's store connection */
+    pl_db_t *cells[PL_MAX_CELLS]; /* its connections to database cells, opened on first use */
     void *slots[PL_MAX_MODULES];
 };
 
@@ -100,6 +102,8 @@ const pl_job_kind_t *pl_app_job_kind(const pl_app_t *a, const char *kind);
 const pl_subscriber_t *pl_app_subscriber(const pl_app_t *a, const char *name);
 /* The meter of a plan limit, or NULL when no module counts it. */
 const pl_usage_t *pl_app_usage_meter(const pl_app_t *a, const char *limit);
+/* The module that counts it (its tables tell which database: app/cells.h). */
+const pl_module_t *pl_app_usage_module(const pl_app_t *a, const char *limit);
 /* Whether some module enforces the plan feature. */
 bool pl_app_feature_enforced(const pl_app_t *a, const char *feature);
 /* Whether some module declares the event type. */

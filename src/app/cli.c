@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/cells.h"
 #include "core/typeid.h"
 #include "core/banned.h"
 
@@ -23,15 +24,37 @@ int pl_cli_open(pl_cli_t *c, pl_app_t *app)
         return -1;
     }
     pl_op_init(&c->op, app, db, &c->arena);
+    c->control = db;
     c->op.actor_type = "cli";
     pl_typeid_new("cli", c->op.request_id);
+    return 0;
+}
+
+int pl_cli_home(pl_cli_t *c, const char *tenant_id)
+{
+    const pl_cell_t *home;
+    pl_db_t *db;
+    if (pl_app_home(c->op.app, c->control, tenant_id, &home) != 0)
+        return pl_op_fail(&c->op, PL_EDB, NULL, "the tenant directory could not be read");
+    if (home->index == 0 || c->op.cell == home)
+        return 0;
+    if (pl_app_connect_cell(c->op.app, home, &db, &c->op.err) != 0)
+        return c->op.err.status;
+    if (c->op.db != c->control)
+        pl_db_close(c->op.db);
+    c->op.db = db;
+    c->op.cell = home;
+    c->op.control = c->control;
     return 0;
 }
 
 void pl_cli_close(pl_cli_t *c)
 {
     pl_op_abort(&c->op);
-    pl_db_close(c->op.db);
+    pl_op_release(&c->op);
+    if (c->op.db != c->control)
+        pl_db_close(c->op.db);
+    pl_db_close(c->control);
     pl_arena_release(&c->arena);
 }
 

@@ -18,11 +18,15 @@
 typedef struct pl_cli {
     pl_arena_t arena;
     pl_op_t op;
+    pl_db_t *control; /* the control database's connection (op.db unless pl_cli_home moved it) */
 } pl_cli_t;
 
 /* Connects and prepares c->op; on failure prints why and returns -1. */
 int pl_cli_open(pl_cli_t *c, pl_app_t *app);
 void pl_cli_close(pl_cli_t *c);
+/* Moves c->op onto the home cell of tenant (its data: members, events, jobs …), keeping the
+ * control database's connection as op.control. No transaction may be open. */
+int pl_cli_home(pl_cli_t *c, const char *tenant_id);
 /* Rolls back, prints c->op.err (with field errors) and returns 1. */
 int pl_cli_fail(pl_cli_t *c);
 /* Prints j indented and releases it. */

@@ -115,10 +115,25 @@ typedef struct pl_command {
     const char *usage; /* lines for `plinth --help` */
     /* argv[0] is the command name; returns the exit code. The application is open. */
     int (*run)(pl_app_t *app, int argc, char **argv);
+    /* options that, after the command's name, are the command's own although the kernel has
+     * options of those names ("--database-url" of `cell add`): the command reads them as
+     * "--NAME-option" ("--cell-database-url"); NULL-terminated, or NULL */
+    const char *const *own_options;
 } pl_command_t;
+
+typedef struct pl_cell pl_cell_t; /* app/cells.h */
+
+/* The tenant directory (the control plane's): the cell that holds a tenant's data. Returns 0
+ * with *cell set (opening a cell the process has not opened yet), PL_ENOTFOUND for an
+ * unknown tenant, or another error. Runs on db, the control plane's connection. */
+typedef int (*pl_locate_fn)(pl_app_t *app, pl_db_t *db, const char *tenant_id, const pl_cell_t **cell);
 
 typedef struct pl_module {
     const char *name;
+    /* Its tables are the control plane's (tenants, users, keys …): its migrations apply to the
+     * control database only, its routes run there, and its tasks on the pool's scheduler.
+     * Every other module's tables are the data plane: they exist in every cell. */
+    bool control_plane;
     const pl_route_t *const *routes; /* NULL-terminated list of route tables */
     const pl_option_t *options;      /* ending PL_OPTIONS_END; written into a struct of conf_size */
     size_t conf_size;
@@ -134,8 +149,13 @@ typedef struct pl_module {
     const char *const *features;        /* plan features it enforces (routes or code), NULL-ended */
     const pl_command_t *commands;       /* ending {NULL} */
     pl_authenticate_fn authenticate;    /* at most one module */
+    pl_locate_fn locate;                /* at most one module (the tenant directory) */
     int (*init)(pl_app_t *app, pl_err_t *err);
     int (*start)(pl_app_t *app, pl_err_t *err);
+    /* serve only, after every start: background work of one cell (its dispatcher, sender,
+     * job runners …) — for each cell open at start and each cell opened later; the stop hook
+     * ends them all */
+    int (*start_cell)(pl_app_t *app, const pl_cell_t *cell, pl_err_t *err);
     void (*stop)(pl_app_t *app);
     void (*fini)(pl_app_t *app);
     int (*worker_init)(pl_app_t *app, pl_thread_t *t, void **slot);

@@ -53,6 +53,10 @@ typedef struct pl_change {
     pl_thread_t *thread; /* the serving thread's module slots, or NULL */                                    \
     pl_arena_t *arena;                                                                                       \
     pl_db_t *db;                                                                                             \
+    const struct pl_cell *cell; /* the cell db reaches; NULL: the control database (the pool) */             \
+    pl_db_t *control;           /* when db is another cell's: a control-database connection, or NULL */      \
+    pl_db_t *side[3];           /* read transactions on other databases (pl_op_control, pl_op_home) */       \
+    bool side_owned[3];                                                                                      \
     const char *tenant_id;           /* the tenant it acts in, or NULL (control plane) */                    \
     const pl_principal_t *principal; /* NULL: anonymous, the system or the CLI */                            \
     const char *actor_type;          /* overrides the principal's kind in audit entries */                   \
@@ -93,6 +97,17 @@ int pl_op_record(pl_op_t *op, const pl_change_t *change);
 int pl_op_commit(pl_op_t *op);
 /* Rolls back whatever is open and forgets the recorded changes. */
 void pl_op_abort(pl_op_t *op);
+
+/* Reads across the planes (app/cells.h). The connection, with a read transaction in the
+ * operation's tenant context, to the control database (its tables: tenants, plans, users …)
+ * or to a tenant's home cell (its data); op->db itself when that is the same database. A
+ * second connection is the serving thread's, else op->control, else a new one closed by
+ * pl_op_release. NULL with op->err filled when the store fails. */
+pl_db_t *pl_op_control(pl_op_t *op);
+pl_db_t *pl_op_home(pl_op_t *op, const char *tenant_id);
+/* Where a module's tables of the tenant are: the control database for a control-plane
+ * module, else the tenant's home. */
+pl_db_t *pl_op_db_of(pl_op_t *op, const pl_module_t *m, const char *tenant_id);
 
 /* A new TypeID in the arena. */
 char *pl_op_new_id(pl_op_t *op, const char *prefix);

@@ -23,8 +23,10 @@ struct pl_principal {
     char session_id[PL_ID_MAX]; /* users: the refresh-token family of the access token */
     char tenant_id[PL_ID_MAX];
     char role[16];
-    bool platform;  /* the tenant is the platform tenant (operator) */
-    bool suspended; /* the tenant is suspended */
+    bool platform;      /* the tenant is the platform tenant (operator) */
+    bool suspended;     /* the tenant is suspended */
+    int cell;           /* the index of the tenant's home cell (app/cells.h; 0: the pool) */
+    int64_t tenant_num; /* the tenant's number (tenants.num: the high half of its row keys) */
     pl_perms_t perms;
     int64_t expires_ms; /* the credential's expiry (0: none) */
     /* the tenant's effective plan, resolved with the credential */

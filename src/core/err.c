@@ -30,6 +30,7 @@ static const struct {
     {PL_EDB, 500, "internal_error", "Internal error"},
     {PL_EINTERNAL, 500, "internal_error", "Internal error"},
     {PL_EGONE, 410, "gone", "Gone"},
+    {PL_EMOVED, 503, "tenant_moving", "Service unavailable"},
 };
 
 static int find(int status)

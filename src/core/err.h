@@ -28,6 +28,7 @@ typedef enum pl_status {
     PL_EDB = -13,       /* 500 internal_error: the store failed */
     PL_EINTERNAL = -14, /* 500 internal_error */
     PL_EGONE = -15,     /* 410 gone: an expired or used token */
+    PL_EMOVED = -16,    /* 503 tenant_moving: the tenant's data is moving to another cell */
 } pl_status;
 
 #define PL_ERR_MAX_FIELDS 16

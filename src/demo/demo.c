@@ -111,7 +111,7 @@ static int cmd_demo(pl_app_t *app, int argc, char **argv)
         goto out;
     pl_cli_record(op, "api_key.created", tid, json_string_value(json_object_get(key, "id")),
                   json_pack("{s:s, s:s}", "name", "demo key", "role", "admin"));
-    if (pl_op_commit(op) != 0)
+    if (pl_op_commit(op) != 0 || pl_cli_home(&c, tid) != 0)
         goto out;
     if (member_count(op->db, tid, &have) < 0) {
         pl_op_fail(op, PL_EDB, NULL, "cannot count members");
@@ -120,7 +120,7 @@ static int cmd_demo(pl_app_t *app, int argc, char **argv)
     if (have == 0 && members > 0) {
         seed.members = members;
         seed.activities = members * 10;
-        if (pl_members_seed(op->db, tid, &seed, &op->err) != 0)
+        if (pl_members_seed(op, tid, &seed) != 0)
             goto out;
         have = members;
     }

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/cells.h"
 #include "core/log.h"
 #include "core/typeid.h"
 #include "events/internal.h"
@@ -31,13 +32,33 @@
 typedef struct {
     int64_t seq, occurred, txid;
     char id[PL_TYPEID_MAX], type[128], tenant[64];
+    bool skip;
 } row_t;
 
+/* One per cell: each cell has its own outbox and cursor. */
 typedef struct dispatcher {
     pl_app_t *app;
+    const pl_cell_t *cell;
     pthread_t thread;
     row_t *rows;
 } dispatcher_t;
+
+typedef struct {
+    pthread_mutex_t lock;
+    dispatcher_t *cells[PL_MAX_CELLS];
+    int n;
+} dispatchers_t;
+
+/* The pool holds, besides its own tenants' events, events a control-plane operation wrote
+ * for a tenant of another cell: the relay moves those there (app/cells.h), and they are
+ * delivered from there. */
+static bool delivered_here(dispatcher_t *d, pl_db_t *db, const char *tenant)
+{
+    const pl_cell_t *home;
+    if (d->cell->index != 0 || pl_app_ncells(d->app) < 2)
+        return true;
+    return pl_app_home(d->app, db, tenant, &home) != 0 || home->index == 0;
+}
 
 /* The next batch of committed events after the cursor, handed to every consumer. Returns how
  * many events it passed, 0 when there were none, <0 when the batch was rolled back. */
@@ -50,9 +71,9 @@ static int dispatch_batch(dispatcher_t *d, pl_db_t *db)
         "SELECT last_seq, last_txid::text::bigint FROM dispatch_cursor WHERE name = 'dispatcher' FOR UPDATE",
     };
     static const pl_sql_t sql_new = {
-        "SELECT seq, id, type, tenant_id, occurred_at, 0 FROM events WHERE seq > $1 AND $2 = $2 ORDER BY seq "
-        "LIMIT $3",
-        "SELECT seq, id, type, tenant_id, occurred_at, txid::text::bigint FROM events "
+        "SELECT seq, id, type, tenant_id, occurred_at, 0, imported FROM events WHERE seq > $1 AND $2 = $2 "
+        "ORDER BY seq LIMIT $3",
+        "SELECT seq, id, type, tenant_id, occurred_at, txid::text::bigint, imported FROM events "
         "WHERE (txid, seq) > ($2::text::xid8, $1) AND txid < pg_snapshot_xmin(pg_current_snapshot()) "
         "ORDER BY txid, seq LIMIT $3",
     };
@@ -84,6 +105,7 @@ static int dispatch_batch(dispatcher_t *d, pl_db_t *db)
         snprintf(ev->tenant, sizeof(ev->tenant), "%s", pl_rows_text(r, 3));
         ev->occurred = pl_rows_int(r, 4);
         ev->txid = pl_rows_int(r, 5);
+        ev->skip = pl_rows_int(r, 6) != 0; /* copied in by a move: delivered where it was written */
     }
     pl_rows_close(r);
     if (n < BATCH && rc < 0)
@@ -91,6 +113,8 @@ static int dispatch_batch(dispatcher_t *d, pl_db_t *db)
     for (i = 0; i < n; i++) {
         pl_event_ref_t ref = {d->rows[i].seq, d->rows[i].occurred, d->rows[i].id, d->rows[i].type,
                               d->rows[i].tenant};
+        if (d->rows[i].skip || !delivered_here(d, db, d->rows[i].tenant))
+            continue;
         for (m = 0; m < pl_app_nmodules(d->app); m++) {
             const pl_consumer_t *c;
             for (c = pl_app_module(d->app, m)->consumers; c && c->name; c++)
@@ -118,8 +142,8 @@ static void *dispatcher_main(void *arg)
     pl_db_t *db;
     pl_err_t err;
     pl_err_clear(&err);
-    if (pl_app_connect(d->app, &db, &err) != 0) {
-        pl_log(PL_LOG_ERROR, "dispatcher: no store connection", NULL);
+    if (pl_app_connect_cell(d->app, d->cell, &db, &err) != 0) {
+        pl_logf(PL_LOG_ERROR, "dispatcher: no store connection", "cell %s", d->cell->name);
         return NULL;
     }
     while (!pl_app_stopping(d->app))
@@ -131,26 +155,48 @@ static void *dispatcher_main(void *arg)
 
 int pl_dispatcher_start(pl_app_t *app, pl_err_t *err)
 {
+    dispatchers_t *all = calloc(1, sizeof(*all));
+    (void)err;
+    if (all == NULL)
+        abort();
+    pthread_mutex_init(&all->lock, NULL);
+    pl_app_set_state(app, &pl_events_module, all);
+    return 0;
+}
+
+int pl_dispatcher_start_cell(pl_app_t *app, const pl_cell_t *cell, pl_err_t *err)
+{
+    dispatchers_t *all = pl_app_state(app, &pl_events_module);
     dispatcher_t *d = calloc(1, sizeof(*d));
+    int rc = 0;
     if (d == NULL || (d->rows = calloc(BATCH, sizeof(row_t))) == NULL)
         abort();
     d->app = app;
-    if (pl_app_thread(&d->thread, dispatcher_main, d, "dispatcher", err) != 0) {
+    d->cell = cell;
+    pthread_mutex_lock(&all->lock);
+    if (all->n >= PL_MAX_CELLS || pl_app_thread(&d->thread, dispatcher_main, d, "dispatcher", err) != 0) {
         free(d->rows);
         free(d);
-        return err->status;
+        rc = err->status ? err->status : PL_EINTERNAL;
+    } else {
+        all->cells[all->n++] = d;
     }
-    pl_app_set_state(app, &pl_events_module, d);
-    return 0;
+    pthread_mutex_unlock(&all->lock);
+    return rc;
 }
 
 void pl_dispatcher_stop(pl_app_t *app)
 {
-    dispatcher_t *d = pl_app_state(app, &pl_events_module);
-    if (d == NULL)
+    dispatchers_t *all = pl_app_state(app, &pl_events_module);
+    int i;
+    if (all == NULL)
         return;
-    pthread_join(d->thread, NULL);
-    free(d->rows);
-    free(d);
+    for (i = 0; i < all->n; i++) {
+        pthread_join(all->cells[i]->thread, NULL);
+        free(all->cells[i]->rows);
+        free(all->cells[i]);
+    }
+    pthread_mutex_destroy(&all->lock);
+    free(all);
     pl_app_set_state(app, &pl_events_module, NULL);
 }

@@ -144,6 +144,7 @@ const pl_module_t pl_events_module = {
     .migrations = PL_MIGRATIONS_OF(events),
     .tasks = tasks,
     .start = pl_dispatcher_start,
+    .start_cell = pl_dispatcher_start_cell,
     .stop = pl_dispatcher_stop,
     .worker_init = pl_streams_worker_init,
     .worker_exit = pl_streams_worker_exit,

@@ -18,6 +18,7 @@ void pl_streams_worker_exit(pl_app_t *app, pl_thread_t *t, void *slot);
 
 /* The dispatcher thread (dispatcher.c). */
 int pl_dispatcher_start(pl_app_t *app, pl_err_t *err);
+int pl_dispatcher_start_cell(pl_app_t *app, const pl_cell_t *cell, pl_err_t *err);
 void pl_dispatcher_stop(pl_app_t *app);
 
 #endif

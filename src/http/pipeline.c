@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "app/cells.h"
 #include "app/idempotency.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -269,6 +270,22 @@ static int stage_auth(pl_ctx_t *c, pl_http_t *http, int perm)
     if (r->feature && !pl_principal_has_feature(c->principal, r->feature))
         return pl_fail(c, PL_EFORBIDDEN, "feature_not_enabled",
                        "the feature '%s' is not enabled for this organization", r->feature);
+    return 0;
+}
+
+/* ---- 6a. cell ----
+ * A tenant's data routes run on a connection to its home cell (app/cells.h); control-plane
+ * routes (identity, plans, operators, public ones) on the control database's. */
+static int stage_cell(pl_ctx_t *c, const pl_match_t *m)
+{
+    const pl_cell_t *cell;
+    if (m->control_plane || c->principal == NULL || c->principal->cell == 0 ||
+        (c->route->flags & (PL_R_PUBLIC | PL_R_PLATFORM | PL_R_CONTROL)))
+        return 0;
+    if ((cell = pl_app_cell(c->app, (size_t)c->principal->cell)) == NULL ||
+        pl_app_thread_db(c->app, c->thread, cell, &c->op.db) != 0)
+        return pl_fail(c, PL_EUNAVAIL, "store_unavailable", "the organization's cell is unavailable; retry");
+    c->op.cell = cell;
     return 0;
 }
 
@@ -736,6 +753,8 @@ int pl_pipeline_handle(pl_worker_t *w, h2o_req_t *req)
         goto respond;
     if ((rc = stage_auth(c, http, m.perm)) != 0) /* 5, 6, 7 */
         goto respond;
+    if ((rc = stage_cell(c, &m)) != 0) /* 6a */
+        goto respond;
     if ((rc = stage_limits(c, http)) != 0) /* 8 */
         goto respond;
     if ((rc = stage_body(c)) != 0) /* 9 */
@@ -775,6 +794,8 @@ respond: /* 15 */
     if (rc != 0) {
         if (c->err.status == PL_OK)
             pl_fail(c, rc, NULL, "%s", pl_status_title(rc));
+        if (c->err.status == PL_EMOVED)
+            pl_header(c, "retry-after", "1");
         if (c->resp) {
             json_decref(c->resp);
             c->resp = NULL;

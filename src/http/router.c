@@ -17,6 +17,7 @@
 typedef struct entry {
     const pl_route_t *route;
     int perm;
+    bool control_plane; /* its module's tables are the control plane's (app/cells.h) */
     int nsegs;
     pl_str_t segs[MAX_SEGS]; /* a segment "{x}" has ptr == NULL */
 } entry_t;
@@ -82,6 +83,7 @@ pl_router_t *pl_router_create(const pl_app_t *app, pl_err_t *err)
                 unsigned scope = rt->flags & (PL_R_PUBLIC | PL_R_TENANT | PL_R_PLATFORM);
                 entry_t *e = &r->entries[r->n++];
                 e->route = rt;
+                e->control_plane = pl_app_module(app, m)->control_plane;
                 e->perm = -1;
                 if (rt->permission && (e->perm = pl_rbac_perm_index(rt->permission)) < 0) {
                     bad(r, err, rt, "unknown permission");
@@ -183,6 +185,7 @@ int pl_router_match(const pl_router_t *r, pl_str_t method, pl_str_t path, pl_mat
         return -1;
     m->route = r->entries[best].route;
     m->perm = r->entries[best].perm;
+    m->control_plane = r->entries[best].control_plane;
     return 0;
 }
 

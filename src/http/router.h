@@ -64,8 +64,9 @@ typedef struct pl_match {
     int perm; /* index of the route's permission, -1 for none */
     pl_str_t params[PL_MAX_PARAMS];
     int nparams;
-    bool path_matched; /* some route has this path (for 405) */
-    char allow[64];    /* methods allowed on the path, for 405 */
+    bool path_matched;  /* some route has this path (for 405) */
+    bool control_plane; /* the route's module is a control-plane module (app/cells.h) */
+    char allow[64];     /* methods allowed on the path, for 405 */
 } pl_match_t;
 
 /* Builds the router from every module's routes; NULL with err filled on a malformed route,

@@ -22,6 +22,7 @@ typedef struct pl_jobs_conf {
 extern const pl_option_t pl_jobs_options[];
 /* The attempts of a new job of kind: its own, else --job-attempts. */
 int pl_jobs_start(pl_app_t *app, pl_err_t *err);
+int pl_jobs_start_cell(pl_app_t *app, const pl_cell_t *cell, pl_err_t *err);
 void pl_jobs_stop(pl_app_t *app);
 
 #endif

@@ -371,5 +371,6 @@ const pl_module_t pl_jobs_module = {
     .tasks = tasks,
     .init = jobs_init,
     .start = pl_jobs_start,
+    .start_cell = pl_jobs_start_cell,
     .stop = pl_jobs_stop,
 };

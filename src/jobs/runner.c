@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "app/cells.h"
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -21,13 +22,23 @@
 
 #define SCHED_LEASE_MS 600000
 
+/* Each cell has its own queue and schedule: its runners and its scheduler. */
+typedef struct cell_work {
+    struct pl_jobs *js;
+    const pl_cell_t *cell;
+    pthread_t *runners;
+    int started;
+    pthread_t scheduler;
+    bool scheduler_started;
+} cell_work_t;
+
 struct pl_jobs {
     pl_app_t *app;
     const pl_jobs_conf_t *conf;
-    pthread_t *runners;
-    int nrunners, started;
-    pthread_t scheduler;
-    bool scheduler_started;
+    int nrunners; /* per cell */
+    pthread_mutex_t lock;
+    cell_work_t *cells[PL_MAX_CELLS];
+    int ncells;
     char owner[96]; /* this process, as the scheduler's lease owner */
 };
 
@@ -139,7 +150,8 @@ static const pl_principal_t *acting_as(pl_job_t *j)
     return p;
 }
 
-static void run_one(struct pl_jobs *js, pl_db_t *db, pl_arena_t *arena, pl_job_row_t *row)
+static void run_one(struct pl_jobs *js, const pl_cell_t *cell, pl_db_t *db, pl_arena_t *arena,
+                    pl_job_row_t *row)
 {
     const pl_job_kind_t *k = pl_app_job_kind(js->app, row->kind);
     pl_job_t j;
@@ -149,6 +161,7 @@ static void run_one(struct pl_jobs *js, pl_db_t *db, pl_arena_t *arena, pl_job_r
     int rc;
     memset(&j, 0, sizeof(j));
     pl_op_init(&j.op, js->app, db, arena);
+    j.op.cell = cell;
     j.app = js->app;
     j.db = db;
     j.arena = arena;
@@ -192,12 +205,13 @@ static void run_one(struct pl_jobs *js, pl_db_t *db, pl_arena_t *arena, pl_job_r
 
 static void *runner_main(void *arg)
 {
-    struct pl_jobs *js = arg;
+    cell_work_t *cw = arg;
+    struct pl_jobs *js = cw->js;
     pl_db_t *db;
     pl_err_t err;
     pl_err_clear(&err);
-    if (pl_app_connect(js->app, &db, &err) != 0) {
-        pl_log(PL_LOG_ERROR, "job runner: no store connection", NULL);
+    if (pl_app_connect_cell(js->app, cw->cell, &db, &err) != 0) {
+        pl_logf(PL_LOG_ERROR, "job runner: no store connection", "cell %s", cw->cell->name);
         return NULL;
     }
     while (!pl_app_stopping(js->app)) {
@@ -207,7 +221,7 @@ static void *runner_main(void *arg)
         pl_arena_init(&arena);
         rc = pl_job_claim(db, &arena, js->conf->job_lease * 1000, &row);
         if (rc == 1)
-            run_one(js, db, &arena, &row);
+            run_one(js, cw->cell, db, &arena, &row);
         pl_arena_release(&arena);
         if (rc != 1)
             usleep(100000);
@@ -233,7 +247,13 @@ static int64_t task_period(const struct pl_jobs *js, const pl_task_t *t)
     return t->period_ms;
 }
 
-static void register_tasks(struct pl_jobs *js, pl_db_t *db)
+/* A control-plane module's tasks sweep control-plane tables: the pool's scheduler runs them. */
+static bool runs_in(const pl_module_t *m, const pl_cell_t *cell)
+{
+    return cell->index == 0 || !m->control_plane;
+}
+
+static void register_tasks(struct pl_jobs *js, const pl_cell_t *cell, pl_db_t *db)
 {
     static const char *sql = "INSERT INTO scheduled_tasks (name, period_ms, next_run_at) VALUES ($1, $2, $3) "
                              "ON CONFLICT (name) DO UPDATE SET period_ms = excluded.period_ms, "
@@ -242,7 +262,8 @@ static void register_tasks(struct pl_jobs *js, pl_db_t *db)
     size_t m;
     const pl_task_t *t;
     for (m = 0; m < pl_app_nmodules(js->app); m++)
-        for (t = pl_app_module(js->app, m)->tasks; t && t->name; t++)
+        for (t = pl_app_module(js->app, m)->tasks; runs_in(pl_app_module(js->app, m), cell) && t && t->name;
+             t++)
             if (pl_db_exec(db, sql,
                            PL_ARGS(PL_TEXT(t->name), PL_INT(task_period(js, t)), PL_INT(pl_now_ms()))) < 0)
                 pl_logf(PL_LOG_ERROR, "a periodic task could not be registered", "%s", t->name);
@@ -286,22 +307,24 @@ static void run_task(struct pl_jobs *js, pl_db_t *db, const pl_task_t *t)
 
 static void *scheduler_main(void *arg)
 {
-    struct pl_jobs *js = arg;
+    cell_work_t *cw = arg;
+    struct pl_jobs *js = cw->js;
     pl_db_t *db;
     pl_err_t err;
     int64_t slept = 0;
     pl_err_clear(&err);
-    if (pl_app_connect(js->app, &db, &err) != 0) {
-        pl_log(PL_LOG_ERROR, "scheduler: no store connection", NULL);
+    if (pl_app_connect_cell(js->app, cw->cell, &db, &err) != 0) {
+        pl_logf(PL_LOG_ERROR, "scheduler: no store connection", "cell %s", cw->cell->name);
         return NULL;
     }
-    register_tasks(js, db);
+    register_tasks(js, cw->cell, db);
     while (!pl_app_stopping(js->app)) {
         size_t m;
         const pl_task_t *t;
         if (slept <= 0) {
             for (m = 0; m < pl_app_nmodules(js->app) && !pl_app_stopping(js->app); m++)
-                for (t = pl_app_module(js->app, m)->tasks; t && t->name; t++)
+                for (t = pl_app_module(js->app, m)->tasks;
+                     runs_in(pl_app_module(js->app, m), cw->cell) && t && t->name; t++)
                     run_task(js, db, t);
             slept = js->conf->scheduler_tick_ms;
         }
@@ -317,6 +340,7 @@ int pl_jobs_start(pl_app_t *app, pl_err_t *err)
     struct pl_jobs *js = calloc(1, sizeof(*js));
     char host[64] = "";
     uint8_t raw[4];
+    (void)err;
     if (js == NULL)
         abort();
     js->app = app;
@@ -326,34 +350,53 @@ int pl_jobs_start(pl_app_t *app, pl_err_t *err)
     snprintf(js->owner, sizeof(js->owner), "%s:%d:%02x%02x%02x%02x", host, (int)getpid(), raw[0], raw[1],
              raw[2], raw[3]);
     js->nrunners = (int)js->conf->job_workers;
-    js->runners = calloc((size_t)js->nrunners, sizeof(pthread_t));
-    if (js->runners == NULL)
-        abort();
+    pthread_mutex_init(&js->lock, NULL);
     pl_app_set_state(app, &pl_jobs_module, js);
-    for (; js->started < js->nrunners; js->started++)
-        if (pl_app_thread(&js->runners[js->started], runner_main, js, "job runner", err) != 0)
-            goto fail;
-    if (pl_app_thread(&js->scheduler, scheduler_main, js, "scheduler", err) != 0)
-        goto fail;
-    js->scheduler_started = true;
     return 0;
-fail:
-    pl_app_request_stop(app);
-    pl_jobs_stop(app);
-    return err->status;
+}
+
+int pl_jobs_start_cell(pl_app_t *app, const pl_cell_t *cell, pl_err_t *err)
+{
+    struct pl_jobs *js = pl_app_state(app, &pl_jobs_module);
+    cell_work_t *cw = calloc(1, sizeof(*cw));
+    int rc = 0;
+    if (cw == NULL || (cw->runners = calloc((size_t)js->nrunners, sizeof(pthread_t))) == NULL)
+        abort();
+    cw->js = js;
+    cw->cell = cell;
+    pthread_mutex_lock(&js->lock);
+    if (js->ncells >= PL_MAX_CELLS) {
+        pthread_mutex_unlock(&js->lock);
+        free(cw->runners);
+        free(cw);
+        return pl_err_set(err, PL_EINTERNAL, NULL, "too many cells");
+    }
+    js->cells[js->ncells++] = cw; /* joined by stop, whatever started */
+    for (; rc == 0 && cw->started < js->nrunners; cw->started++)
+        if ((rc = pl_app_thread(&cw->runners[cw->started], runner_main, cw, "job runner", err)) != 0)
+            break;
+    if (rc == 0 && (rc = pl_app_thread(&cw->scheduler, scheduler_main, cw, "scheduler", err)) == 0)
+        cw->scheduler_started = true;
+    pthread_mutex_unlock(&js->lock);
+    return rc;
 }
 
 void pl_jobs_stop(pl_app_t *app)
 {
     struct pl_jobs *js = pl_app_state(app, &pl_jobs_module);
-    int i;
+    int i, k;
     if (js == NULL)
         return;
-    for (i = 0; i < js->started; i++)
-        pthread_join(js->runners[i], NULL);
-    if (js->scheduler_started)
-        pthread_join(js->scheduler, NULL);
-    free(js->runners);
+    for (k = 0; k < js->ncells; k++) {
+        cell_work_t *cw = js->cells[k];
+        for (i = 0; i < cw->started; i++)
+            pthread_join(cw->runners[i], NULL);
+        if (cw->scheduler_started)
+            pthread_join(cw->scheduler, NULL);
+        free(cw->runners);
+        free(cw);
+    }
+    pthread_mutex_destroy(&js->lock);
     free(js);
     pl_app_set_state(app, &pl_jobs_module, NULL);
 }

@@ -17,15 +17,18 @@
 #include "jobs/jobs.h"
 #include "core/banned.h"
 
-int pl_notify(pl_db_t *db, const char *tenant_id, const char *user_id, const char *type, const char *title,
+int pl_notify(pl_op_t *op, const char *tenant_id, const char *user_id, const char *type, const char *title,
               const char *body, json_t *data)
 {
+    pl_db_t *db = op->db, *control = user_id ? NULL : pl_op_control(op);
     static const char *sql_ins =
         "INSERT INTO notifications (id, tenant_id, user_id, type, title, body, data, created_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     char *text = data ? json_dumps(data, JSON_COMPACT) : strdup("{}");
     int64_t now = pl_now_ms();
-    json_t *users = user_id ? json_pack("[{s:s}]", "user_id", user_id) : pl_tenant_admins(db, tenant_id);
+    json_t *users = user_id   ? json_pack("[{s:s}]", "user_id", user_id)
+                    : control ? pl_tenant_admins(control, tenant_id)
+                              : NULL;
     size_t i;
     int n = users ? 0 : PL_EDB;
     for (i = 0; n >= 0 && i < json_array_size(users); i++) {
@@ -143,6 +146,7 @@ static int on_event(pl_op_t *op, const pl_event_t *ev)
     const char *title = "A webhook endpoint was disabled";
     char *body;
     json_t *data, *emails = NULL;
+    pl_db_t *control = NULL;
     size_t i;
     int rc = 0;
     body =
@@ -153,13 +157,15 @@ static int on_event(pl_op_t *op, const pl_event_t *ev)
                   url ? url : "an endpoint", reason ? reason : "failing", pl_json_str(ev->data, "id"));
     data = json_pack("{s:s,s:s?,s:s}", "endpoint_id", pl_json_str(ev->data, "id"), "url", url, "event_id",
                      ev->id);
-    if (pl_notify(op->db, ev->tenant_id, NULL, ev->type, title, body, data) < 0)
+    if (pl_notify(op, ev->tenant_id, NULL, ev->type, title, body, data) < 0)
         rc = pl_op_fail(op, PL_EDB, NULL, "the notifications could not be written");
     json_decref(data);
-    if (rc == 0 && (emails = pl_tenant_admins(op->db, ev->tenant_id)) == NULL)
+    if (rc == 0 && (control = pl_op_control(op)) == NULL)
+        rc = op->err.status;
+    if (rc == 0 && (emails = pl_tenant_admins(control, ev->tenant_id)) == NULL)
         rc = pl_op_fail(op, PL_EDB, NULL, "the admins could not be read");
     for (i = 0; rc == 0 && i < json_array_size(emails); i++) {
-        pl_mail_msg_t m = {.brand = pl_tenant_brand(op->db, op->arena, ev->tenant_id),
+        pl_mail_msg_t m = {.brand = pl_tenant_brand(control, op->arena, ev->tenant_id),
                            .subject = title,
                            .text = body,
                            .action_label = "Open the endpoint",

@@ -14,13 +14,15 @@
 #include <jansson.h>
 
 #include "app/module.h"
+#include "app/op.h"
 #include "store/store.h"
 
 extern const pl_module_t pl_notifications_module;
 
-/* Writes a notification in db's current transaction to user_id, or (NULL) to every owner and
- * admin of the tenant. data (may be NULL) is not owned. Returns how many were written, or <0. */
-int pl_notify(pl_db_t *db, const char *tenant_id, const char *user_id, const char *type, const char *title,
+/* Writes a notification in op->db's current transaction to user_id, or (NULL) to every owner
+ * and admin of the tenant (read from the control plane). data (may be NULL) is not owned. Returns how many
+ * were written, or <0. */
+int pl_notify(pl_op_t *op, const char *tenant_id, const char *user_id, const char *type, const char *title,
               const char *body, json_t *data);
 
 #endif

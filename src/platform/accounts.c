@@ -107,6 +107,8 @@ static int insert_tenant(pl_db_t *db, pl_arena_t *a, const char *name, const cha
     static const char *sql =
         "INSERT INTO tenants (id, num, name, slug, is_platform, settings, created_at, updated_at) "
         "VALUES ($1, (SELECT COALESCE(MAX(num), 0) + 1 FROM tenants), $2, $3, $4, $5, $6, $6)";
+    static const char *sql_cell = "UPDATE tenants SET cell = COALESCE((SELECT p.cell FROM plans p WHERE "
+                                  "p.key = tenants.plan_key), 'pool') WHERE id = $1";
     static const char *defaults =
         "{\"timezone\":\"UTC\",\"currency\":\"USD\",\"locale\":\"en\",\"branding\":{},"
         "\"domain\":null}";
@@ -123,7 +125,8 @@ static int insert_tenant(pl_db_t *db, pl_arena_t *a, const char *name, const cha
     } while (rc == PL_ECONFLICT && slug_taken(db, slug) == 0 && ++tries < 16);
     if (rc == PL_ECONFLICT)
         return pl_err_set(err, PL_ECONFLICT, "slug_taken", "the slug '%s' is already in use", slug);
-    if (rc < 0)
+    /* its cell: its plan's (an enterprise plan may name a database cell), else the pool */
+    if (rc < 0 || pl_db_exec(db, sql_cell, PL_ARGS(PL_TEXT(tid))) != 1)
         return pl_err_set(err, PL_EDB, NULL, "cannot create the tenant");
     *id = tid;
     return 0;
@@ -169,19 +172,19 @@ int pl_tenant_create(pl_db_t *db, pl_arena_t *a, const char *name, const char *s
 json_t *pl_tenant_json(pl_db_t *db, const char *tenant_id)
 {
     static const char *sql = "SELECT id, name, slug, status, is_platform, settings, suspended_at, "
-                             "suspended_reason, created_at, updated_at FROM tenants WHERE id = $1";
+                             "suspended_reason, created_at, updated_at, cell FROM tenants WHERE id = $1";
     pl_rows_t *r;
     json_t *t = NULL;
     if (pl_db_query(db, &r, sql, PL_ARGS(PL_TEXT(tenant_id))) != 0)
         return NULL;
     if (pl_rows_next(r) == 1) {
         json_t *settings = json_loads(pl_rows_text(r, 5), 0, NULL);
-        t = json_pack("{s:s,s:s,s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:o}", "id", pl_rows_text(r, 0), "name",
+        t = json_pack("{s:s,s:s,s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:o,s:s}", "id", pl_rows_text(r, 0), "name",
                       pl_rows_text(r, 1), "slug", pl_rows_text(r, 2), "status", pl_rows_text(r, 3),
                       "is_platform", (int)pl_rows_int(r, 4), "settings", settings ? settings : json_object(),
                       "suspended_at", pl_json_time_or_null(r, 6), "suspended_reason",
                       pl_json_str_or_null(pl_rows_text(r, 7)), "created_at", pl_json_time(pl_rows_int(r, 8)),
-                      "updated_at", pl_json_time(pl_rows_int(r, 9)));
+                      "updated_at", pl_json_time(pl_rows_int(r, 9)), "cell", pl_rows_text(r, 10));
     }
     pl_rows_close(r);
     return t;

@@ -149,5 +149,10 @@ const pl_command_t pl_platform_commands[] = {
     {"user", "  user create --email E --password P [--name N] [--tenant ID --role ROLE] [--operator]\n",
      cmd_user},
     {"apikey", "  apikey create --tenant ID [--name N] [--role admin|editor|viewer]\n", cmd_apikey},
+    {"cell",
+     "  cell add NAME --kind schema|database [--database-url URL] [--migrate-url OWNER_URL]\n"
+     "  cell migrate NAME [--migrate-url OWNER_URL] | cell list\n"
+     "      (the cell's URLs: the control database's come before 'cell' or from the environment)\n",
+     pl_cmd_cell, pl_cell_own_options},
     {NULL, NULL, NULL},
 };

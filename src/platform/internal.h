@@ -22,6 +22,16 @@ const pl_platform_conf_t *pl_platform_conf(const pl_app_t *app);
 pl_tokens_t *pl_platform_tokens(const pl_app_t *app);
 extern const pl_command_t pl_platform_commands[];
 
+/* ---- the tenant directory (cells.c) ---- */
+int pl_platform_locate(pl_app_t *app, pl_db_t *db, const char *tenant_id, const struct pl_cell **cell);
+/* Opens every recorded cell (the module's init). */
+int pl_platform_cells_open(pl_app_t *app, pl_db_t *db, pl_err_t *err);
+/* Puts a new tenant (no data yet) in cell (open, or opened now). Field error "cell". */
+int pl_tenant_place(pl_db_t *db, pl_app_t *app, const char *tenant_id, const char *cell, pl_err_t *err);
+json_t *pl_cells_list(pl_db_t *db);
+int pl_cmd_cell(pl_app_t *app, int argc, char **argv);
+extern const char *const pl_cell_own_options[];
+
 /* Route tables of each file (ending with PL_ROUTES_END), listed by platform.c. */
 extern const pl_route_t pl_auth_routes[];
 extern const pl_route_t pl_apikey_routes[];

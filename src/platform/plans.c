@@ -138,21 +138,35 @@ bool pl_feature_enabled(const pl_principal_t *p, const char *feature)
     return strstr(p->features, needle) != NULL;
 }
 
+int64_t pl_usage_count(pl_op_t *op, const char *limit, const char *tenant_id)
+{
+    const pl_usage_t *meter = pl_app_usage_meter(op->app, limit);
+    pl_db_t *db;
+    if (meter == NULL)
+        return -1;
+    /* where the meter's module keeps its rows: inside the operation's transaction when that is
+     * the same database (a count before an insert stays exact) */
+    if ((db = pl_op_db_of(op, pl_app_usage_module(op->app, limit), tenant_id)) == NULL)
+        return -1;
+    return meter->count(op->app, db, tenant_id);
+}
+
 int pl_limit_check(pl_op_t *c, const char *limit, int64_t adding)
 {
     json_t *eff, *v;
     const pl_usage_t *meter = pl_app_usage_meter(c->app, limit);
+    pl_db_t *control;
     int64_t value, usage;
     if (c->tenant_id == NULL || meter == NULL)
         return 0;
-    if ((eff = pl_plan_effective(c->db, c->tenant_id)) == NULL)
+    if ((control = pl_op_control(c)) == NULL || (eff = pl_plan_effective(control, c->tenant_id)) == NULL)
         return pl_op_fail(c, PL_EDB, NULL, "the plan could not be read");
     v = json_object_get(json_object_get(eff, "limits"), limit);
     value = json_is_integer(v) ? json_integer_value(v) : -1;
     json_decref(eff);
     if (value < 0)
         return 0;
-    if ((usage = meter->count(c->app, c->db, c->tenant_id)) < 0) /* fail closed */
+    if ((usage = pl_usage_count(c, limit, c->tenant_id)) < 0) /* fail closed */
         return pl_op_fail(c, PL_EDB, NULL, "the usage of '%s' could not be counted", limit);
     if (usage + adding <= value)
         return 0;

@@ -104,6 +104,10 @@ static int platform_init(pl_app_t *app, pl_err_t *err)
     pl_arena_release(&a);
     if (rc == 0 && (st->tokens = pl_tokens_load(db, "plinth", err)) == NULL)
         rc = PL_EINTERNAL;
+    if (rc == 0 && (rc = pl_db_begin(db, PL_TX_READ, NULL)) == 0) {
+        rc = pl_platform_cells_open(app, db, err);
+        pl_db_rollback(db);
+    }
     pl_db_close(db);
     if (rc != 0 && err->status == PL_OK)
         pl_err_set(err, PL_EDB, NULL, "cannot prepare the platform tenant");
@@ -130,6 +134,7 @@ static const char *const features[] = {"custom_domain", NULL};
 
 const pl_module_t pl_platform_module = {
     .name = "platform",
+    .control_plane = true,
     .routes = tables,
     .options = options,
     .conf_size = sizeof(pl_platform_conf_t),
@@ -141,6 +146,7 @@ const pl_module_t pl_platform_module = {
     .features = features,
     .commands = pl_platform_commands,
     .authenticate = pl_auth_resolve,
+    .locate = pl_platform_locate,
     .init = platform_init,
     .fini = platform_fini,
     .worker_init = pl_authcache_worker_init,

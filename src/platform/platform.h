@@ -65,5 +65,8 @@ int pl_plan_apply(pl_db_t *db, const char *tenant_id, pl_principal_t *p);
  * `limit` would exceed the tenant's plan. Call inside the write transaction that creates.
  * Fails closed: when the usage cannot be counted, nothing is created. */
 int pl_limit_check(pl_op_t *op, const char *limit, int64_t adding);
+/* How many of `limit` the tenant has (its meter, in the database its module's rows are in),
+ * or <0 when no module counts it or the store failed. */
+int64_t pl_usage_count(pl_op_t *op, const char *limit, const char *tenant_id);
 
 #endif

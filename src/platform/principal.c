@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/cells.h"
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "platform/platform.h"
@@ -57,8 +58,10 @@ static int unauthorized(pl_op_t *c, const char *why)
     return pl_op_fail(c, PL_EUNAUTH, NULL, "%s", why);
 }
 
-static void fill_tenant(pl_principal_t *p, const char *role, const char *status, int64_t is_platform)
+static void fill_tenant(pl_principal_t *p, const char *role, const char *status, int64_t is_platform,
+                        int64_t num)
 {
+    p->tenant_num = num;
     snprintf(p->role, sizeof(p->role), "%s", role);
     p->suspended = strcmp(status, "active") != 0;
     p->platform = is_platform != 0;
@@ -68,7 +71,7 @@ static void fill_tenant(pl_principal_t *p, const char *role, const char *status,
 static int resolve_key(pl_op_t *c, pl_str_t cred, pl_principal_t *p)
 {
     static const char *sql =
-        "SELECT k.id, k.tenant_id, k.role, t.status, t.is_platform FROM api_keys k "
+        "SELECT k.id, k.tenant_id, k.role, t.status, t.is_platform, t.num FROM api_keys k "
         "JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL";
     char hash[PL_SHA256_HEX];
     pl_rows_t *r;
@@ -85,7 +88,7 @@ static int resolve_key(pl_op_t *c, pl_str_t cred, pl_principal_t *p)
         p->kind = PL_PRINCIPAL_APIKEY;
         snprintf(p->key_id, sizeof(p->key_id), "%s", pl_rows_text(r, 0));
         snprintf(p->tenant_id, sizeof(p->tenant_id), "%s", pl_rows_text(r, 1));
-        fill_tenant(p, pl_rows_text(r, 2), pl_rows_text(r, 3), pl_rows_int(r, 4));
+        fill_tenant(p, pl_rows_text(r, 2), pl_rows_text(r, 3), pl_rows_int(r, 4), pl_rows_int(r, 5));
         p->expires_ms = 0;
     }
     pl_rows_close(r);
@@ -97,7 +100,8 @@ static int resolve_key(pl_op_t *c, pl_str_t cred, pl_principal_t *p)
 static int resolve_jwt(pl_op_t *c, pl_str_t cred, pl_principal_t *p)
 {
     static const char *sql =
-        "SELECT tu.role, t.status, t.is_platform FROM tenant_users tu JOIN tenants t ON t.id = tu.tenant_id "
+        "SELECT tu.role, t.status, t.is_platform, t.num FROM tenant_users tu JOIN tenants t ON t.id = "
+        "tu.tenant_id "
         "WHERE tu.tenant_id = $1 AND tu.user_id = $2 "
         "AND EXISTS (SELECT 1 FROM sessions s WHERE s.family_id = $3 AND s.user_id = $2 AND s.tenant_id = "
         "$1) "
@@ -119,7 +123,7 @@ static int resolve_jwt(pl_op_t *c, pl_str_t cred, pl_principal_t *p)
         snprintf(p->user_id, sizeof(p->user_id), "%s", cl.sub);
         snprintf(p->tenant_id, sizeof(p->tenant_id), "%s", cl.tid);
         snprintf(p->session_id, sizeof(p->session_id), "%s", cl.sid);
-        fill_tenant(p, pl_rows_text(r, 0), pl_rows_text(r, 1), pl_rows_int(r, 2));
+        fill_tenant(p, pl_rows_text(r, 0), pl_rows_text(r, 1), pl_rows_int(r, 2), pl_rows_int(r, 3));
         p->expires_ms = cl.exp * 1000;
     }
     pl_rows_close(r);
@@ -145,6 +149,13 @@ static int resolve(pl_op_t *c, pl_str_t cred, pl_principal_t *p)
         (cred.len > 3 && memcmp(cred.ptr, "pk_", 3) == 0) ? resolve_key(c, cred, p) : resolve_jwt(c, cred, p);
     if (rc == 0 && pl_plan_apply(c->db, p->tenant_id, p) != 0)
         rc = pl_op_fail(c, PL_EDB, NULL, "the store is unavailable");
+    if (rc == 0) {
+        const pl_cell_t *home;
+        if (pl_app_home(c->app, c->db, p->tenant_id, &home) != 0)
+            rc = pl_op_fail(c, PL_EUNAVAIL, "store_unavailable", "the tenant's cell is unavailable");
+        else
+            p->cell = home->index;
+    }
     pl_db_rollback(c->db); /* read only */
     return rc ? c->err.status : 0;
 }

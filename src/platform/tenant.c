@@ -146,7 +146,7 @@ static json_t *plan_with_usage(pl_ctx_t *c, const char *tenant_id)
     json_object_foreach(json_object_get(eff, "limits"), k, v)
     {
         const pl_usage_t *meter = pl_app_usage_meter(c->app, k);
-        int64_t n = meter ? meter->count(c->app, c->db, tenant_id) : -1;
+        int64_t n = meter ? pl_usage_count(&c->op, k, tenant_id) : -1;
         json_t *usage = n >= 0 ? json_integer(n) : json_null(); /* null: not metered (or unreadable) */
         /* enforced: false — no module counts it yet (its issue has not landed): the plan shows
          * it, nothing refuses by it */
@@ -290,6 +290,8 @@ static const pl_field_t admin_create_fields[] = {
     {"slug", PL_T_STRING, 0, 2, 48, NULL, NULL, "lowercase letters, digits and hyphens", check_slug},
     {"owner_email", PL_T_EMAIL, 0, 0, 0, NULL, NULL,
      "an existing user becomes owner; anyone else is invited"},
+    {"cell", PL_T_STRING, 0, 1, 40, NULL, NULL,
+     "the cell its data lives in (plinth cell list); default: its plan's, else the pool"},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 static const pl_schema_t admin_create_schema = {"TenantCreate", admin_create_fields, false};
@@ -300,6 +302,9 @@ static int h_admin_create(pl_ctx_t *c)
     const char *tid, *uid = NULL;
     json_t *t;
     if (pl_tenant_create(c->db, c->arena, pl_json_str(c->body, "name"), slug, &tid, &c->err) != 0)
+        return c->err.status;
+    if (pl_json_str(c->body, "cell") &&
+        pl_tenant_place(c->db, c->app, tid, pl_json_str(c->body, "cell"), &c->err) != 0)
         return c->err.status;
     t = pl_tenant_json(c->db, tid);
     if (owner) {

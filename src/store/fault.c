@@ -72,9 +72,11 @@ static void f_disconnect(pl_db_t *db)
     free(db);
 }
 
-static int f_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id)
+static int f_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id, const char *schema)
 {
     FD(db)->tx_matched = false;
+    if (pl_db_set_schema(FD(db)->inner, schema) != 0)
+        return PL_EDB;
     return pl_db_begin(FD(db)->inner, mode, tenant_id);
 }
 
@@ -155,6 +157,16 @@ static const void *f_blob(pl_rows_t *r, int col, size_t *len)
     return pl_rows_blob(FR(r)->inner, col, len);
 }
 
+static int f_ncols(pl_rows_t *r)
+{
+    return pl_rows_ncols(FR(r)->inner);
+}
+
+static pl_val_t f_value(pl_rows_t *r, int col)
+{
+    return pl_rows_value(FR(r)->inner, col);
+}
+
 static void f_rows_close(pl_rows_t *r)
 {
     pl_rows_close(FR(r)->inner);
@@ -199,6 +211,8 @@ const pl_store_driver_t pl_fault_driver = {
     .integer = f_int,
     .null = f_null,
     .blob = f_blob,
+    .ncols = f_ncols,
+    .value = f_value,
     .rows_close = f_rows_close,
     .changes = f_changes,
     .script = f_script,

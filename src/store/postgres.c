@@ -162,10 +162,11 @@ static bool plain_literal(const char *s)
  * before an insert, the audit chain's append and the per-tenant counters stay exact with
  * concurrent writers on any number of nodes; other tenants' writes do not wait.
  */
-static int pg_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id)
+static int pg_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id, const char *schema)
 {
     pg_db_t *d = PG(db);
-    char sql[320];
+    char sql[640], path[160] = "";
+    PGresult *res;
     int rc;
     if (PQstatus(d->conn) != CONNECTION_OK) {
         /* the server went away: try once to come back; prepared statements are gone */
@@ -177,22 +178,33 @@ static int pg_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id)
         }
         pl_log(PL_LOG_WARN, "reconnected to PostgreSQL", NULL);
     }
-    if (tenant_id && !plain_literal(tenant_id)) {
-        snprintf(d->err, sizeof(d->err), "not a tenant id");
+    if ((tenant_id && !plain_literal(tenant_id)) || (schema && !plain_literal(schema))) {
+        snprintf(d->err, sizeof(d->err), "not a tenant id or schema name");
         return PL_EDB;
     }
+    if (schema) /* a schema cell: its tables first, the control plane's behind them */
+        snprintf(path, sizeof(path), ", set_config('search_path', '\"%s\", public', true)", schema);
     if (tenant_id == NULL)
-        snprintf(sql, sizeof(sql), "%s; SELECT set_config('app.scope', 'control', true)",
-                 mode == PL_TX_WRITE ? "BEGIN" : "BEGIN READ ONLY");
-    else if (mode == PL_TX_WRITE)
+        snprintf(sql, sizeof(sql), "%s; SELECT set_config('app.scope', 'control', true)%s",
+                 mode == PL_TX_WRITE ? "BEGIN" : "BEGIN READ ONLY", path);
+    else if (mode == PL_TX_WRITE) /* the last column: whether the tenant moved out of here */
         snprintf(sql, sizeof(sql),
-                 "BEGIN; SELECT set_config('app.tenant_id', '%s', true), "
-                 "pg_advisory_xact_lock(hashtextextended('%s', 0))",
-                 tenant_id, tenant_id);
+                 "BEGIN; SELECT set_config('app.tenant_id', '%s', true)%s, "
+                 "pg_advisory_xact_lock(hashtextextended('%s', 0)); "
+                 "SELECT EXISTS (SELECT 1 FROM tenant_moves WHERE tenant_id = '%s')",
+                 tenant_id, path, tenant_id, tenant_id);
     else
-        snprintf(sql, sizeof(sql), "BEGIN READ ONLY; SELECT set_config('app.tenant_id', '%s', true)",
-                 tenant_id);
-    if ((rc = simple(d, sql)) != 0 && PQtransactionStatus(d->conn) != PQTRANS_IDLE)
+        snprintf(sql, sizeof(sql), "BEGIN READ ONLY; SELECT set_config('app.tenant_id', '%s', true)%s",
+                 tenant_id, path);
+    res = PQexec(d->conn, sql); /* the result of the last statement */
+    rc = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK
+             ? 0
+             : status_of(d, res);
+    if (rc == 0 && tenant_id && mode == PL_TX_WRITE && PQntuples(res) == 1 &&
+        strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+        rc = PL_EMOVED;
+    PQclear(res);
+    if (rc != 0 && PQtransactionStatus(d->conn) != PQTRANS_IDLE)
         simple(d, "ROLLBACK");
     return rc;
 }
@@ -270,6 +282,8 @@ static const char *prepared(pg_db_t *d, const char *sql, int nargs, const Oid *t
 /* The type of a parameter: int8, text, bytea, or 0 (inferred) for a NULL of no type. */
 static Oid type_of(const pl_val_t *v)
 {
+    if (v->untyped)
+        return 0;
     switch (v->t == PL_V_NULL ? v->null_of : v->t) {
     case PL_V_INT:
         return 20;
@@ -404,6 +418,20 @@ static const void *pg_blob(pl_rows_t *rows, int col, size_t *len)
     return r->blob;
 }
 
+static int pg_ncols(pl_rows_t *rows)
+{
+    return PQnfields(PGR(rows)->res);
+}
+
+/* Every column in its text form, untyped: bound again, the server parses it as the target
+ * column's type (bytea's text form included). */
+static pl_val_t pg_value(pl_rows_t *rows, int col)
+{
+    const char *v = pg_text(rows, col);
+    pl_val_t out = {.t = v ? PL_V_TEXT : PL_V_NULL, .p = v, .n = (size_t)-1, .untyped = true};
+    return out;
+}
+
 static void pg_rows_close(pl_rows_t *rows)
 {
     pg_rows_t *r = PGR(rows);
@@ -484,6 +512,18 @@ static const char *const secure_sql =
     "OR current_setting(''app.scope'', true) = ''control'')', t.relname); END IF; "
     "END LOOP; END $plinth$";
 
+/* The search path of the connection's session: a schema cell's schema first, or (NULL or
+ * "") the default again. Schema names are [a-z0-9_] (pl_db_set_schema). */
+static int use_schema(pg_db_t *d, const char *schema)
+{
+    char sql[160];
+    if (schema == NULL || schema[0] == '\0')
+        return simple(d, "SELECT set_config('search_path', (SELECT reset_val FROM pg_settings WHERE name = "
+                         "'search_path'), false)");
+    snprintf(sql, sizeof(sql), "SELECT set_config('search_path', '\"%s\", public', false)", schema);
+    return simple(d, sql);
+}
+
 static int pg_secure(pl_db_t *owner, pl_db_t *app, pl_err_t *err)
 {
     pg_db_t *o = PG(owner), *d = PG(app);
@@ -503,10 +543,11 @@ static int pg_secure(pl_db_t *owner, pl_db_t *app, pl_err_t *err)
     snprintf(sql, n, secure_sql, lit);
     PQfreemem(lit);
     if ((rc = simple(o, "BEGIN; SELECT pg_advisory_xact_lock(7291000001)")) == 0 &&
-        (rc = simple(o, sql)) == 0)
+        (rc = use_schema(o, owner->schema)) == 0 && (rc = simple(o, sql)) == 0)
         rc = simple(o, "COMMIT");
     if (rc != 0 && PQtransactionStatus(o->conn) != PQTRANS_IDLE)
         simple(o, "ROLLBACK");
+    use_schema(o, NULL);
     free(sql);
     if (rc != 0)
         return pl_err_set(err, rc, NULL, "cannot grant the app role its access: %s", o->err);
@@ -528,8 +569,9 @@ static int pg_check_app(pl_db_t *db, pl_err_t *err)
         "FROM pg_roles r WHERE r.rolname = current_user";
     PGresult *res;
     int rc;
-    if ((rc = one_row(PG(db), sql, NULL, &res)) != 0)
+    if ((rc = use_schema(PG(db), db->schema)) != 0 || (rc = one_row(PG(db), sql, NULL, &res)) != 0)
         return pl_err_set(err, rc, NULL, "cannot read the app role: %s", PG(db)->err);
+    use_schema(PG(db), NULL);
     if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
         rc = pl_err_set(err, PL_EINVAL, NULL,
                         "the database role '%s' is a superuser, which row-level security does not bind; "
@@ -574,6 +616,8 @@ const pl_store_driver_t pl_postgres_driver = {
     .integer = pg_int,
     .null = pg_null,
     .blob = pg_blob,
+    .ncols = pg_ncols,
+    .value = pg_value,
     .rows_close = pg_rows_close,
     .changes = pg_changes,
     .script = pg_script,

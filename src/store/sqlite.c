@@ -336,13 +336,44 @@ static int64_t sq_changes(pl_db_t *db)
     return sqlite3_changes(SQ(db)->h);
 }
 
-static int sq_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id)
+static int sq_ncols(pl_rows_t *r)
 {
-    (void)tenant_id; /* one database: tenant_id columns scope every statement */
-    return sqlite3_exec(SQ(db)->h, mode == PL_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, NULL) ==
-                   SQLITE_OK
-               ? 0
-               : PL_EDB;
+    return sqlite3_column_count(SQR(r)->stmt);
+}
+
+static pl_val_t sq_value(pl_rows_t *r, int col)
+{
+    sqlite3_stmt *st = SQR(r)->stmt;
+    switch (sqlite3_column_type(st, col)) {
+    case SQLITE_INTEGER:
+        return PL_INT(sqlite3_column_int64(st, col));
+    case SQLITE_BLOB:
+        return PL_BLOB(sqlite3_column_blob(st, col), (size_t)sqlite3_column_bytes(st, col));
+    case SQLITE_NULL:
+        return PL_NULLV;
+    default: /* text (no column here holds a REAL) */
+        return PL_TEXTN((const char *)sqlite3_column_text(st, col), (size_t)sqlite3_column_bytes(st, col));
+    }
+}
+
+static int sq_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id, const char *schema)
+{
+    /* one database: tenant_id columns scope every statement; schemas are PostgreSQL's */
+    static const char *sql_moved = "SELECT 1 FROM tenant_moves WHERE tenant_id = $1";
+    int64_t one = 0;
+    int found;
+    if (schema)
+        return PL_EDB;
+    if (sqlite3_exec(SQ(db)->h, mode == PL_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        return PL_EDB;
+    if (mode != PL_TX_WRITE || tenant_id == NULL)
+        return 0;
+    found = pl_db_int(db, &one, sql_moved, PL_ARGS(PL_TEXT(tenant_id)));
+    if (found == 0)
+        return 0;
+    sqlite3_exec(SQ(db)->h, "ROLLBACK", NULL, NULL, NULL);
+    return found == 1 ? PL_EMOVED : PL_EDB;
 }
 
 static int sq_commit(pl_db_t *db)
@@ -411,6 +442,8 @@ const pl_store_driver_t pl_sqlite_driver = {
     .integer = sq_int,
     .null = sq_null,
     .blob = sq_blob,
+    .ncols = sq_ncols,
+    .value = sq_value,
     .rows_close = sq_rows_close,
     .changes = sq_changes,
     .script = sq_script,

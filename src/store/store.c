@@ -49,7 +49,7 @@ int pl_store_backup(pl_store_t *s, const char *path, pl_err_t *err)
     return s->drv->backup(s, path, err);
 }
 
-int pl_store_secure(pl_store_t *owner, pl_store_t *app, pl_err_t *err)
+int pl_store_secure(pl_store_t *owner, pl_store_t *app, const char *schema, pl_err_t *err)
 {
     pl_db_t *o, *d;
     int rc;
@@ -64,6 +64,8 @@ int pl_store_secure(pl_store_t *owner, pl_store_t *app, pl_err_t *err)
         pl_db_close(o);
         return PL_EDB;
     }
+    pl_db_set_schema(o, schema);
+    pl_db_set_schema(d, schema);
     rc = owner->drv->secure(o, d, err);
     pl_db_close(d);
     pl_db_close(o);
@@ -75,7 +77,7 @@ bool pl_store_has_roles(const pl_store_t *s)
     return s->drv->secure != NULL;
 }
 
-int pl_store_check(pl_store_t *app, pl_err_t *err)
+int pl_store_check(pl_store_t *app, const char *schema, pl_err_t *err)
 {
     pl_db_t *d;
     int rc;
@@ -83,6 +85,7 @@ int pl_store_check(pl_store_t *app, pl_err_t *err)
         return 0;
     if (pl_db_connect(app, &d, err) != 0)
         return PL_EDB;
+    pl_db_set_schema(d, schema);
     rc = app->drv->check_app(d, err);
     pl_db_close(d);
     return rc;
@@ -96,6 +99,7 @@ int pl_db_connect(pl_store_t *s, pl_db_t **out, pl_err_t *err)
         (*out)->store = s;
         (*out)->in_tx = false;
         (*out)->tenant_id = NULL;
+        (*out)->schema[0] = '\0';
     }
     return rc;
 }
@@ -111,16 +115,36 @@ void pl_db_close(pl_db_t *db)
 
 int pl_db_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id)
 {
+    int rc;
     if (db->in_tx) {
         pl_log(PL_LOG_ERROR, "nested transaction", NULL);
         return PL_EDB;
     }
-    if (db->drv->begin(db, mode, tenant_id) != 0)
-        return PL_EDB;
+    rc = db->drv->begin(db, mode, tenant_id, db->schema[0] ? db->schema : NULL);
+    if (rc != 0)
+        return rc == PL_EMOVED ? PL_EMOVED : PL_EDB;
     db->in_tx = true;
     db->tx_wrote = false;
     db->tenant_id = tenant_id;
     return 0;
+}
+
+int pl_db_set_schema(pl_db_t *db, const char *schema)
+{
+    size_t i, n = schema ? strlen(schema) : 0;
+    if (n >= sizeof(db->schema))
+        return PL_EINVAL;
+    for (i = 0; i < n; i++)
+        if (!((schema[i] >= 'a' && schema[i] <= 'z') || (schema[i] >= '0' && schema[i] <= '9') ||
+              schema[i] == '_'))
+            return PL_EINVAL;
+    memcpy(db->schema, schema ? schema : "", n + 1);
+    return 0;
+}
+
+const char *pl_db_schema(const pl_db_t *db)
+{
+    return db->schema[0] ? db->schema : NULL;
 }
 
 bool pl_db_tx_wrote(const pl_db_t *db)
@@ -224,6 +248,37 @@ void pl_rows_close(pl_rows_t *r)
         r->db->drv->rows_close(r);
 }
 
+int pl_rows_ncols(pl_rows_t *r)
+{
+    return r->db->drv->ncols(r);
+}
+
+pl_val_t pl_rows_value(pl_rows_t *r, int col)
+{
+    return r->db->drv->value(r, col);
+}
+
+int pl_db_tenant_tables(pl_db_t *db, pl_rows_t **rows)
+{
+    /* SQLite: the rowid alias (events.seq) is the commit order the target assigns anew;
+     * PostgreSQL: identity, generated and xid8 (commit-order) columns likewise */
+    static const pl_sql_t sql = {
+        "SELECT m.name, (SELECT group_concat(p.name, ',') FROM pragma_table_xinfo(m.name) p "
+        "  WHERE p.hidden = 0 AND NOT (p.pk = 1 AND upper(p.type) = 'INTEGER' AND (SELECT count(*) "
+        "  FROM pragma_table_info(m.name) k WHERE k.pk > 0) = 1)) "
+        "FROM sqlite_schema m WHERE m.type = 'table' AND m.sql NOT LIKE 'CREATE VIRTUAL%' "
+        "AND m.name NOT LIKE 'sqlite_%' AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) t "
+        "WHERE t.name = 'tenant_id') ORDER BY m.name",
+        "SELECT c.relname::text, (SELECT string_agg(quote_ident(a.attname), ',' ORDER BY a.attnum) "
+        "  FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+        "  AND a.attidentity = '' AND a.attgenerated = '' AND a.atttypid <> 'xid8'::regtype) "
+        "FROM pg_class c WHERE c.relkind IN ('r', 'p') AND c.relnamespace = current_schema()::regnamespace "
+        "AND EXISTS (SELECT 1 FROM pg_attribute t WHERE t.attrelid = c.oid AND t.attname = 'tenant_id' "
+        "AND NOT t.attisdropped) ORDER BY 1",
+    };
+    return pl_db_query(db, rows, pl_db_sql(db, &sql), PL_NOARGS);
+}
+
 int pl_db_exec(pl_db_t *db, const char *sql, const pl_val_t *args, int nargs)
 {
     pl_rows_t *r;
@@ -282,6 +337,23 @@ static int begin_migration(pl_db_t *db)
         return PL_EDB;
     }
     return 0;
+}
+
+/* A schema cell's schema (PostgreSQL), made by the owner before its first migration. */
+static int create_schema(pl_db_t *db, const char *schema, pl_err_t *err)
+{
+    char sql[128];
+    int rc;
+    if (db->drv->dialect != PL_DIALECT_POSTGRES)
+        return pl_err_set(err, PL_EINVAL, NULL, "schema cells need PostgreSQL");
+    snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS \"%s\"", schema); /* [a-z0-9_] only */
+    if (begin_migration(db) != 0)
+        return pl_err_set(err, PL_EDB, NULL, "cannot open the store: %s", pl_db_errmsg(db));
+    rc = pl_db_exec(db, sql, PL_NOARGS);
+    if (rc >= 0 && pl_db_commit(db) == 0)
+        return 0;
+    pl_db_rollback(db);
+    return pl_err_set(err, PL_EDB, NULL, "cannot create the schema %s: %s", schema, pl_db_errmsg(db));
 }
 
 static int ensure_table(pl_db_t *db, const pl_migration_set_t *sets, size_t nsets, pl_err_t *err)
@@ -348,7 +420,8 @@ int pl_db_pending_migrations(pl_db_t *db, const pl_migration_set_t *sets, size_t
     return pending;
 }
 
-int pl_store_migrate(pl_store_t *s, const pl_migration_set_t *sets, size_t nsets, int *applied, pl_err_t *err)
+int pl_store_migrate(pl_store_t *s, const char *schema, const pl_migration_set_t *sets, size_t nsets,
+                     int *applied, pl_err_t *err)
 {
     static const char *sql_has = "SELECT 1 FROM schema_migrations WHERE owner = $1 AND version = $2";
     static const char *sql_ins =
@@ -359,6 +432,10 @@ int pl_store_migrate(pl_store_t *s, const pl_migration_set_t *sets, size_t nsets
     *applied = 0;
     if (pl_db_connect(s, &db, err) != 0)
         return PL_EDB;
+    if (schema && (pl_db_set_schema(db, schema) != 0 || create_schema(db, schema, err) != 0)) {
+        pl_db_close(db);
+        return PL_EDB;
+    }
     if ((rc = ensure_table(db, sets, nsets, err)) != 0)
         goto out;
     for (i = 0; i < nsets; i++) {

@@ -40,7 +40,8 @@ typedef struct pl_val {
     pl_vtype_t null_of; /* a NULL's type (a typed database needs it: "$2 IS NULL OR …") */
     int64_t i;
     const void *p;
-    size_t n; /* (size_t)-1: NUL-terminated text */
+    size_t n;     /* (size_t)-1: NUL-terminated text */
+    bool untyped; /* text the database reads as the column's type (PostgreSQL row copies) */
 } pl_val_t;
 
 #define PL_INT(x) ((pl_val_t){.t = PL_V_INT, .i = (int64_t)(x)})
@@ -105,7 +106,10 @@ typedef struct pl_store_driver {
     void (*close)(pl_store_t *s);
     int (*connect)(pl_store_t *s, pl_db_t **out, pl_err_t *err);
     void (*disconnect)(pl_db_t *db);
-    int (*begin)(pl_db_t *db, pl_txmode_t mode, const char *tenant_id);
+    /* schema: NULL, or the PostgreSQL schema searched first (a schema cell). A write
+     * transaction of a tenant that moved out of this database (tenant_moves) fails with
+     * PL_EMOVED: its rows here are a copy being removed. */
+    int (*begin)(pl_db_t *db, pl_txmode_t mode, const char *tenant_id, const char *schema);
     int (*commit)(pl_db_t *db);
     void (*rollback)(pl_db_t *db);
     int (*query)(pl_db_t *db, pl_rows_t **rows, const char *sql, const pl_val_t *args, int nargs);
@@ -114,6 +118,9 @@ typedef struct pl_store_driver {
     int64_t (*integer)(pl_rows_t *r, int col);
     bool (*null)(pl_rows_t *r, int col);
     const void *(*blob)(pl_rows_t *r, int col, size_t *len);
+    int (*ncols)(pl_rows_t *r);
+    /* the column as a value to bind again in the same dialect (copying rows between cells) */
+    pl_val_t (*value)(pl_rows_t *r, int col);
     void (*rows_close)(pl_rows_t *r);
     int64_t (*changes)(pl_db_t *db);
     /* runs a script of several statements (migrations) in the open transaction */
@@ -137,6 +144,7 @@ struct pl_db {
     bool in_tx;
     bool tx_wrote;         /* the open transaction ran an INSERT, UPDATE or DELETE */
     const char *tenant_id; /* the open transaction's tenant context */
+    char schema[64];       /* "": the default search path; else a schema cell's schema */
 };
 struct pl_rows {
     pl_db_t *db;
@@ -152,14 +160,15 @@ const char *pl_store_dialect(const pl_store_t *s);
 int pl_store_backup(pl_store_t *s, const char *path, pl_err_t *err);
 
 /* Applies the pending migrations of every set, in order (one transaction each); *applied
- * receives how many. */
-int pl_store_migrate(pl_store_t *s, const pl_migration_set_t *sets, size_t nsets, int *applied,
-                     pl_err_t *err);
+ * receives how many. schema: NULL, or the PostgreSQL schema (created if missing) that
+ * receives the tables — a schema cell's. */
+int pl_store_migrate(pl_store_t *s, const char *schema, const pl_migration_set_t *sets, size_t nsets,
+                     int *applied, pl_err_t *err);
 /* PostgreSQL's two roles: the owner's store (--migrate-url) grants the app's store its access
  * and forces row-level security (after pl_store_migrate on the owner's store); check refuses
  * an app store whose role is a superuser, has BYPASSRLS or owns tables. No-ops on SQLite. */
-int pl_store_secure(pl_store_t *owner, pl_store_t *app, pl_err_t *err);
-int pl_store_check(pl_store_t *app, pl_err_t *err);
+int pl_store_secure(pl_store_t *owner, pl_store_t *app, const char *schema, pl_err_t *err);
+int pl_store_check(pl_store_t *app, const char *schema, pl_err_t *err);
 bool pl_store_has_roles(const pl_store_t *s);
 
 /* Number of known migrations not yet applied on db's database (<0: error). */
@@ -168,7 +177,12 @@ int pl_db_pending_migrations(pl_db_t *db, const pl_migration_set_t *sets, size_t
 int pl_db_connect(pl_store_t *s, pl_db_t **out, pl_err_t *err);
 void pl_db_close(pl_db_t *db);
 
+/* Returns 0, PL_EMOVED (a tenant write where the tenant moved out), or PL_EDB. */
 int pl_db_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id);
+/* The schema the connection's transactions search first (PostgreSQL; NULL or "": the
+ * default). A schema cell's connections set it once; it holds until set again. */
+int pl_db_set_schema(pl_db_t *db, const char *schema);
+const char *pl_db_schema(const pl_db_t *db);
 /* Commits; on failure the transaction is rolled back and PL_EDB returned. */
 int pl_db_commit(pl_db_t *db);
 void pl_db_rollback(pl_db_t *db);
@@ -195,6 +209,14 @@ int64_t pl_rows_int(pl_rows_t *r, int col);
 bool pl_rows_null(pl_rows_t *r, int col);
 const void *pl_rows_blob(pl_rows_t *r, int col, size_t *len);
 void pl_rows_close(pl_rows_t *r);
+int pl_rows_ncols(pl_rows_t *r);
+/* The column as a value bound again in the same dialect keeps its type and content. */
+pl_val_t pl_rows_value(pl_rows_t *r, int col);
+
+/* A cursor over the tables of db's schema that hold tenant rows: column 0 the table, column
+ * 1 the columns a copy of a row writes, comma-separated (not generated, identity or
+ * commit-order columns: the target assigns those). Virtual tables are left out. */
+int pl_db_tenant_tables(pl_db_t *db, pl_rows_t **rows);
 
 /* Runs each statement of a NULL-terminated list with $1 = arg (cleanup tasks); returns the
  * rows they changed in all, or <0 at the first failure. */

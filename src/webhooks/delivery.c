@@ -20,6 +20,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/typeid.h"
+#include "app/cells.h"
 #include "app/op.h"
 #include "events/events.h"
 #include "jobs/jobs.h"
@@ -29,11 +30,18 @@
 
 #define MAX_RETRIES 32
 
+typedef struct sender {
+    struct pl_webhooks *w;
+    const pl_cell_t *cell; /* each cell's deliveries are its own */
+    pthread_t thread;
+} sender_t;
+
 struct pl_webhooks {
     pl_app_t *app;
     const pl_webhooks_conf_t *conf;
-    pthread_t sender;
-    bool started;
+    pthread_mutex_t lock;
+    sender_t senders[PL_MAX_CELLS];
+    int nsenders;
     int64_t schedule[MAX_RETRIES]; /* seconds before attempt 2, 3, … */
     int nschedule;
     char disable_reason[64]; /* "failing for 5 days", from --webhook-disable-after */
@@ -464,7 +472,8 @@ static void renew(pl_db_t *db, CURLM *multi, job_t *slots, int *inflight, int64_
 
 static void *sender_main(void *arg)
 {
-    struct pl_webhooks *w = arg;
+    sender_t *s = arg;
+    struct pl_webhooks *w = s->w;
     pl_db_t *db;
     pl_err_t err;
     job_t *slots = calloc(MAX_INFLIGHT, sizeof(job_t));
@@ -474,8 +483,8 @@ static void *sender_main(void *arg)
     pl_err_clear(&err);
     if (slots == NULL)
         abort();
-    if (pl_app_connect(w->app, &db, &err) != 0) {
-        pl_log(PL_LOG_ERROR, "webhook sender: no store connection", NULL);
+    if (pl_app_connect_cell(w->app, s->cell, &db, &err) != 0) {
+        pl_logf(PL_LOG_ERROR, "webhook sender: no store connection", "cell %s", s->cell->name);
         free(slots);
         return NULL;
     }
@@ -592,17 +601,34 @@ pl_webhooks_t *pl_webhook_sender_start(pl_app_t *app, const pl_webhooks_conf_t *
     else
         snprintf(w->disable_reason, sizeof(w->disable_reason), "failing for %ld second%s", d,
                  d == 1 ? "" : "s");
-    if (pl_app_thread(&w->sender, sender_main, w, "webhook sender", err) != 0) {
-        free(w);
-        return NULL;
-    }
+    pthread_mutex_init(&w->lock, NULL);
     return w;
+}
+
+int pl_webhook_sender_cell(pl_webhooks_t *w, const pl_cell_t *cell, pl_err_t *err)
+{
+    int rc = 0;
+    pthread_mutex_lock(&w->lock);
+    if (w->nsenders >= PL_MAX_CELLS) {
+        rc = pl_err_set(err, PL_EINTERNAL, NULL, "too many cells");
+    } else {
+        sender_t *s = &w->senders[w->nsenders];
+        s->w = w;
+        s->cell = cell;
+        if ((rc = pl_app_thread(&s->thread, sender_main, s, "webhook sender", err)) == 0)
+            w->nsenders++;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return rc;
 }
 
 void pl_webhook_sender_stop(pl_webhooks_t *w)
 {
+    int i;
     if (w == NULL)
         return;
-    pthread_join(w->sender, NULL);
+    for (i = 0; i < w->nsenders; i++)
+        pthread_join(w->senders[i].thread, NULL);
+    pthread_mutex_destroy(&w->lock);
     free(w);
 }

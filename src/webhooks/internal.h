@@ -24,8 +24,10 @@ const pl_webhooks_conf_t *pl_webhooks_conf(const pl_app_t *app);
 extern const pl_consumer_t pl_webhook_consumers[];
 extern const pl_task_t pl_webhook_tasks[];
 typedef struct pl_webhooks pl_webhooks_t;
-/* Starts the sender with the module's options; NULL with err filled on failure. */
+/* The senders' shared state, from the module's options (no thread yet); NULL with err filled. */
 pl_webhooks_t *pl_webhook_sender_start(pl_app_t *app, const pl_webhooks_conf_t *conf, pl_err_t *err);
+/* Starts the sender of one cell's deliveries. */
+int pl_webhook_sender_cell(pl_webhooks_t *w, const pl_cell_t *cell, pl_err_t *err);
 void pl_webhook_sender_stop(pl_webhooks_t *w);
 /* A replay: records deliveries of tenant_id's event with global seq to every matching enabled
  * endpoint, in the caller's transaction. Returns how many (0: no such event), or <0. */

@@ -356,6 +356,11 @@ static int webhooks_start(pl_app_t *app, pl_err_t *err)
     return 0;
 }
 
+static int webhooks_start_cell(pl_app_t *app, const pl_cell_t *cell, pl_err_t *err)
+{
+    return pl_webhook_sender_cell(pl_app_state(app, &pl_webhooks_module), cell, err);
+}
+
 static void webhooks_stop(pl_app_t *app)
 {
     pl_webhook_sender_stop(pl_app_state(app, &pl_webhooks_module));
@@ -374,5 +379,6 @@ const pl_module_t pl_webhooks_module = {
     .tasks = pl_webhook_tasks,
     .usage = usage,
     .start = webhooks_start,
+    .start_cell = webhooks_start_cell,
     .stop = webhooks_stop,
 };

@@ -249,7 +249,7 @@ static void notify_done(pl_job_t *j, const char *title, const char *body)
         return;
     data = json_pack("{s:s,s:s}", "job_id", j->id, "kind", j->kind);
     if (pl_db_begin(j->db, PL_TX_WRITE, j->tenant_id) == 0) {
-        if (pl_notify(j->db, j->tenant_id, j->created_by, "job.finished", title, body, data) >= 0)
+        if (pl_notify(&j->op, j->tenant_id, j->created_by, "job.finished", title, body, data) >= 0)
             pl_db_commit(j->db);
         else
             pl_db_rollback(j->db);

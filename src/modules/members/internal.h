@@ -31,10 +31,10 @@ extern const pl_job_kind_t pl_member_jobs[]; /* members.export, members.import (
 
 /* The tenant's range of member row keys (seq), and the next free one; run inside the write
  * transaction that inserts, so two writers never take the same key. */
-int pl_member_seq_range(pl_db_t *db, const char *tenant_id, int64_t *lo, int64_t *hi);
-int pl_member_next_seq(pl_db_t *db, const char *tenant_id, int64_t *seq);
+int pl_member_seq_range(pl_op_t *op, const char *tenant_id, int64_t *lo, int64_t *hi);
+int pl_member_next_seq(pl_op_t *op, const char *tenant_id, int64_t *seq);
 /* count consecutive keys at once (bulk inserts); *first is the lowest. */
-int pl_member_take_seqs(pl_db_t *db, const char *tenant_id, int64_t count, int64_t *first);
+int pl_member_take_seqs(pl_op_t *op, const char *tenant_id, int64_t count, int64_t *first);
 /* A member row (PL_MEMBER_COLS) as the API shows it; deleted_at only when with_deleted.
  * pl_member_render writes the same object straight into a JSON writer (hot paths). */
 json_t *pl_member_json(pl_rows_t *r, bool with_deleted);

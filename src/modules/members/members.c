@@ -99,22 +99,27 @@ json_t *pl_member_get(pl_op_t *c, const char *id, bool include_deleted)
     return m;
 }
 
-int pl_member_seq_range(pl_db_t *db, const char *tenant_id, int64_t *lo, int64_t *hi)
+int pl_member_seq_range(pl_op_t *op, const char *tenant_id, int64_t *lo, int64_t *hi)
 {
     static const char *sql = "SELECT num FROM tenants WHERE id = $1";
     int64_t num = 0;
-    if (pl_db_int(db, &num, sql, PL_ARGS(PL_TEXT(tenant_id))) != 1)
+    pl_db_t *control;
+    /* the caller's tenant: its number came with the credential */
+    if (op->principal && op->principal->tenant_num > 0 && strcmp(op->principal->tenant_id, tenant_id) == 0)
+        num = op->principal->tenant_num;
+    else if ((control = pl_op_control(op)) == NULL ||
+             pl_db_int(control, &num, sql, PL_ARGS(PL_TEXT(tenant_id))) != 1)
         return PL_EDB;
     *lo = num << 32;
     *hi = *lo + 0xffffffffLL;
     return 0;
 }
 
-int pl_member_take_seqs(pl_db_t *db, const char *tenant_id, int64_t count, int64_t *first)
+int pl_member_take_seqs(pl_op_t *op, const char *tenant_id, int64_t count, int64_t *first)
 {
     int64_t lo, hi, last = 0;
-    if (pl_member_seq_range(db, tenant_id, &lo, &hi) != 0 ||
-        pl_tenant_seq_take(db, tenant_id, "members", count, &last) != 0)
+    if (pl_member_seq_range(op, tenant_id, &lo, &hi) != 0 ||
+        pl_tenant_seq_take(op->db, tenant_id, "members", count, &last) != 0)
         return PL_EDB;
     if (lo + last > hi)
         return PL_ELIMIT;
@@ -122,9 +127,9 @@ int pl_member_take_seqs(pl_db_t *db, const char *tenant_id, int64_t count, int64
     return 0;
 }
 
-int pl_member_next_seq(pl_db_t *db, const char *tenant_id, int64_t *seq)
+int pl_member_next_seq(pl_op_t *op, const char *tenant_id, int64_t *seq)
 {
-    return pl_member_take_seqs(db, tenant_id, 1, seq);
+    return pl_member_take_seqs(op, tenant_id, 1, seq);
 }
 
 int pl_member_type_exists(pl_op_t *c, const char *id)
@@ -220,7 +225,7 @@ int pl_member_write(pl_op_t *c, const char *id, json_t *in, const char **out_id)
         int64_t seq;
         if (pl_limit_check(c, "members", 1) != 0)
             return c->err.status;
-        if (pl_member_next_seq(c->db, c->tenant_id, &seq) != 0)
+        if (pl_member_next_seq(c, c->tenant_id, &seq) != 0)
             return pl_op_fail(c, PL_EDB, NULL, "the member could not be saved");
         rc = pl_db_exec(c->db, ins,
                         PL_ARGS(PL_TEXT(nid), PL_TEXT(c->tenant_id), PL_TEXT(pl_json_str(in, "first_name")),
@@ -414,7 +419,7 @@ int pl_member_select(pl_op_t *c, const pl_member_filter_t *f, const char *cols, 
     /* the tenant's key range is only needed where a query reads by key; a sort by another
      * column walks its own index and needs no extra lookup */
     if (fts || by_seq || count)
-        pl_member_seq_range(c->db, c->tenant_id, &lo, &hi);
+        pl_member_seq_range(c, c->tenant_id, &lo, &hi);
     if (fts) {
         /* The search, looked up inside the tenant's range of row keys; in creation order the
          * matches stream in key order and the LIMIT stops the lookup early. SQLite: one phrase

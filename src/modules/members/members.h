@@ -13,6 +13,7 @@
 #include "core/arena.h"
 #include "core/err.h"
 #include "http/router.h"
+#include "app/op.h"
 #include "store/store.h"
 
 extern const pl_module_t pl_members_module;
@@ -26,7 +27,8 @@ typedef struct pl_members_seed {
 } pl_members_seed_t;
 
 /* Fills a tenant with realistic members for demos and benchmarks, in batches of one
- * transaction each (the caller must not hold a transaction). */
-int pl_members_seed(pl_db_t *db, const char *tenant_id, const pl_members_seed_t *opts, pl_err_t *err);
+ * transaction each (the caller must not hold a transaction), on op->db (the tenant's home);
+ * fills op->err on failure. */
+int pl_members_seed(pl_op_t *op, const char *tenant_id, const pl_members_seed_t *opts);
 
 #endif

@@ -94,7 +94,7 @@ static int cmd_members(pl_app_t *app, int argc, char **argv)
     if ((t = pl_tenant_json(c.op.db, tenant)) == NULL) {
         fprintf(stderr, "plinth members seed: no tenant %s\n", tenant);
         rc = 1;
-    } else if (json_decref(t), pl_members_seed(c.op.db, tenant, &seed, &c.op.err) != 0) {
+    } else if (json_decref(t), pl_cli_home(&c, tenant) != 0 || pl_members_seed(&c.op, tenant, &seed) != 0) {
         rc = pl_cli_fail(&c);
     } else {
         printf("{\"tenant\":\"%s\",\"members\":%ld,\"activities\":%ld}\n", tenant, seed.members,

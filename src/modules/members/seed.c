@@ -58,8 +58,10 @@ static int batch_end(pl_db_t *db, long done, long total, const pl_members_seed_t
     return 0;
 }
 
-int pl_members_seed(pl_db_t *db, const char *tenant_id, const pl_members_seed_t *o, pl_err_t *err)
+int pl_members_seed(pl_op_t *op, const char *tenant_id, const pl_members_seed_t *o)
 {
+    pl_db_t *db = op->db;
+    pl_err_t *err = &op->err;
     static const char *sql_type = "INSERT INTO membership_types (id, tenant_id, name, description, features, "
                                   "price_amount, price_currency, interval, created_at, updated_at) "
                                   "VALUES ($1, $2, $3, $4, $5, $6, 'EUR', $7, $8, $8) ON CONFLICT DO NOTHING";
@@ -103,7 +105,7 @@ int pl_members_seed(pl_db_t *db, const char *tenant_id, const pl_members_seed_t 
         snprintf(type_ids[ntypes++], PL_TYPEID_MAX, "%s", pl_rows_text(r, 0));
     pl_rows_close(r);
 
-    if (o->members > 0 && pl_member_take_seqs(db, tenant_id, o->members, &seq) != 0)
+    if (o->members > 0 && pl_member_take_seqs(op, tenant_id, o->members, &seq) != 0)
         goto db_fail;
     for (i = 0; i < o->members; i++) {
         const char *fn = first[next(&rnd) % 32], *ln = last[next(&rnd) % 32];
