@@ -104,7 +104,7 @@ int pl_audit_append(pl_app_t *app, pl_db_t *db, const pl_audit_entry_t *e)
          hash[PL_SHA256_HEX], id[PL_TYPEID_MAX];
     const char *f[10] = {e->actor_type, e->actor_id, e->action,    e->resource_type, e->resource_id, b, a,
                          e->request_id, e->ip,       e->user_agent};
-    int64_t seq = 0, now = pl_now_ms();
+    int64_t seq = 0, now = e->created_at ? e->created_at : pl_now_ms();
     pl_rows_t *r;
     int rc = PL_EDB, got;
     if (pl_db_query(db, &r, pl_db_sql(db, &sql_head), PL_ARGS(PL_TEXT(e->tenant_id))) == 0) {
@@ -116,7 +116,10 @@ int pl_audit_append(pl_app_t *app, pl_db_t *db, const pl_audit_entry_t *e)
         if (got >= 0) {
             seq++;
             chain_hash(prev, seq, e->tenant_id, now, f, hash);
-            pl_typeid_new("aud", id);
+            if (e->id)
+                snprintf(id, sizeof(id), "%s", e->id);
+            else
+                pl_typeid_new("aud", id);
             if (pl_db_exec(db, sql_ins,
                            PL_ARGS(PL_TEXT(id), PL_TEXT(e->tenant_id), PL_INT(seq), PL_TEXT(e->actor_type),
                                    PL_TEXT(e->actor_id), PL_TEXT(e->action), PL_TEXT(e->resource_type),

@@ -24,6 +24,9 @@ typedef struct pl_audit_entry {
     const char *tenant_id, *actor_type, *actor_id, *action, *resource_type, *resource_id;
     json_t *before, *after; /* not owned; redacted when written */
     const char *request_id, *ip, *user_agent;
+    /* an entry relayed from another database keeps its id and time (NULL / 0: new ones) */
+    const char *id;
+    int64_t created_at;
 } pl_audit_entry_t;
 
 /* Appends e to its tenant's chain in db's open write transaction. Returns 0 or PL_EDB. */

@@ -332,8 +332,7 @@ int pl_app_connect_cell(pl_app_t *a, const pl_cell_t *cell, pl_db_t **db, pl_err
 int pl_app_thread_db(pl_app_t *a, pl_thread_t *t, const pl_cell_t *cell, pl_db_t **db)
 {
     pl_err_t err;
-    if (cell->kind != PL_CELL_DATABASE) {
-        pl_db_set_schema(t->db, cell->schema);
+    if (cell->index == 0) {
         *db = t->db;
         return 0;
     }

@@ -72,8 +72,9 @@ int pl_app_home(pl_app_t *a, pl_db_t *control, const char *tenant_id, const pl_c
 
 /* A new connection to the cell (the caller owns it), its schema set. */
 int pl_app_connect_cell(pl_app_t *a, const pl_cell_t *cell, pl_db_t **db, pl_err_t *err);
-/* A serving thread's connection to cell: its own db for the pool and schema cells (the schema
- * is set for the next transaction), else one it opens on first use and keeps. */
+/* A serving thread's connection to cell: its own db for the pool, else one to the cell (its
+ * schema set) that it opens on first use and keeps — a request may read the control plane on
+ * the first while it writes its cell on the other. */
 int pl_app_thread_db(pl_app_t *a, pl_thread_t *t, const pl_cell_t *cell, pl_db_t **db);
 void pl_app_thread_cells_close(pl_thread_t *t);
 

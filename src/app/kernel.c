@@ -10,6 +10,7 @@
 
 #include "app/idempotency.h"
 #include "app/principal.h"
+#include "app/relay.h"
 #include "cluster/redis.h"
 #include "core/banned.h"
 
@@ -46,6 +47,8 @@ static int cmd_migrate(pl_app_t *a, int argc, char **argv)
 typedef struct {
     pl_app_t *app;
     pthread_t thread;
+    bool listening;
+    pl_relay_t relay; /* the kernel's other thread (app/relay.h) */
 } listener_t;
 
 static void on_auth_message(void *arg, const char *msg)
@@ -72,16 +75,17 @@ static void *listen_main(void *arg)
 static int kernel_start(pl_app_t *app, pl_err_t *err)
 {
     listener_t *l;
-    if (pl_app_redis(app) == NULL)
-        return 0;
     if ((l = calloc(1, sizeof(*l))) == NULL)
         abort();
     l->app = app;
-    if (pthread_create(&l->thread, NULL, listen_main, l) != 0) {
-        free(l);
-        return pl_err_set(err, PL_EINTERNAL, NULL, "cannot start the revocation listener");
-    }
     pl_app_set_state(app, &pl_kernel_module, l);
+    if (pl_relay_start(&l->relay, app, err) != 0)
+        return err->status;
+    if (pl_app_redis(app) == NULL)
+        return 0;
+    if (pthread_create(&l->thread, NULL, listen_main, l) != 0)
+        return pl_err_set(err, PL_EINTERNAL, NULL, "cannot start the revocation listener");
+    l->listening = true;
     return 0;
 }
 
@@ -90,7 +94,9 @@ static void kernel_stop(pl_app_t *app)
     listener_t *l = pl_app_state(app, &pl_kernel_module);
     if (l == NULL)
         return;
-    pthread_join(l->thread, NULL);
+    if (l->listening)
+        pthread_join(l->thread, NULL);
+    pl_relay_stop(&l->relay);
     free(l);
     pl_app_set_state(app, &pl_kernel_module, NULL);
 }

@@ -36,3 +36,18 @@ int pl_outbox_append(pl_app_t *app, pl_db_t *db, const char *tenant_id, const ch
     free(text);
     return rc;
 }
+
+int pl_outbox_append_copy(pl_db_t *db, const char *id, const char *tenant_id, const char *type,
+                          const char *data, const char *request_id, int64_t occurred_at)
+{
+    static const char *sql_ins =
+        "INSERT INTO events (id, tenant_id, tenant_seq, type, data, request_id, occurred_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    int64_t next = 0;
+    if (pl_tenant_seq_next(db, tenant_id, "events", &next) != 0 ||
+        pl_db_exec(db, sql_ins,
+                   PL_ARGS(PL_TEXT(id), PL_TEXT(tenant_id), PL_INT(next), PL_TEXT(type), PL_TEXT(data),
+                           PL_TEXT(request_id), PL_INT(occurred_at))) != 1)
+        return PL_EDB;
+    return 0;
+}

@@ -21,4 +21,10 @@
 int pl_outbox_append(pl_app_t *app, pl_db_t *db, const char *tenant_id, const char *type, json_t *data,
                      const char *request_id, char *id_out);
 
+/* Appends an event written first in another database (the relay, a move): its id, type,
+ * data text (already redacted), request id and time are kept; it gets this tenant's next
+ * number here. Returns 0, or PL_EDB. */
+int pl_outbox_append_copy(pl_db_t *db, const char *id, const char *tenant_id, const char *type,
+                          const char *data, const char *request_id, int64_t occurred_at);
+
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app/audit.h"
+#include "app/cells.h"
 #include "app/cli.h"
 #include "core/clock.h"
 #include "http/ctx.h"
@@ -107,7 +108,23 @@ static int cmd_audit(pl_app_t *app, int argc, char **argv)
     }
     if (pl_cli_open(&c, app) != 0)
         return 2;
-    rc = pl_audit_verify(c.op.db, tenant && *tenant ? tenant : NULL, stdout);
+    if (tenant && *tenant) { /* the tenant's chain is in its home cell */
+        rc = pl_cli_home(&c, tenant) != 0 ? -1 : pl_audit_verify(c.op.db, tenant, stdout);
+    } else { /* every cell's chains */
+        size_t i;
+        rc = pl_audit_verify(c.op.db, NULL, stdout);
+        for (i = 1; rc >= 0 && i < pl_app_ncells(app); i++) {
+            pl_db_t *db;
+            int one;
+            if (pl_app_connect_cell(app, pl_app_cell(app, i), &db, &c.op.err) != 0) {
+                rc = -1;
+                break;
+            }
+            one = pl_audit_verify(db, NULL, stdout);
+            pl_db_close(db);
+            rc = one < 0 ? one : rc > one ? rc : one;
+        }
+    }
     pl_cli_close(&c);
     if (rc < 0) {
         fprintf(stderr, "plinth audit verify: the audit log could not be read\n");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/cells.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -35,6 +36,7 @@ typedef struct stream {
     h2o_req_t *req;
     struct pl_streams *owner;
     char tenant[64];
+    int cell;          /* the tenant's home cell: positions are that cell's */
     pos_t last;        /* the commit position of the last event written */
     pl_buf_t pending;  /* written but not yet handed to h2o */
     pl_buf_t inflight; /* handed to h2o, waiting for proceed */
@@ -48,7 +50,8 @@ struct pl_streams {
     pl_thread_t *t;
     stream_t *head;
     int count;
-    pos_t cursor; /* the commit position this worker has distributed up to */
+    int in_cell[PL_MAX_CELLS];  /* streams per cell */
+    pos_t cursor[PL_MAX_CELLS]; /* per cell: the commit position this worker has distributed up to */
     h2o_timeout_t tick;
     h2o_timeout_entry_t entry;
 };
@@ -100,6 +103,7 @@ static void unlink_stream(stream_t *s)
         s->next->prev = s->prev;
     s->prev = s->next = NULL;
     o->count--;
+    o->in_cell[s->cell]--;
 }
 
 static void on_proceed(h2o_generator_t *g, h2o_req_t *req)
@@ -144,9 +148,9 @@ static void close_all(struct pl_streams *o)
 static void on_tick(h2o_timeout_entry_t *entry)
 {
     static const pl_sql_t sql = {
-        "SELECT seq, id, type, data, tenant_id, 0 FROM events WHERE seq > $2 AND $1 = $1 ORDER BY seq LIMIT "
-        "1000",
-        "SELECT seq, id, type, data, tenant_id, txid::text::bigint FROM events "
+        "SELECT seq, id, type, data, tenant_id, 0, imported FROM events WHERE seq > $2 AND $1 = $1 "
+        "ORDER BY seq LIMIT 1000",
+        "SELECT seq, id, type, data, tenant_id, txid::text::bigint, imported FROM events "
         "WHERE (txid, seq) > ($1::text::xid8, $2) AND txid < pg_snapshot_xmin(pg_current_snapshot()) "
         "ORDER BY txid, seq LIMIT 1000",
     };
@@ -158,27 +162,33 @@ static void on_tick(h2o_timeout_entry_t *entry)
         return;
     }
     if (o->head) {
-        pl_rows_t *r;
-        /* one read of every tenant's new events for all of this thread's streams (control
-         * plane); each stream gets only its own tenant's */
-        if (pl_db_begin(o->t->db, PL_TX_READ, NULL) == 0 &&
-            pl_db_query(o->t->db, &r, pl_db_sql(o->t->db, &sql),
-                        PL_ARGS(PL_INT(o->cursor.tx), PL_INT(o->cursor.seq))) == 0) {
-            while (pl_rows_next(r) == 1) {
-                pos_t at = {pl_rows_int(r, 5), pl_rows_int(r, 0)};
-                const char *tenant = pl_rows_text(r, 4);
-                stream_t *next;
-                for (s = o->head; s; s = next) {
-                    next = s->next; /* a write may end the request and unlink s */
-                    if (!s->ended && after(at, s->last) && strcmp(s->tenant, tenant) == 0)
-                        write_event(s, at, pl_rows_text(r, 1), pl_rows_text(r, 2), pl_rows_text(r, 3));
-                }
-                o->cursor = at;
-            }
-            pl_rows_close(r);
-        }
-        pl_db_rollback(o->t->db);
         stream_t *next;
+        size_t k;
+        for (k = 0; k < pl_app_ncells(o->app); k++) {
+            pl_rows_t *r;
+            pl_db_t *db;
+            if (o->in_cell[k] == 0 || pl_app_thread_db(o->app, o->t, pl_app_cell(o->app, k), &db) != 0)
+                continue;
+            /* one read of every tenant's new events of the cell for all of this thread's
+             * streams there (control scope); each stream gets only its own tenant's */
+            if (pl_db_begin(db, PL_TX_READ, NULL) == 0 &&
+                pl_db_query(db, &r, pl_db_sql(db, &sql),
+                            PL_ARGS(PL_INT(o->cursor[k].tx), PL_INT(o->cursor[k].seq))) == 0) {
+                while (pl_rows_next(r) == 1) {
+                    pos_t at = {pl_rows_int(r, 5), pl_rows_int(r, 0)};
+                    const char *tenant = pl_rows_text(r, 4);
+                    for (s = o->head; s && pl_rows_int(r, 6) == 0; s = next) {
+                        next = s->next; /* a write may end the request and unlink s */
+                        if (!s->ended && s->cell == (int)k && after(at, s->last) &&
+                            strcmp(s->tenant, tenant) == 0)
+                            write_event(s, at, pl_rows_text(r, 1), pl_rows_text(r, 2), pl_rows_text(r, 3));
+                    }
+                    o->cursor[k] = at;
+                }
+                pl_rows_close(r);
+            }
+            pl_db_rollback(db);
+        }
         for (s = o->head; s; s = next) {
             next = s->next;
             if (!s->ended && now - s->last_write_ms >= HEARTBEAT_MS) {
@@ -249,10 +259,10 @@ static int h_stream(pl_ctx_t *c)
     };
     static const pl_sql_t sql_backlog = {
         "SELECT seq, id, type, data, 0 FROM events WHERE tenant_id = $1 AND seq > $3 AND $2 = $2 "
-        "AND seq <= $5 AND $4 = $4 ORDER BY seq LIMIT $6",
+        "AND seq <= $5 AND $4 = $4 AND imported = 0 ORDER BY seq LIMIT $6",
         "SELECT seq, id, type, data, txid::text::bigint FROM events WHERE tenant_id = $1 "
         "AND (txid, seq) > ($2::text::xid8, $3) AND (txid, seq) <= ($4::text::xid8, $5) "
-        "ORDER BY txid, seq LIMIT $6",
+        "AND imported = 0 ORDER BY txid, seq LIMIT $6",
     };
     struct pl_streams *o = pl_app_slot(c->app, c->thread, &pl_events_module);
     ssize_t i = h2o_find_header_by_str(&c->req->headers, H2O_STRLIT("last-event-id"), -1);
@@ -262,6 +272,7 @@ static int h_stream(pl_ctx_t *c)
     pos_t head, from;
     stream_t *s;
     pl_rows_t *r;
+    int cell;
     if (o == NULL)
         return pl_fail(c, PL_EUNAVAIL, NULL, "live streams are served by the HTTP workers only");
     if (read_pos(c->db, pl_db_sql(c->db, &sql_head), NULL, NULL, &head) != 1)
@@ -274,8 +285,9 @@ static int h_stream(pl_ctx_t *c)
             return PL_EINVAL;
         }
     }
-    if (o->head == NULL)
-        o->cursor = head;
+    cell = c->cell ? c->cell->index : 0;
+    if (o->in_cell[cell] == 0)
+        o->cursor[cell] = head;
     s = h2o_mem_alloc_shared(c->arena, sizeof(*s), release);
     memset(s, 0, sizeof(*s));
     s->super.proceed = on_proceed;
@@ -283,6 +295,7 @@ static int h_stream(pl_ctx_t *c)
     s->req = c->req;
     s->owner = o;
     snprintf(s->tenant, sizeof(s->tenant), "%s", c->tenant_id);
+    s->cell = cell;
     s->last = from;
     s->last_write_ms = pl_mono_ms();
     pl_buf_init(&s->pending, NULL);
@@ -292,6 +305,7 @@ static int h_stream(pl_ctx_t *c)
         o->head->prev = s;
     o->head = s;
     o->count++;
+    o->in_cell[cell]++;
 
     c->req->res.status = 200;
     c->req->res.reason = "OK";
@@ -302,17 +316,18 @@ static int h_stream(pl_ctx_t *c)
     h2o_start_response(c->req, &s->super);
     /* the retry hint, then what the client missed (up to the worker's cursor; the ticks send the rest) */
     pl_buf_adds(&s->pending, "retry: 3000\n\n");
-    if (after(o->cursor, from) &&
+    if (after(o->cursor[cell], from) &&
         pl_db_query(c->db, &r, pl_db_sql(c->db, &sql_backlog),
-                    PL_ARGS(PL_TEXT(c->tenant_id), PL_INT(from.tx), PL_INT(from.seq), PL_INT(o->cursor.tx),
-                            PL_INT(o->cursor.seq), PL_INT(BACKLOG_MAX))) == 0) {
+                    PL_ARGS(PL_TEXT(c->tenant_id), PL_INT(from.tx), PL_INT(from.seq),
+                            PL_INT(o->cursor[cell].tx), PL_INT(o->cursor[cell].seq), PL_INT(BACKLOG_MAX))) ==
+            0) {
         while (pl_rows_next(r) == 1)
             frame(s, (pos_t){pl_rows_int(r, 4), pl_rows_int(r, 0)}, pl_rows_text(r, 1), pl_rows_text(r, 2),
                   pl_rows_text(r, 3));
         pl_rows_close(r);
     }
-    if (after(o->cursor, s->last))
-        s->last = o->cursor;
+    if (after(o->cursor[cell], s->last))
+        s->last = o->cursor[cell];
     flush(s);
     c->detached = true;
     return 0;

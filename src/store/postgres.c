@@ -187,12 +187,13 @@ static int pg_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id, const 
     if (tenant_id == NULL)
         snprintf(sql, sizeof(sql), "%s; SELECT set_config('app.scope', 'control', true)%s",
                  mode == PL_TX_WRITE ? "BEGIN" : "BEGIN READ ONLY", path);
-    else if (mode == PL_TX_WRITE) /* the last column: whether the tenant moved out of here */
+    else if (mode == PL_TX_WRITE) /* the last column: whether the tenant moved out of here; the
+                                   * lock is the tenant's in these tables (a schema cell's own) */
         snprintf(sql, sizeof(sql),
                  "BEGIN; SELECT set_config('app.tenant_id', '%s', true)%s, "
-                 "pg_advisory_xact_lock(hashtextextended('%s', 0)); "
+                 "pg_advisory_xact_lock(hashtextextended('%s%s%s', 0)); "
                  "SELECT EXISTS (SELECT 1 FROM tenant_moves WHERE tenant_id = '%s')",
-                 tenant_id, path, tenant_id, tenant_id);
+                 tenant_id, path, schema ? schema : "", schema ? "/" : "", tenant_id, tenant_id);
     else
         snprintf(sql, sizeof(sql), "BEGIN READ ONLY; SELECT set_config('app.tenant_id', '%s', true)%s",
                  tenant_id, path);

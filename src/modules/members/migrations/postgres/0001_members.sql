@@ -3,7 +3,7 @@
 
 CREATE TABLE membership_types (
     id             TEXT PRIMARY KEY,           -- mt_…
-    tenant_id      TEXT NOT NULL REFERENCES tenants (id),
+    tenant_id      TEXT NOT NULL,
     name           TEXT NOT NULL,
     description    TEXT NOT NULL DEFAULT '',
     features       TEXT NOT NULL DEFAULT '[]', -- JSON array of strings
@@ -21,7 +21,7 @@ CREATE UNIQUE INDEX membership_types_name ON membership_types (tenant_id, name);
 CREATE TABLE members (
     seq                BIGINT PRIMARY KEY,
     id                 TEXT NOT NULL UNIQUE,   -- mem_… (UUIDv7: id order is creation order)
-    tenant_id          TEXT NOT NULL REFERENCES tenants (id),
+    tenant_id          TEXT NOT NULL,
     first_name         TEXT NOT NULL,
     last_name          TEXT NOT NULL,
     email              TEXT NOT NULL,
@@ -56,7 +56,7 @@ CREATE INDEX members_search ON members USING gin ((first_name || ' ' || last_nam
 
 CREATE TABLE member_activities (
     id          TEXT PRIMARY KEY,              -- act_…
-    tenant_id   TEXT NOT NULL REFERENCES tenants (id),
+    tenant_id   TEXT NOT NULL,
     member_id   TEXT NOT NULL REFERENCES members (id),
     type        TEXT NOT NULL,
     occurred_at BIGINT NOT NULL,
