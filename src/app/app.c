@@ -526,6 +526,7 @@ void pl_app_worker_exit(pl_app_t *a, pl_thread_t *t)
     while (i-- > 0)
         if (a->modules[i]->worker_exit)
             a->modules[i]->worker_exit(a, t, t->slots[i]);
+    pl_app_thread_cells_close(t);
 }
 
 /* ---- the command line ---- */
