@@ -318,6 +318,16 @@ int pl_app_home(pl_app_t *a, pl_db_t *control, const char *tenant_id, const pl_c
     return 0;
 }
 
+int pl_app_home_now(pl_app_t *a, pl_db_t *control, const char *tenant_id, const pl_cell_t **out)
+{
+    pl_locate_fn locate = pl_app_locator(a);
+    if (tenant_id == NULL || locate == NULL) {
+        *out = pl_app_pool(a);
+        return 0;
+    }
+    return locate(a, control, tenant_id, out);
+}
+
 /* ---- connections ---- */
 
 int pl_app_connect_cell(pl_app_t *a, const pl_cell_t *cell, pl_db_t **db, pl_err_t *err)
@@ -326,6 +336,7 @@ int pl_app_connect_cell(pl_app_t *a, const pl_cell_t *cell, pl_db_t **db, pl_err
     if (pl_db_connect(cell->store, db, err) != 0)
         return PL_EDB;
     pl_db_set_schema(*db, cell->schema);
+    pl_db_set_data_plane(*db, true);
     return 0;
 }
 

@@ -69,6 +69,9 @@ const pl_cell_t *pl_app_pool(const pl_app_t *a);
 /* The cell of a tenant's data: the directory's answer (module hook), cached until the next
  * pl_app_auth_changed / auth_forget (a move announces itself so). NULL tenant: the pool. */
 int pl_app_home(pl_app_t *a, pl_db_t *control, const char *tenant_id, const pl_cell_t **out);
+/* The directory's answer now, read on control (in its open transaction), not cached: for
+ * writes that must not follow a stale home (the relay, the commit step's queueing). */
+int pl_app_home_now(pl_app_t *a, pl_db_t *control, const char *tenant_id, const pl_cell_t **out);
 
 /* A new connection to the cell (the caller owns it), its schema set. */
 int pl_app_connect_cell(pl_app_t *a, const pl_cell_t *cell, pl_db_t **db, pl_err_t *err);

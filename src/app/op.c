@@ -191,7 +191,7 @@ static int queue_relay(pl_op_t *op, const char *tenant)
     const pl_cell_t *home;
     if (!is_pool(op->cell) || pl_app_ncells(op->app) < 2)
         return 0;
-    if (pl_app_home(op->app, op->db, tenant, &home) != 0)
+    if (pl_app_home_now(op->app, op->db, tenant, &home) != 0)
         return pl_op_fail(op, PL_EDB, NULL, "the tenant directory could not be read");
     if (is_pool(home))
         return 0;

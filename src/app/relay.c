@@ -107,7 +107,7 @@ static int relay_tenant(pl_app_t *app, pl_db_t *pool, pl_db_t **conns, const cha
     int rc;
     if (pl_db_begin(pool, PL_TX_WRITE, tenant) != 0)
         return 0;
-    if (pl_app_home(app, pool, tenant, &home) != 0) {
+    if (pl_app_home_now(app, pool, tenant, &home) != 0) {
         pl_db_rollback(pool);
         return 0;
     }
@@ -159,6 +159,15 @@ int pl_relay_run(pl_app_t *app, pl_db_t *pool, pl_db_t **conns)
     return done;
 }
 
+static const char *sql_gen = "SELECT value FROM generations WHERE name = 'directory'";
+
+int pl_app_directory_changed(pl_app_t *app, pl_db_t *pool)
+{
+    static const char *sql = "UPDATE generations SET value = value + 1 WHERE name = 'directory'";
+    (void)app;
+    return pl_db_exec(pool, sql, PL_NOARGS) == 1 ? 0 : PL_EDB;
+}
+
 static void *relay_main(void *arg)
 {
     pl_relay_t *rl = arg;
@@ -170,9 +179,17 @@ static void *relay_main(void *arg)
         pl_log(PL_LOG_ERROR, "relay: no store connection", NULL);
         return NULL;
     }
+    int64_t seen = -1, now;
+    int tick = 0;
     while (!pl_app_stopping(rl->app)) {
         if (pl_app_ncells(rl->app) > 1)
             pl_relay_run(rl->app, pool, conns);
+        /* a tenant that changed cells (on whatever node or CLI): forget the cached homes */
+        if (tick++ % 10 == 0 && pl_db_int_tx(pool, NULL, &now, sql_gen, PL_NOARGS) == 1) {
+            if (seen >= 0 && now != seen)
+                pl_app_auth_forget(rl->app);
+            seen = now;
+        }
         usleep(100000);
     }
     for (i = 0; i < PL_MAX_CELLS; i++)

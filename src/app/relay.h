@@ -21,6 +21,10 @@ typedef struct pl_relay {
  * Returns how many tenants it finished, or <0. */
 int pl_relay_run(pl_app_t *app, pl_db_t *pool, pl_db_t **conns);
 int pl_relay_start(pl_relay_t *rl, pl_app_t *app, pl_err_t *err);
+/* In pool's open write transaction: the directory changed (a tenant moved). Every process
+ * drops its cached homes and credentials within a second of the commit (the relay thread
+ * watches the counter), at once with Redis (pl_app_auth_changed after the commit). */
+int pl_app_directory_changed(pl_app_t *app, pl_db_t *pool);
 void pl_relay_stop(pl_relay_t *rl);
 
 #endif

@@ -57,7 +57,7 @@ static bool delivered_here(dispatcher_t *d, pl_db_t *db, const char *tenant)
     const pl_cell_t *home;
     if (d->cell->index != 0 || pl_app_ncells(d->app) < 2)
         return true;
-    return pl_app_home(d->app, db, tenant, &home) != 0 || home->index == 0;
+    return pl_app_home_now(d->app, db, tenant, &home) != 0 || home->index == 0;
 }
 
 /* The next batch of committed events after the cursor, handed to every consumer. Returns how

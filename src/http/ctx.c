@@ -3,6 +3,8 @@
  */
 #include "http/ctx.h"
 
+#include "app/cells.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,6 +300,35 @@ int pl_reply_all(pl_ctx_t *c, json_t *(*row)(pl_rows_t *), const char *sql, cons
     json_t *data = pl_query_all(c->db, row, sql, PL_NOARGS);
     if (data == NULL)
         return pl_fail(c, PL_EDB, NULL, "the %s could not be read", what);
+    return pl_reply(c, 200, json_pack("{s:o,s:b,s:n}", "data", data, "has_more", 0, "next_cursor"));
+}
+
+int pl_reply_all_cells(pl_ctx_t *c, json_t *(*row)(pl_rows_t *), const char *sql, const char *what)
+{
+    json_t *data = json_array();
+    size_t k, i;
+    for (k = 0; k < pl_app_ncells(c->app); k++) {
+        const pl_cell_t *cell = pl_app_cell(c->app, k);
+        pl_db_t *db = c->db;
+        json_t *part, *v;
+        if (k > 0 &&
+            (pl_app_thread_db(c->app, c->thread, cell, &db) != 0 || pl_db_begin(db, PL_TX_READ, NULL) != 0))
+            part = NULL;
+        else
+            part = pl_query_all(db, row, sql, PL_NOARGS);
+        if (k > 0)
+            pl_db_rollback(db);
+        if (part == NULL) {
+            json_decref(data);
+            return pl_fail(c, PL_EDB, NULL, "the %s of cell %s could not be read", what, cell->name);
+        }
+        json_array_foreach(part, i, v)
+        {
+            json_object_set_new(v, "cell", json_string(cell->name));
+            json_array_append(data, v);
+        }
+        json_decref(part);
+    }
     return pl_reply(c, 200, json_pack("{s:o,s:b,s:n}", "data", data, "has_more", 0, "next_cursor"));
 }
 

@@ -155,6 +155,8 @@ json_t *pl_query_one(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, 
 /* Replies with every row of sql (no arguments) in the list envelope, for short, unpaged lists
  * (plans, flags); what names them in the error. */
 int pl_reply_all(pl_ctx_t *c, json_t *(*row)(pl_rows_t *), const char *sql, const char *what);
+/* pl_reply_all over every cell (operator views), each row with its "cell". */
+int pl_reply_all_cells(pl_ctx_t *c, json_t *(*row)(pl_rows_t *), const char *sql, const char *what);
 /* Every row of sql rendered by row() into an array, or NULL on error. */
 json_t *pl_query_all(pl_db_t *db, json_t *(*row)(pl_rows_t *), const char *sql, const pl_val_t *args,
                      int nargs);

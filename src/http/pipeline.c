@@ -279,8 +279,11 @@ static int stage_auth(pl_ctx_t *c, pl_http_t *http, int perm)
 static int stage_cell(pl_ctx_t *c, const pl_match_t *m)
 {
     const pl_cell_t *cell;
-    if (m->control_plane || c->principal == NULL || c->principal->cell == 0 ||
-        (c->route->flags & (PL_R_PUBLIC | PL_R_PLATFORM | PL_R_CONTROL)))
+    bool control = m->control_plane || c->principal == NULL ||
+                   (c->route->flags & (PL_R_PUBLIC | PL_R_PLATFORM | PL_R_CONTROL));
+    /* the control database's connection serves the pool's data routes too */
+    pl_db_set_data_plane(c->db, !control);
+    if (control || c->principal->cell == 0)
         return 0;
     if ((cell = pl_app_cell(c->app, (size_t)c->principal->cell)) == NULL ||
         pl_app_thread_db(c->app, c->thread, cell, &c->op.db) != 0)
@@ -391,8 +394,8 @@ static int stage_limits(pl_ctx_t *c, pl_http_t *srv)
     if (tenant_scoped && !(c->route->flags & PL_R_UNMETERED)) {
         bool monthly = false;
         int64_t retry = 0;
-        if (pl_quota_take(srv->quota, c->db, c->tenant_id, p->quota_day, p->quota_month, now, &monthly,
-                          &retry)) {
+        if (pl_quota_take(srv->quota, c->thread ? c->thread->db : c->db, c->tenant_id, p->quota_day,
+                          p->quota_month, now, &monthly, &retry)) {
             pl_header(c, "retry-after", pl_printf(c->arena, "%lld", (long long)retry));
             return pl_fail(c, PL_ERATE, "quota_exceeded", "the plan's %s API-call quota (%lld) is used up",
                            monthly ? "monthly" : "daily",
@@ -794,8 +797,10 @@ respond: /* 15 */
     if (rc != 0) {
         if (c->err.status == PL_OK)
             pl_fail(c, rc, NULL, "%s", pl_status_title(rc));
-        if (c->err.status == PL_EMOVED)
+        if (c->err.status == PL_EMOVED) { /* the cached home is stale: the next request looks again */
+            pl_app_auth_forget(c->app);
             pl_header(c, "retry-after", "1");
+        }
         if (c->resp) {
             json_decref(c->resp);
             c->resp = NULL;

@@ -430,6 +430,7 @@ static void http_fini(pl_app_t *app)
 
 const pl_module_t pl_http_module = {
     .name = "http",
+    .control_plane = true, /* api_usage: the platform's count of every tenant's calls */
     .options = options,
     .conf_size = sizeof(pl_http_conf_t),
     .migrations = PL_MIGRATIONS_OF(http),

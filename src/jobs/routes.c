@@ -241,7 +241,7 @@ static int h_admin_depths(pl_ctx_t *c)
         "SELECT tenant_id, state, count(*), min(run_at) FROM jobs "
         "WHERE state IN ('queued', 'running', 'failed', 'dead') GROUP BY tenant_id, state "
         "ORDER BY count(*) DESC, tenant_id, state";
-    return pl_reply_all(c, depth_json, sql, "queue depths");
+    return pl_reply_all_cells(c, depth_json, sql, "queue depths");
 }
 
 static json_t *task_json(pl_rows_t *r)
@@ -260,7 +260,7 @@ static int h_admin_tasks(pl_ctx_t *c)
     static const char *sql =
         "SELECT name, period_ms, next_run_at, runs, last_started_at, last_finished_at, "
         "last_owner, last_status, last_error, last_changed FROM scheduled_tasks ORDER BY name";
-    return pl_reply_all(c, task_json, sql, "scheduled tasks");
+    return pl_reply_all_cells(c, task_json, sql, "scheduled tasks");
 }
 
 /* ---- tasks ---- */

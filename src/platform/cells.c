@@ -7,9 +7,12 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app/cells.h"
 #include "app/cli.h"
+#include "app/move.h"
+#include "app/relay.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/banned.h"
@@ -135,6 +138,90 @@ json_t *pl_cells_list(pl_db_t *db)
         return NULL;
     }
     return out;
+}
+
+/* plinth tenant move TENANT --to CELL (cli.c): copy, switch the directory, clean up. */
+int pl_tenant_move(pl_cli_t *c, const char *tenant, const char *to_name)
+{
+    static const char *sql_cell = "SELECT cell FROM tenants WHERE id = $1";
+    static const char *sql_switch =
+        "UPDATE tenants SET cell = $2, updated_at = $3 WHERE id = $1 AND cell = $4";
+    pl_app_t *app = c->op.app;
+    const pl_cell_t *from, *to;
+    pl_move_t mv;
+    json_t *before, *after;
+    char from_name[64] = "";
+    pl_rows_t *r;
+    int64_t switched;
+    int rc;
+    if (pl_db_begin(c->op.db, PL_TX_READ, NULL) != 0 ||
+        pl_db_query(c->op.db, &r, sql_cell, PL_ARGS(PL_TEXT(tenant))) != 0) {
+        pl_db_rollback(c->op.db);
+        pl_err_set(&c->op.err, PL_EDB, NULL, "cannot read the tenant");
+        return pl_cli_fail(c);
+    }
+    if ((rc = pl_rows_next(r)) == 1)
+        snprintf(from_name, sizeof(from_name), "%s", pl_rows_text(r, 0));
+    pl_rows_close(r);
+    if (rc != 1) {
+        pl_db_rollback(c->op.db);
+        pl_err_set(&c->op.err, PL_ENOTFOUND, NULL, "no tenant %s", tenant);
+        return pl_cli_fail(c);
+    }
+    rc = open_named(app, c->op.db, from_name, NULL, &from, &c->op.err) != 0 ||
+         open_named(app, c->op.db, to_name, NULL, &to, &c->op.err) != 0;
+    pl_db_rollback(c->op.db);
+    if (rc)
+        return pl_cli_fail(c);
+    if (from == to) {
+        pl_err_set(&c->op.err, PL_ECONFLICT, NULL, "the tenant is in cell %s already", to->name);
+        return pl_cli_fail(c);
+    }
+    fprintf(stderr, "moving %s from %s to %s: writes pause\n", tenant, from->name, to->name);
+    if (pl_move_copy(&mv, app, tenant, from, to, &c->op.err) != 0) {
+        pl_move_close(&mv);
+        return pl_cli_fail(c);
+    }
+    /* the switch, its audit entry (relayed to the new home: this process looks the home up
+     * again, in the switching transaction) and the announcement */
+    c->op.tenant_id = tenant;
+    before = json_pack("{s:s}", "cell", from->name);
+    after = json_pack("{s:s}", "cell", to->name);
+    pl_app_auth_forget(app);
+    rc = pl_op_begin(&c->op, PL_TX_WRITE, NULL) != 0 ||
+         pl_db_exec(c->op.db, sql_switch,
+                    PL_ARGS(PL_TEXT(tenant), PL_TEXT(to->name), PL_INT(pl_now_ms()), PL_TEXT(from->name))) !=
+             1 ||
+         pl_app_directory_changed(app, c->op.db) != 0 ||
+         pl_op_record(&c->op, &(pl_change_t){.action = "tenant.moved",
+                                             .resource_id = tenant,
+                                             .before = before,
+                                             .after = after}) != 0 ||
+         pl_op_commit(&c->op) != 0;
+    json_decref(before);
+    json_decref(after);
+    if (rc) {
+        pl_op_abort(&c->op);
+        pl_move_abort(&mv);
+        pl_move_close(&mv);
+        if (c->op.err.status == PL_OK)
+            pl_err_set(&c->op.err, PL_EDB, NULL,
+                       "the directory could not be switched; the tenant stays in %s", from->name);
+        return pl_cli_fail(c);
+    }
+    switched = pl_now_ms();
+    pl_app_auth_changed(app);
+    fprintf(stderr, "moved: writes resumed after %lld ms; removing the old rows\n",
+            (long long)(switched - mv.paused_at_ms));
+    /* every node learns the new home within a second (the directory counter, or Redis at once):
+     * until then reads may still be answered from the old rows */
+    usleep(PL_MOVE_GRACE_MS * 1000);
+    rc = pl_move_finish(&mv, &c->op.err);
+    pl_cli_print(json_pack("{s:s,s:s,s:s,s:I,s:i,s:I,s:b}", "tenant", tenant, "from", from->name, "to",
+                           to->name, "rows", (json_int_t)mv.rows, "tables", mv.ntables, "write_pause_ms",
+                           (json_int_t)(switched - mv.paused_at_ms), "old_rows_removed", rc == 0));
+    pl_move_close(&mv);
+    return rc == 0 ? 0 : pl_cli_fail(c);
 }
 
 static int usage_cell(void)

@@ -18,9 +18,22 @@ static int cmd_tenant(pl_app_t *app, int argc, char **argv)
     pl_cli_t c;
     const char *sub = argc > 1 ? argv[1] : "", *id;
     const char *name = pl_cli_opt(argc, argv, "--name"), *slug = pl_cli_opt(argc, argv, "--slug");
+    const char *to = pl_cli_opt(argc, argv, "--to");
     int rc = 0;
+    if (strcmp(sub, "move") == 0) {
+        if (argc < 3 || argv[2][0] == '-' || to == NULL || *to == '\0') {
+            fprintf(stderr, "usage: plinth tenant move TENANT --to CELL\n");
+            return 2;
+        }
+        if (pl_cli_open(&c, app) != 0)
+            return 1;
+        rc = pl_tenant_move(&c, argv[2], to);
+        pl_cli_close(&c);
+        return rc;
+    }
     if (strcmp(sub, "create") != 0 && strcmp(sub, "list") != 0) {
-        fprintf(stderr, "usage: plinth tenant create --name NAME [--slug SLUG] | plinth tenant list\n");
+        fprintf(stderr, "usage: plinth tenant create --name NAME [--slug SLUG] | plinth tenant list | "
+                        "plinth tenant move TENANT --to CELL\n");
         return 2;
     }
     if (strcmp(sub, "create") == 0 && (name == NULL || *name == '\0')) {
@@ -145,7 +158,8 @@ static int cmd_apikey(pl_app_t *app, int argc, char **argv)
 }
 
 const pl_command_t pl_platform_commands[] = {
-    {"tenant", "  tenant create --name NAME [--slug SLUG] | tenant list\n", cmd_tenant},
+    {"tenant", "  tenant create --name NAME [--slug SLUG] | tenant list | tenant move TENANT --to CELL\n",
+     cmd_tenant},
     {"user", "  user create --email E --password P [--name N] [--tenant ID --role ROLE] [--operator]\n",
      cmd_user},
     {"apikey", "  apikey create --tenant ID [--name N] [--role admin|editor|viewer]\n", cmd_apikey},

@@ -30,6 +30,8 @@ int pl_platform_cells_open(pl_app_t *app, pl_db_t *db, pl_err_t *err);
 int pl_tenant_place(pl_db_t *db, pl_app_t *app, const char *tenant_id, const char *cell, pl_err_t *err);
 json_t *pl_cells_list(pl_db_t *db);
 int pl_cmd_cell(pl_app_t *app, int argc, char **argv);
+typedef struct pl_cli pl_cli_t;
+int pl_tenant_move(pl_cli_t *c, const char *tenant, const char *to_cell);
 extern const char *const pl_cell_own_options[];
 
 /* Route tables of each file (ending with PL_ROUTES_END), listed by platform.c. */

@@ -276,6 +276,11 @@ static const char *check_key(const char *v)
         {"features", PL_T_OBJECT, 0, 0, 8192, NULL, NULL, NULL, NULL},                                       \
         {"limits", PL_T_OBJECT, 0, 0, 8192, NULL, NULL, NULL, NULL},                                         \
         {"rate_limits", PL_T_OBJECT, 0, 0, 2048, NULL, NULL, NULL, NULL},                                    \
+        {"cell", PL_T_STRING,                                                                                \
+         0,      1,                                                                                          \
+         40,     NULL,                                                                                       \
+         NULL,   "the cell new organizations of the plan are placed in (plinth cell list; default: pool)",   \
+         NULL},                                                                                              \
     {                                                                                                        \
         NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL                                                             \
     }
@@ -284,15 +289,27 @@ static const pl_schema_t plan_create_schema = {"PlanCreate", plan_create_fields,
 static const pl_field_t plan_update_fields[] = {PLAN_FIELDS(0)};
 static const pl_schema_t plan_update_schema = {"PlanUpdate", plan_update_fields, false};
 
-#define PLAN_COLS "id, key, name, features, limits, rate_limits, created_at, updated_at"
+#define PLAN_COLS                                                                                            \
+    "id, key, name, features, limits, rate_limits, created_at, updated_at, COALESCE(cell, 'pool')"
 
 static json_t *plan_json(pl_rows_t *r)
 {
-    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "id", pl_rows_text(r, 0), "key", pl_rows_text(r, 1),
-                     "name", pl_rows_text(r, 2), "features", json_loads(pl_rows_text(r, 3), 0, NULL),
-                     "limits", json_loads(pl_rows_text(r, 4), 0, NULL), "rate_limits",
+    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:s}", "id", pl_rows_text(r, 0), "key",
+                     pl_rows_text(r, 1), "name", pl_rows_text(r, 2), "features",
+                     json_loads(pl_rows_text(r, 3), 0, NULL), "limits",
+                     json_loads(pl_rows_text(r, 4), 0, NULL), "rate_limits",
                      json_loads(pl_rows_text(r, 5), 0, NULL), "created_at", pl_json_time(pl_rows_int(r, 6)),
-                     "updated_at", pl_json_time(pl_rows_int(r, 7)));
+                     "updated_at", pl_json_time(pl_rows_int(r, 7)), "cell", pl_rows_text(r, 8));
+}
+
+/* A plan's cell must be one the directory knows. */
+static void check_cell(pl_ctx_t *c)
+{
+    static const char *sql = "SELECT 1 FROM cells WHERE name = $1";
+    const char *cell = pl_json_str(c->body, "cell");
+    int64_t one;
+    if (cell && pl_db_int(c->db, &one, sql, PL_ARGS(PL_TEXT(cell))) != 1)
+        pl_err_field(&c->err, "cell", "no cell is named '%s' (plinth cell list)", cell);
 }
 
 static json_t *plan_get(pl_ctx_t *c, const char *id)
@@ -310,11 +327,12 @@ static int h_plans_list(pl_ctx_t *c)
 static int h_plans_create(pl_ctx_t *c)
 {
     static const char *sql =
-        "INSERT INTO plans (id, key, name, features, limits, rate_limits, created_at, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+        "INSERT INTO plans (id, key, name, features, limits, rate_limits, created_at, updated_at, cell) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)";
     char *id = pl_new_id(c, "pln");
     int rc;
     pl_plan_check_parts(c, c->body, "");
+    check_cell(c);
     if (c->err.status != PL_OK)
         return c->err.status;
     rc = pl_db_exec(c->db, sql,
@@ -323,7 +341,7 @@ static int h_plans_create(pl_ctx_t *c)
                             PL_TEXT(pl_json_text(c, json_object_get(c->body, "features"), "{}")),
                             PL_TEXT(pl_json_text(c, json_object_get(c->body, "limits"), "{}")),
                             PL_TEXT(pl_json_text(c, json_object_get(c->body, "rate_limits"), "{}")),
-                            PL_INT(pl_now_ms())));
+                            PL_INT(pl_now_ms()), PL_TEXT(pl_json_str(c->body, "cell"))));
     if (rc == PL_ECONFLICT)
         return pl_fail(c, PL_ECONFLICT, NULL, "a plan with the key '%s' exists", pl_json_str(c->body, "key"));
     if (rc < 0)
@@ -335,7 +353,9 @@ static int h_plans_patch(pl_ctx_t *c)
 {
     static const char *sql = "UPDATE plans SET key = COALESCE($2, key), name = COALESCE($3, name), "
                              "features = COALESCE($4, features), limits = COALESCE($5, limits), "
-                             "rate_limits = COALESCE($6, rate_limits), updated_at = $7 WHERE id = $1";
+                             "rate_limits = COALESCE($6, rate_limits), updated_at = $7, "
+                             "cell = CASE WHEN $8 IS NULL THEN cell WHEN $8 = 'pool' THEN NULL ELSE $8 END "
+                             "WHERE id = $1";
     static const char *sql_tenants = "UPDATE tenants SET plan_key = $1 WHERE plan_key = $2";
     json_t *cur = plan_get(c, pl_param(c, 0));
     const char *key = pl_json_str(c->body, "key");
@@ -346,6 +366,7 @@ static int h_plans_patch(pl_ctx_t *c)
     }
     pl_arena_defer(c->arena, (void (*)(void *))json_decref, cur);
     pl_plan_check_parts(c, c->body, "");
+    check_cell(c);
     if (c->err.status != PL_OK)
         return c->err.status;
     rc = pl_db_exec(c->db, sql,
@@ -353,7 +374,7 @@ static int h_plans_patch(pl_ctx_t *c)
                             PL_TEXT(pl_json_text(c, json_object_get(c->body, "features"), NULL)),
                             PL_TEXT(pl_json_text(c, json_object_get(c->body, "limits"), NULL)),
                             PL_TEXT(pl_json_text(c, json_object_get(c->body, "rate_limits"), NULL)),
-                            PL_INT(pl_now_ms())));
+                            PL_INT(pl_now_ms()), PL_TEXT(pl_json_str(c->body, "cell"))));
     if (rc == PL_ECONFLICT)
         return pl_fail(c, PL_ECONFLICT, NULL, "a plan with the key '%s' exists", key);
     if (rc >= 0 && key)

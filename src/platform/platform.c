@@ -57,6 +57,7 @@ static const pl_event_type_t events[] = {
     {"tenant.suspended", "an organization was suspended"},
     {"tenant.reactivated", "an organization was reactivated"},
     {"tenant.plan_changed", "an organization's plan or overrides changed"},
+    {"tenant.moved", "an organization's data moved to another cell"},
     {"user.invited", "someone was invited to the organization"},
     {"team.member_added", "an invitation was accepted"},
     {"invitation.revoked", "an invitation was revoked"},

@@ -77,6 +77,7 @@ static int f_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id, const c
     FD(db)->tx_matched = false;
     if (pl_db_set_schema(FD(db)->inner, schema) != 0)
         return PL_EDB;
+    pl_db_set_data_plane(FD(db)->inner, db->data_plane);
     return pl_db_begin(FD(db)->inner, mode, tenant_id);
 }
 

@@ -192,8 +192,9 @@ static int pg_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id, const 
         snprintf(sql, sizeof(sql),
                  "BEGIN; SELECT set_config('app.tenant_id', '%s', true)%s, "
                  "pg_advisory_xact_lock(hashtextextended('%s%s%s', 0)); "
-                 "SELECT EXISTS (SELECT 1 FROM tenant_moves WHERE tenant_id = '%s')",
-                 tenant_id, path, schema ? schema : "", schema ? "/" : "", tenant_id, tenant_id);
+                 "SELECT %s EXISTS (SELECT 1 FROM tenant_moves WHERE tenant_id = '%s')",
+                 tenant_id, path, schema ? schema : "", schema ? "/" : "", tenant_id,
+                 db->data_plane ? "" : "false AND", tenant_id);
     else
         snprintf(sql, sizeof(sql), "BEGIN READ ONLY; SELECT set_config('app.tenant_id', '%s', true)%s",
                  tenant_id, path);

@@ -367,7 +367,7 @@ static int sq_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id, const 
     if (sqlite3_exec(SQ(db)->h, mode == PL_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, NULL) !=
         SQLITE_OK)
         return PL_EDB;
-    if (mode != PL_TX_WRITE || tenant_id == NULL)
+    if (mode != PL_TX_WRITE || tenant_id == NULL || !db->data_plane)
         return 0;
     found = pl_db_int(db, &one, sql_moved, PL_ARGS(PL_TEXT(tenant_id)));
     if (found == 0)

@@ -100,6 +100,7 @@ int pl_db_connect(pl_store_t *s, pl_db_t **out, pl_err_t *err)
         (*out)->in_tx = false;
         (*out)->tenant_id = NULL;
         (*out)->schema[0] = '\0';
+        (*out)->data_plane = false;
     }
     return rc;
 }
@@ -140,6 +141,11 @@ int pl_db_set_schema(pl_db_t *db, const char *schema)
             return PL_EINVAL;
     memcpy(db->schema, schema ? schema : "", n + 1);
     return 0;
+}
+
+void pl_db_set_data_plane(pl_db_t *db, bool on)
+{
+    db->data_plane = on;
 }
 
 const char *pl_db_schema(const pl_db_t *db)
@@ -260,12 +266,11 @@ pl_val_t pl_rows_value(pl_rows_t *r, int col)
 
 int pl_db_tenant_tables(pl_db_t *db, pl_rows_t **rows)
 {
-    /* SQLite: the rowid alias (events.seq) is the commit order the target assigns anew;
-     * PostgreSQL: identity, generated and xid8 (commit-order) columns likewise */
+    /* the outbox's seq is its commit order, which the target assigns anew (SQLite: events.seq;
+     * PostgreSQL: identity, generated and xid8 commit-order columns); other keys are kept */
     static const pl_sql_t sql = {
         "SELECT m.name, (SELECT group_concat(p.name, ',') FROM pragma_table_xinfo(m.name) p "
-        "  WHERE p.hidden = 0 AND NOT (p.pk = 1 AND upper(p.type) = 'INTEGER' AND (SELECT count(*) "
-        "  FROM pragma_table_info(m.name) k WHERE k.pk > 0) = 1)) "
+        "  WHERE p.hidden = 0 AND NOT (m.name = 'events' AND p.name = 'seq')) "
         "FROM sqlite_schema m WHERE m.type = 'table' AND m.sql NOT LIKE 'CREATE VIRTUAL%' "
         "AND m.name NOT LIKE 'sqlite_%' AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) t "
         "WHERE t.name = 'tenant_id') ORDER BY m.name",

@@ -106,9 +106,9 @@ typedef struct pl_store_driver {
     void (*close)(pl_store_t *s);
     int (*connect)(pl_store_t *s, pl_db_t **out, pl_err_t *err);
     void (*disconnect)(pl_db_t *db);
-    /* schema: NULL, or the PostgreSQL schema searched first (a schema cell). A write
-     * transaction of a tenant that moved out of this database (tenant_moves) fails with
-     * PL_EMOVED: its rows here are a copy being removed. */
+    /* schema: NULL, or the PostgreSQL schema searched first (a schema cell). On a data-plane
+     * connection (db->data_plane), a write transaction of a tenant that moved out of this
+     * database (tenant_moves) fails with PL_EMOVED: its rows here are a copy being removed. */
     int (*begin)(pl_db_t *db, pl_txmode_t mode, const char *tenant_id, const char *schema);
     int (*commit)(pl_db_t *db);
     void (*rollback)(pl_db_t *db);
@@ -145,6 +145,7 @@ struct pl_db {
     bool tx_wrote;         /* the open transaction ran an INSERT, UPDATE or DELETE */
     const char *tenant_id; /* the open transaction's tenant context */
     char schema[64];       /* "": the default search path; else a schema cell's schema */
+    bool data_plane;       /* its tenant writes are data-plane writes: refused where the tenant moved out */
 };
 struct pl_rows {
     pl_db_t *db;
@@ -183,6 +184,9 @@ int pl_db_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id);
  * default). A schema cell's connections set it once; it holds until set again. */
 int pl_db_set_schema(pl_db_t *db, const char *schema);
 const char *pl_db_schema(const pl_db_t *db);
+/* Whether the connection's tenant writes are data-plane writes (see the driver's begin); a
+ * cell's connections are, the control database's are not unless a data route says so. */
+void pl_db_set_data_plane(pl_db_t *db, bool on);
 /* Commits; on failure the transaction is rolled back and PL_EDB returned. */
 int pl_db_commit(pl_db_t *db);
 void pl_db_rollback(pl_db_t *db);

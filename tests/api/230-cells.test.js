@@ -5,9 +5,9 @@
 // (keys, the tenant record) reaches their cell; other tenants never see them.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const path = require('node:path');
-const { startServer, assertProblem, operator, unique, pgDatabase, openStream, until } = require('./helpers');
+const { startServer, assertProblem, operator, unique, pgDatabase, openStream, until, BIN } = require('./helpers');
 
 const PG = !!process.env.PLINTH_TEST_PG;
 let s;
@@ -34,6 +34,18 @@ before(async () => {
   }
 });
 after(async () => { await s.stop(); });
+
+// A CLI command that runs while this process goes on serving requests to the server.
+function cliAsync(...args) {
+  return new Promise((resolve) => {
+    const p = spawn(BIN, [...args, '--data-dir', s.dataDir], { env: s.env });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
+    p.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
 
 // A tenant in the cell, with an admin API key.
 async function tenantIn(cell) {
@@ -69,8 +81,9 @@ test('a tenant of a cell keeps its data there, and sees its own identity events 
       assert.equal(cell.sql(`SELECT count(*) FROM members WHERE id = '${m.body.id}'`), '1', cell.name);
       assert.equal(s.sql(`SELECT count(*) FROM members WHERE id = '${m.body.id}'`), '0');
       // the key's event, written by the control plane, reaches the cell's stream and list
-      await until(() => es.events.find((e) => e.event === 'api_key.created'), 5000);
-      assert.ok(es.events.find((e) => e.event === 'member.created'));
+      // (the relay's copy may commit with an older transaction id than the member's: the
+      // stream sends both in commit order, perhaps in either order of creation)
+      await until(() => es.events.find((e) => e.event === 'api_key.created') && es.events.find((e) => e.event === 'member.created'), 5000);
       const types = (await s.get('/v1/events?limit=100', { token: t.token })).body.data.map((e) => e.type);
       for (const want of ['tenant.created', 'api_key.created', 'member.created']) assert.ok(types.includes(want), `${cell.name}: ${types}`);
       await until(() => cell.sql(`SELECT count(*) FROM audit_log WHERE tenant_id = '${t.id}' AND action = 'api_key.created'`) === '2', 5000);
@@ -104,4 +117,94 @@ test('an unknown cell is refused; the audit chains of every cell verify', async 
   const r = s.cli('audit', 'verify');
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /ok/);
+});
+
+test('plinth tenant move copies a tenant to another cell while it is written, and back', async () => {
+  const t = await s.signup();
+  const made = [];
+  for (let i = 0; i < 20; i++) {
+    made.push((await s.post('/v1/members', { first_name: `Mo${i}`, last_name: 'Ver', email: `${unique('mv')}@example.com` }, { token: t.token })).body.id);
+  }
+  const route = ['pool', ...cells.map((c) => c.name), 'pool'];
+  for (let hop = 1; hop < route.length; hop++) {
+    // a writer and a reader run through the move; a write refused while the data moves is
+    // retried, as the answer says
+    let stop = false;
+    const refused = [];
+    let reads = 0;
+    const writer = (async () => {
+      while (!stop) {
+        const r = await s.post('/v1/members', { first_name: 'Dur', last_name: 'Ing', email: `${unique('w')}@example.com` }, { token: t.token });
+        if (r.status === 201) {
+          made.push(r.body.id);
+          await new Promise((res) => setTimeout(res, 25)); // well below the plan's 1,000 members
+        } else {
+          assert.equal(r.status, 503, `${r.status} ${r.text}`);
+          assert.equal(r.body.code, 'tenant_moving');
+          assert.equal(r.headers.get('retry-after'), '1');
+          refused.push(r.status);
+          await new Promise((res) => setTimeout(res, 100));
+        }
+      }
+    })();
+    const reader = (async () => {
+      while (!stop) {
+        const r = await s.get(`/v1/members/${made[0]}`, { token: t.token });
+        assert.equal(r.status, 200, r.text);
+        reads++;
+        await new Promise((res) => setTimeout(res, 15)); // within the plan's daily API calls
+      }
+    })();
+    await new Promise((res) => setTimeout(res, 200));
+    const mv = await cliAsync('tenant', 'move', t.tenant.id, '--to', route[hop]);
+    assert.equal(mv.status, 0, mv.stderr);
+    const out = JSON.parse(mv.stdout);
+    console.log(`moved ${route[hop - 1]} → ${route[hop]}: ${out.rows} rows, writes paused ${out.write_pause_ms} ms, ${refused.length} writes refused and retried, ${reads} reads`);
+    assert.equal(out.old_rows_removed, true);
+    await new Promise((res) => setTimeout(res, 1200)); // every cache has the new home
+    stop = true;
+    await Promise.all([writer, reader]);
+    // every acknowledged member is there, once, in the new cell only
+    const list = await s.get('/v1/members?limit=100&include_total=true', { token: t.token });
+    assert.equal(list.body.total, made.length);
+    assert.deepEqual(new Set(list.body.data.map((m) => m.id)).size, Math.min(100, made.length));
+    const inPool = Number(s.sql(`SELECT count(*) FROM members WHERE tenant_id = '${t.tenant.id}'`));
+    assert.equal(inPool, route[hop] === 'pool' ? made.length : 0);
+    const cell = cells.find((c) => c.name === route[hop]);
+    if (cell) assert.equal(Number(cell.sql(`SELECT count(*) FROM members WHERE tenant_id = '${t.tenant.id}'`)), made.length);
+    const ten = await s.get('/v1/tenant', { token: t.token });
+    assert.equal(ten.body.cell, route[hop]);
+  }
+  // the tenant's own events went with it, the moves' events followed (the relay)
+  const first = (await s.get('/v1/events?limit=1', { token: t.token })).body.data[0];
+  assert.equal(first.type, 'tenant.created');
+  await until(async () => (await s.get('/v1/events?type=tenant.moved&limit=100', { token: t.token })).body.data.length === route.length - 1, 5000).catch(async (e) => {
+    console.log(JSON.stringify((await s.get('/v1/events?type=tenant&limit=100', { token: t.token })).body));
+    console.log(s.sql(`SELECT type, tenant_id, tenant_seq FROM events WHERE type LIKE 'tenant.%'`));
+    throw e;
+  });
+  const v = s.cli('audit', 'verify', '--tenant', t.tenant.id);
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+  assert.equal(s.cli('tenant', 'move', t.tenant.id, '--to', 'pool').status, 1, 'already there');
+  assert.equal(s.cli('tenant', 'move', t.tenant.id, '--to', 'nowhere').status, 1);
+});
+
+test('a plan names the cell its new organizations are placed in', async () => {
+  const plans = (await s.get('/v1/admin/plans', { token: op.token })).body.data;
+  const starter = plans.find((p) => p.key === 'starter');
+  assert.equal(starter.cell, 'pool');
+  const bad = assertProblem(await s.patch(`/v1/admin/plans/${starter.id}`, { cell: 'nope' }, { token: op.token }), 422);
+  assert.equal(bad.errors[0].field, 'cell');
+  const r = await s.patch(`/v1/admin/plans/${starter.id}`, { cell: cells[0].name }, { token: op.token });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.cell, cells[0].name);
+  try {
+    const t = await s.signup();
+    assert.equal(t.tenant.cell, cells[0].name);
+    const m = await s.post('/v1/members', { first_name: 'Pl', last_name: 'An', email: `${unique('pl')}@example.com` }, { token: t.token });
+    assert.equal(m.status, 201, m.text);
+    assert.equal(cells[0].sql(`SELECT count(*) FROM members WHERE id = '${m.body.id}'`), '1');
+  } finally {
+    assert.equal((await s.patch(`/v1/admin/plans/${starter.id}`, { cell: 'pool' }, { token: op.token })).body.cell, 'pool');
+  }
 });
