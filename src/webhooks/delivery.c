@@ -167,14 +167,16 @@ const pl_task_t pl_webhook_tasks[] = {
 
 /* ---- sender ----
  *
- * One thread drives every delivery through a libcurl multi handle: up to MAX_INFLIGHT
- * transfers at once, at most PER_ENDPOINT of them to one endpoint. An endpoint that hangs
- * (up to the 15 s request timeout) holds only its own transfers: the claim skips endpoints that
- * have transfers in flight, so another tenant's delivery is claimed and sent within the next
- * turn of the loop (~100 ms), never queued behind it. */
+ * One thread per cell drives its deliveries through a libcurl multi handle: up to
+ * MAX_INFLIGHT transfers at once, and one at a time to an endpoint, on any node (a delivery
+ * in flight holds a lease; the claim passes over an endpoint that has one), taken in the
+ * order of the events: an endpoint receives a tenant's events in order. A failed attempt
+ * waits for its retry and does not hold back the next event. An endpoint that hangs (up to the
+ * 15 s request timeout) holds only itself: another endpoint's delivery is claimed and sent
+ * within the next turn of the loop (~100 ms), never queued behind it. */
 
 #define MAX_INFLIGHT 64
-#define PER_ENDPOINT 4
+#define PER_ENDPOINT 1
 
 typedef struct {
     char id[PL_TYPEID_MAX], tenant[64], endpoint[PL_TYPEID_MAX], event[PL_TYPEID_MAX];
@@ -271,19 +273,21 @@ static int prepare(struct pl_webhooks *w, job_t *j, char *why, size_t whylen)
     return 0;
 }
 
-/* Leases up to room due deliveries, at most PER_ENDPOINT per endpoint and none of an endpoint
- * listed in busy (",id,id,": those with transfers in flight). Fills jobs from the first free
- * slot on; returns how many, or -1. */
+/* Leases up to room due deliveries, the first due one (in event order) of each endpoint that
+ * has none in flight — here (busy: ",id,id,") or on another node (a lease). Fills jobs from
+ * the first free slot on; returns how many, or -1. */
 static int claim(pl_db_t *db, job_t *slots, int room, const char *busy, int64_t lease_ms)
 {
 #define CLAIM_SQL(notbusy)                                                                                   \
     "SELECT id, tenant_id, endpoint_id, event_id, attempts, url, secret, type, data, occurred_at FROM ("     \
     "SELECT d.id, d.tenant_id, d.endpoint_id, d.event_id, d.attempts, w.url, w.secret, e.type, e.data, "     \
     "e.occurred_at, d.next_attempt_at, d.event_seq, ROW_NUMBER() OVER (PARTITION BY d.endpoint_id "          \
-    "ORDER BY d.next_attempt_at, d.event_seq) AS rn FROM webhook_deliveries d "                              \
+    "ORDER BY d.event_seq) AS rn FROM webhook_deliveries d "                                                 \
     "JOIN webhook_endpoints w ON w.id = d.endpoint_id JOIN events e ON e.id = d.event_id "                   \
     "WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR "                   \
-    "d.lease_until < $1) AND w.status = 'enabled' AND " notbusy ") AS due WHERE rn <= $4 "                   \
+    "d.lease_until < $1) AND w.status = 'enabled' AND " notbusy " AND NOT EXISTS (SELECT 1 FROM "            \
+    "webhook_deliveries x WHERE x.endpoint_id = d.endpoint_id AND x.lease_until IS NOT NULL AND "            \
+    "x.lease_until >= $1)) AS due WHERE rn <= $4 "                                                           \
     "ORDER BY next_attempt_at, event_seq LIMIT $2"
     /* "not one of the busy endpoints": the one dialect difference is the substring function */
     static const pl_sql_t sql = {
