@@ -48,6 +48,14 @@ typedef struct pg_stmt {
 typedef struct pg_db {
     pl_db_t base;
     PGconn *conn;
+    /* A read transaction's BEGIN and settings wait for its first statement and go with it in
+     * one round trip (libpq's pipeline mode); its COMMIT is sent without waiting, its answer
+     * read before the connection's next use. */
+    bool deferred;             /* a read transaction begun, nothing sent yet */
+    char deferred_tenant[100]; /* its tenant ("" : control scope) */
+    char deferred_schema[64];  /* its schema cell, or "" */
+    bool reading;              /* the open transaction is a read transaction */
+    bool ending;               /* a COMMIT or ROLLBACK sent, its answer not read yet */
     int64_t changes;
     int nprepared;
     pg_stmt_t slots[STMT_SLOTS];
@@ -111,8 +119,23 @@ static int pg_connect(pl_store_t *store, pl_db_t **out, pl_err_t *err)
     return 0;
 }
 
+/* Reads the answer of a COMMIT sent without waiting (see pg_db_t). */
+static void settle(pg_db_t *d)
+{
+    PGresult *res;
+    if (!d->ending)
+        return;
+    d->ending = false;
+    while ((res = PQgetResult(d->conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            pl_logf(PL_LOG_WARN, "ending a read transaction failed", "%s", PQresultErrorMessage(res));
+        PQclear(res);
+    }
+}
+
 static void pg_disconnect(pl_db_t *db)
 {
+    settle(PG(db));
     forget_statements(PG(db));
     PQfinish(PG(db)->conn);
     free(db);
@@ -135,7 +158,9 @@ static int status_of(pg_db_t *d, const PGresult *res)
 /* Runs a statement without parameters (transaction control). */
 static int simple(pg_db_t *d, const char *sql)
 {
-    PGresult *res = PQexec(d->conn, sql);
+    PGresult *res;
+    settle(d);
+    res = PQexec(d->conn, sql);
     int rc = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK
                  ? 0
                  : status_of(d, res);
@@ -168,6 +193,7 @@ static int pg_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id, const 
     char sql[640], path[160] = "";
     PGresult *res;
     int rc;
+    settle(d);
     if (PQstatus(d->conn) != CONNECTION_OK) {
         /* the server went away: try once to come back; prepared statements are gone */
         forget_statements(d);
@@ -181,6 +207,13 @@ static int pg_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id, const 
     if ((tenant_id && !plain_literal(tenant_id)) || (schema && !plain_literal(schema))) {
         snprintf(d->err, sizeof(d->err), "not a tenant id or schema name");
         return PL_EDB;
+    }
+    d->reading = mode == PL_TX_READ;
+    if (mode == PL_TX_READ) { /* sent with the first statement (pg_query) */
+        d->deferred = true;
+        snprintf(d->deferred_tenant, sizeof(d->deferred_tenant), "%s", tenant_id ? tenant_id : "");
+        snprintf(d->deferred_schema, sizeof(d->deferred_schema), "%s", schema ? schema : "");
+        return 0;
     }
     if (schema) /* a schema cell: its tables first, the control plane's behind them */
         snprintf(path, sizeof(path), ", set_config('search_path', '\"%s\", public', true)", schema);
@@ -211,9 +244,29 @@ static int pg_begin(pl_db_t *db, pl_txmode_t mode, const char *tenant_id, const 
     return rc;
 }
 
+/* A read transaction ends without a wait: nothing it did needs the answer (see pg_db_t). */
+static bool end_read(pg_db_t *d, const char *sql)
+{
+    if (!d->reading)
+        return false;
+    d->reading = false;
+    if (d->deferred) { /* nothing was sent */
+        d->deferred = false;
+        return true;
+    }
+    if (PQtransactionStatus(d->conn) == PQTRANS_IDLE)
+        return true;
+    if (PQsendQuery(d->conn, sql) == 1)
+        d->ending = true;
+    return true;
+}
+
 static int pg_commit(pl_db_t *db)
 {
-    int rc = simple(PG(db), "COMMIT");
+    int rc;
+    if (end_read(PG(db), "COMMIT"))
+        return 0;
+    rc = simple(PG(db), "COMMIT");
     if (rc != 0)
         pl_logf(PL_LOG_ERROR, "commit failed", "%s", PG(db)->err);
     return rc;
@@ -221,8 +274,66 @@ static int pg_commit(pl_db_t *db)
 
 static void pg_rollback(pl_db_t *db)
 {
+    if (end_read(PG(db), "ROLLBACK"))
+        return;
     if (PQtransactionStatus(PG(db)->conn) != PQTRANS_IDLE)
         simple(PG(db), "ROLLBACK");
+}
+
+/* A deferred read transaction's BEGIN and settings, then the statement, in one round trip
+ * (pipeline mode). Returns the statement's result (NULL: failed, d->err filled). */
+static PGresult *exec_with_begin(pg_db_t *d, const char *name, const char *sql, int nargs, const Oid *types,
+                                 const char *const *values, const int *lengths, const int *formats)
+{
+    char path[160];
+    const char *tenant = d->deferred_tenant, *pv[1];
+    PGresult *res, *out = NULL;
+    int sent = 0, i, failed = 0;
+    d->deferred = false;
+    if (PQenterPipelineMode(d->conn) != 1)
+        return NULL;
+    sent += PQsendQueryParams(d->conn, "BEGIN READ ONLY", 0, NULL, NULL, NULL, NULL, 0);
+    pv[0] = tenant;
+    if (tenant[0])
+        sent += PQsendQueryParams(d->conn, "SELECT set_config('app.tenant_id', $1, true)", 1, NULL, pv, NULL,
+                                  NULL, 0);
+    else
+        sent += PQsendQueryParams(d->conn, "SELECT set_config('app.scope', 'control', true)", 0, NULL, NULL,
+                                  NULL, NULL, 0);
+    if (d->deferred_schema[0]) {
+        snprintf(path, sizeof(path), "\"%s\", public", d->deferred_schema);
+        pv[0] = path;
+        sent += PQsendQueryParams(d->conn, "SELECT set_config('search_path', $1, true)", 1, NULL, pv, NULL,
+                                  NULL, 0);
+    }
+    sent += name ? PQsendQueryPrepared(d->conn, name, nargs, values, lengths, formats, 0)
+                 : PQsendQueryParams(d->conn, sql, nargs, types, values, lengths, formats, 0);
+    PQpipelineSync(d->conn);
+    /* each statement's result, then NULL; the last one is the statement's */
+    for (i = 0; i < (d->deferred_schema[0] ? 4 : 3); i++) {
+        while ((res = PQgetResult(d->conn)) != NULL) {
+            ExecStatusType st = PQresultStatus(res);
+            if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+                if (!failed)
+                    status_of(d, res);
+                failed = 1;
+            }
+            if (i == (d->deferred_schema[0] ? 3 : 2) && out == NULL)
+                out = res;
+            else
+                PQclear(res);
+        }
+    }
+    while ((res = PQgetResult(d->conn)) != NULL) { /* the sync */
+        ExecStatusType st = PQresultStatus(res);
+        PQclear(res);
+        if (st == PGRES_PIPELINE_SYNC)
+            break;
+    }
+    PQexitPipelineMode(d->conn);
+    if (sent < (d->deferred_schema[0] ? 4 : 3) && !failed)
+        snprintf(d->err, sizeof(d->err), "%s", PQerrorMessage(d->conn));
+    return out;
 }
 
 /* INSERT, UPDATE, DELETE (the statements that can fail on a constraint). */
@@ -343,14 +454,25 @@ static int pg_query(pl_db_t *db, pl_rows_t **rows, const char *sql, const pl_val
         snprintf(d->err, sizeof(d->err), "%s", PQerrorMessage(d->conn));
         return PL_EUNAVAIL;
     }
+    settle(d);
     name = prepared(d, sql, nargs, types, &rc);
     if (rc != 0)
         return rc;
-    guarded = db->in_tx && writes(sql);
-    if (guarded && (rc = simple(d, "SAVEPOINT pl_stmt")) != 0)
-        return rc;
-    res = name ? PQexecPrepared(d->conn, name, nargs, values, lengths, formats, 0)
-               : PQexecParams(d->conn, sql, nargs, types, values, lengths, formats, 0);
+    if (d->deferred) {
+        res = exec_with_begin(d, name, sql, nargs, types, values, lengths, formats);
+        if (res == NULL) {
+            if (!d->err[0])
+                snprintf(d->err, sizeof(d->err), "%s", PQerrorMessage(d->conn));
+            return PQstatus(d->conn) != CONNECTION_OK ? PL_EUNAVAIL : PL_EDB;
+        }
+        guarded = false;
+    } else {
+        guarded = db->in_tx && writes(sql);
+        if (guarded && (rc = simple(d, "SAVEPOINT pl_stmt")) != 0)
+            return rc;
+        res = name ? PQexecPrepared(d->conn, name, nargs, values, lengths, formats, 0)
+                   : PQexecParams(d->conn, sql, nargs, types, values, lengths, formats, 0);
+    }
     st = PQresultStatus(res);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         rc = status_of(d, res);
@@ -469,7 +591,9 @@ static int pg_backup(pl_store_t *s, const char *path, pl_err_t *err)
 static int one_row(pg_db_t *d, const char *sql, const char *arg, PGresult **out)
 {
     const char *v[1] = {arg};
-    PGresult *res = PQexecParams(d->conn, sql, arg ? 1 : 0, NULL, arg ? v : NULL, NULL, NULL, 0);
+    PGresult *res;
+    settle(d);
+    res = PQexecParams(d->conn, sql, arg ? 1 : 0, NULL, arg ? v : NULL, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         int rc = status_of(d, res);
         PQclear(res);
