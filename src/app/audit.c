@@ -136,6 +136,29 @@ int pl_audit_append(pl_app_t *app, pl_db_t *db, const pl_audit_entry_t *e)
     return rc;
 }
 
+int pl_audit_append_copy(pl_app_t *app, pl_db_t *db, const char *tenant_id, const char *const col[12])
+{
+    json_t *before = col[6] ? json_loads(col[6], JSON_DECODE_ANY, NULL) : NULL;
+    json_t *after = col[7] ? json_loads(col[7], JSON_DECODE_ANY, NULL) : NULL;
+    pl_audit_entry_t e = {.tenant_id = tenant_id,
+                          .actor_type = col[1],
+                          .actor_id = col[2],
+                          .action = col[3],
+                          .resource_type = col[4],
+                          .resource_id = col[5],
+                          .before = before,
+                          .after = after,
+                          .request_id = col[8],
+                          .ip = col[9],
+                          .user_agent = col[10],
+                          .id = col[0],
+                          .created_at = col[11] ? strtoll(col[11], NULL, 10) : 0};
+    int rc = pl_audit_append(app, db, &e);
+    json_decref(before);
+    json_decref(after);
+    return rc;
+}
+
 /* Compares the end of a tenant's chain with its head. */
 static int check_head(pl_db_t *db, const char *tenant, int64_t last_seq, const char *last_hash, FILE *out)
 {

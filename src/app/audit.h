@@ -31,6 +31,13 @@ typedef struct pl_audit_entry {
 
 /* Appends e to its tenant's chain in db's open write transaction. Returns 0 or PL_EDB. */
 int pl_audit_append(pl_app_t *app, pl_db_t *db, const pl_audit_entry_t *e);
+
+/* An entry written first in another database (the relay, a move), as the text of these
+ * columns, appended to the tenant's chain here with its id and time. */
+#define PL_AUDIT_COPY_COLS                                                                                   \
+    "id, actor_type, actor_id, action, resource_type, resource_id, before, after, request_id, ip, "          \
+    "user_agent, created_at"
+int pl_audit_append_copy(pl_app_t *app, pl_db_t *db, const char *tenant_id, const char *const col[12]);
 /* A copy of v with secrets replaced by "[redacted]", at any depth (new reference). */
 json_t *pl_json_redact(const pl_app_t *app, json_t *v);
 /* Recomputes the chains (all tenants, or one) and compares each with its head; prints a line

@@ -201,9 +201,8 @@ static int delete_rows(pl_move_t *mv, pl_db_t *db)
  * copy brings stays whole and they join its end. In dst's open transaction. */
 static int park(pl_move_t *mv, json_t **audit, json_t **events)
 {
-    static const char *sql_a = "SELECT id, actor_type, actor_id, action, resource_type, resource_id, before, "
-                               "after, request_id, ip, user_agent, created_at FROM audit_log "
-                               "WHERE tenant_id = $1 ORDER BY seq";
+    static const char *sql_a =
+        "SELECT " PL_AUDIT_COPY_COLS " FROM audit_log WHERE tenant_id = $1 ORDER BY seq";
     static const char *sql_e =
         "SELECT id, type, data, request_id, occurred_at FROM events WHERE tenant_id = $1 "
         "ORDER BY seq";
@@ -245,25 +244,11 @@ static int unpark(pl_move_t *mv, json_t *audit, json_t *events)
     json_t *row;
     json_array_foreach(audit, i, row)
     {
-        json_t *before = col(row, 6) ? json_loads(col(row, 6), JSON_DECODE_ANY, NULL) : NULL;
-        json_t *after = col(row, 7) ? json_loads(col(row, 7), JSON_DECODE_ANY, NULL) : NULL;
-        pl_audit_entry_t e = {.tenant_id = mv->tenant,
-                              .actor_type = col(row, 1),
-                              .actor_id = col(row, 2),
-                              .action = col(row, 3),
-                              .resource_type = col(row, 4),
-                              .resource_id = col(row, 5),
-                              .before = before,
-                              .after = after,
-                              .request_id = col(row, 8),
-                              .ip = col(row, 9),
-                              .user_agent = col(row, 10),
-                              .id = col(row, 0),
-                              .created_at = strtoll(col(row, 11), NULL, 10)};
-        int rc = pl_audit_append(mv->app, mv->dst, &e);
-        json_decref(before);
-        json_decref(after);
-        if (rc != 0)
+        const char *cols[12];
+        size_t c;
+        for (c = 0; c < 12; c++)
+            cols[c] = col(row, c);
+        if (pl_audit_append_copy(mv->app, mv->dst, mv->tenant, cols) != 0)
             return PL_EDB;
     }
     json_array_foreach(events, i, row)

@@ -25,8 +25,7 @@
 
 #define BATCH 200
 
-static const char *sql_audit = "SELECT id, actor_type, actor_id, action, resource_type, resource_id, before, "
-                               "after, request_id, ip, user_agent, created_at, seq FROM audit_log "
+static const char *sql_audit = "SELECT " PL_AUDIT_COPY_COLS ", seq FROM audit_log "
                                "WHERE tenant_id = $1 ORDER BY seq LIMIT 200";
 static const char *sql_events = "SELECT id, type, data, request_id, occurred_at, seq FROM events "
                                 "WHERE tenant_id = $1 ORDER BY seq LIMIT 200";
@@ -51,26 +50,14 @@ static int copy_rows(pl_app_t *app, pl_db_t *pool, pl_db_t *home, const char *te
     if (pl_db_query(pool, &r, sql_audit, PL_ARGS(PL_TEXT(tenant))) != 0)
         goto fail;
     while (rc == 0 && (step = pl_rows_next(r)) == 1) {
-        json_t *before = pl_rows_text(r, 6) ? json_loads(pl_rows_text(r, 6), JSON_DECODE_ANY, NULL) : NULL;
-        json_t *after = pl_rows_text(r, 7) ? json_loads(pl_rows_text(r, 7), JSON_DECODE_ANY, NULL) : NULL;
-        pl_audit_entry_t e = {.tenant_id = tenant,
-                              .actor_type = pl_rows_text(r, 1),
-                              .actor_id = pl_rows_text(r, 2),
-                              .action = pl_rows_text(r, 3),
-                              .resource_type = pl_rows_text(r, 4),
-                              .resource_id = pl_rows_text(r, 5),
-                              .before = before,
-                              .after = after,
-                              .request_id = pl_rows_text(r, 8),
-                              .ip = pl_rows_text(r, 9),
-                              .user_agent = pl_rows_text(r, 10),
-                              .id = pl_rows_text(r, 0),
-                              .created_at = pl_rows_int(r, 11)};
-        if (!has(home, "SELECT 1 FROM audit_log WHERE id = $1", e.id) && pl_audit_append(app, home, &e) != 0)
+        const char *col[12];
+        int c;
+        for (c = 0; c < 12; c++)
+            col[c] = pl_rows_text(r, c);
+        if (!has(home, "SELECT 1 FROM audit_log WHERE id = $1", col[0]) &&
+            pl_audit_append_copy(app, home, tenant, col) != 0)
             rc = PL_EDB;
         *last_audit = pl_rows_int(r, 12);
-        json_decref(before);
-        json_decref(after);
     }
     pl_rows_close(r);
     if (rc != 0 || step < 0 || pl_db_query(pool, &r, sql_events, PL_ARGS(PL_TEXT(tenant))) != 0)

@@ -52,6 +52,7 @@ struct pl_streams {
     int count;
     int in_cell[PL_MAX_CELLS];  /* streams per cell */
     pos_t cursor[PL_MAX_CELLS]; /* per cell: the commit position this worker has distributed up to */
+    uint64_t auth_gen;          /* when it changes, a tenant may have moved: its streams end */
     h2o_timeout_t tick;
     h2o_timeout_entry_t entry;
 };
@@ -160,6 +161,20 @@ static void on_tick(h2o_timeout_entry_t *entry)
     if (pl_app_stopping(o->app)) { /* the server stops: end every stream so connections drain */
         close_all(o);
         return;
+    }
+    if (o->head && o->auth_gen != pl_app_auth_gen(o->app)) {
+        stream_t *next;
+        /* the stream of a tenant whose data moved to another cell ends; the client reconnects
+         * (EventSource does on its own) and resumes there from its Last-Event-ID */
+        o->auth_gen = pl_app_auth_gen(o->app);
+        for (s = o->head; s; s = next) {
+            const pl_cell_t *home;
+            next = s->next;
+            if (!s->ended && pl_app_home(o->app, o->t->db, s->tenant, &home) == 0 && home->index != s->cell) {
+                s->closing = true;
+                flush(s);
+            }
+        }
     }
     if (o->head) {
         stream_t *next;

@@ -797,6 +797,10 @@ respond: /* 15 */
     if (rc != 0) {
         if (c->err.status == PL_OK)
             pl_fail(c, rc, NULL, "%s", pl_status_title(rc));
+        if ((c->err.status == PL_EDB || c->err.status == PL_EINTERNAL) && pl_db_broken(c->db)) {
+            pl_err_clear(&c->err); /* the database went away: the request may be tried again */
+            pl_fail(c, PL_EUNAVAIL, "store_unavailable", "the store is unavailable; retry");
+        }
         if (c->err.status == PL_EMOVED) { /* the cached home is stale: the next request looks again */
             pl_app_auth_forget(c->app);
             pl_header(c, "retry-after", "1");

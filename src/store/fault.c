@@ -168,6 +168,11 @@ static pl_val_t f_value(pl_rows_t *r, int col)
     return pl_rows_value(FR(r)->inner, col);
 }
 
+static bool f_broken(pl_db_t *db)
+{
+    return pl_db_broken(FD(db)->inner);
+}
+
 static void f_rows_close(pl_rows_t *r)
 {
     pl_rows_close(FR(r)->inner);
@@ -219,6 +224,7 @@ const pl_store_driver_t pl_fault_driver = {
     .script = f_script,
     .backup = f_backup,
     .errmsg = f_errmsg,
+    .broken = f_broken,
 };
 
 int pl_fault_set(pl_store_t *s, const pl_fault_plan_t *plan)

@@ -280,60 +280,83 @@ static void pg_rollback(pl_db_t *db)
         simple(PG(db), "ROLLBACK");
 }
 
-/* A deferred read transaction's BEGIN and settings, then the statement, in one round trip
- * (pipeline mode). Returns the statement's result (NULL: failed, d->err filled). */
-static PGresult *exec_with_begin(pg_db_t *d, const char *name, const char *sql, int nargs, const Oid *types,
-                                 const char *const *values, const int *lengths, const int *formats)
+/* A part of a pipeline: a statement without parameters, or with one text parameter. */
+typedef struct {
+    const char *sql, *arg;
+} part_t;
+
+/* Sends the parts before, the statement, and the parts after in one round trip (libpq's
+ * pipeline mode) and returns the statement's result (NULL when it could not be sent; d->err
+ * filled). *before_failed tells whether a part before it failed (then the statement did not
+ * run). A part after a failed statement is not run. */
+static PGresult *pipelined(pg_db_t *d, const part_t *pre, int npre, const char *name, const char *sql,
+                           int nargs, const Oid *types, const char *const *values, const int *lengths,
+                           const int *formats, const part_t *post, int npost, bool *before_failed)
 {
-    char path[160];
-    const char *tenant = d->deferred_tenant, *pv[1];
     PGresult *res, *out = NULL;
-    int sent = 0, i, failed = 0;
-    d->deferred = false;
-    if (PQenterPipelineMode(d->conn) != 1)
+    int i, n = npre + 1 + npost;
+    *before_failed = false;
+    if (PQenterPipelineMode(d->conn) != 1) {
+        snprintf(d->err, sizeof(d->err), "%s", PQerrorMessage(d->conn));
         return NULL;
-    sent += PQsendQueryParams(d->conn, "BEGIN READ ONLY", 0, NULL, NULL, NULL, NULL, 0);
-    pv[0] = tenant;
-    if (tenant[0])
-        sent += PQsendQueryParams(d->conn, "SELECT set_config('app.tenant_id', $1, true)", 1, NULL, pv, NULL,
-                                  NULL, 0);
-    else
-        sent += PQsendQueryParams(d->conn, "SELECT set_config('app.scope', 'control', true)", 0, NULL, NULL,
-                                  NULL, NULL, 0);
-    if (d->deferred_schema[0]) {
-        snprintf(path, sizeof(path), "\"%s\", public", d->deferred_schema);
-        pv[0] = path;
-        sent += PQsendQueryParams(d->conn, "SELECT set_config('search_path', $1, true)", 1, NULL, pv, NULL,
-                                  NULL, 0);
     }
-    sent += name ? PQsendQueryPrepared(d->conn, name, nargs, values, lengths, formats, 0)
-                 : PQsendQueryParams(d->conn, sql, nargs, types, values, lengths, formats, 0);
+    for (i = 0; i < n; i++) {
+        const part_t *p = i < npre ? &pre[i] : i > npre ? &post[i - npre - 1] : NULL;
+        int ok = p ? PQsendQueryParams(d->conn, p->sql, p->arg ? 1 : 0, NULL, p->arg ? &p->arg : NULL, NULL,
+                                       NULL, 0)
+                 : name ? PQsendQueryPrepared(d->conn, name, nargs, values, lengths, formats, 0)
+                        : PQsendQueryParams(d->conn, sql, nargs, types, values, lengths, formats, 0);
+        if (ok != 1) {
+            n = i;
+            break;
+        }
+    }
     PQpipelineSync(d->conn);
-    /* each statement's result, then NULL; the last one is the statement's */
-    for (i = 0; i < (d->deferred_schema[0] ? 4 : 3); i++) {
+    /* each part's result, then NULL */
+    for (i = 0; i < n; i++)
         while ((res = PQgetResult(d->conn)) != NULL) {
             ExecStatusType st = PQresultStatus(res);
-            if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-                if (!failed)
-                    status_of(d, res);
-                failed = 1;
+            if (i < npre && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !*before_failed) {
+                status_of(d, res);
+                *before_failed = true;
             }
-            if (i == (d->deferred_schema[0] ? 3 : 2) && out == NULL)
+            if (i == npre && out == NULL)
                 out = res;
             else
                 PQclear(res);
         }
-    }
-    while ((res = PQgetResult(d->conn)) != NULL) { /* the sync */
+    while ((res = PQgetResult(d->conn)) != NULL) { /* up to the sync */
         ExecStatusType st = PQresultStatus(res);
         PQclear(res);
         if (st == PGRES_PIPELINE_SYNC)
             break;
     }
     PQexitPipelineMode(d->conn);
-    if (sent < (d->deferred_schema[0] ? 4 : 3) && !failed)
+    if (out == NULL)
         snprintf(d->err, sizeof(d->err), "%s", PQerrorMessage(d->conn));
     return out;
+}
+
+/* A deferred read transaction's BEGIN and settings, then the statement, in one round trip. */
+static PGresult *exec_with_begin(pg_db_t *d, const char *name, const char *sql, int nargs, const Oid *types,
+                                 const char *const *values, const int *lengths, const int *formats)
+{
+    char path[160];
+    part_t pre[3] = {{"BEGIN READ ONLY", NULL}};
+    int npre = 1;
+    bool failed;
+    PGresult *res;
+    d->deferred = false;
+    if (d->deferred_tenant[0])
+        pre[npre++] = (part_t){"SELECT set_config('app.tenant_id', $1, true)", d->deferred_tenant};
+    else
+        pre[npre++] = (part_t){"SELECT set_config('app.scope', 'control', true)", NULL};
+    if (d->deferred_schema[0]) {
+        snprintf(path, sizeof(path), "\"%s\", public", d->deferred_schema);
+        pre[npre++] = (part_t){"SELECT set_config('search_path', $1, true)", path};
+    }
+    res = pipelined(d, pre, npre, name, sql, nargs, types, values, lengths, formats, NULL, 0, &failed);
+    return res;
 }
 
 /* INSERT, UPDATE, DELETE (the statements that can fail on a constraint). */
@@ -466,10 +489,17 @@ static int pg_query(pl_db_t *db, pl_rows_t **rows, const char *sql, const pl_val
             return PQstatus(d->conn) != CONNECTION_OK ? PL_EUNAVAIL : PL_EDB;
         }
         guarded = false;
+    } else if ((guarded = db->in_tx && writes(sql))) {
+        /* a write that may fail on a constraint inside a transaction that goes on: a savepoint
+         * before it and its release after, in the same round trip */
+        static const part_t save = {"SAVEPOINT pl_stmt", NULL}, release = {"RELEASE SAVEPOINT pl_stmt", NULL};
+        bool failed;
+        res = pipelined(d, &save, 1, name, sql, nargs, types, values, lengths, formats, &release, 1, &failed);
+        if (res == NULL || failed) {
+            PQclear(res);
+            return PQstatus(d->conn) != CONNECTION_OK ? PL_EUNAVAIL : PL_EDB;
+        }
     } else {
-        guarded = db->in_tx && writes(sql);
-        if (guarded && (rc = simple(d, "SAVEPOINT pl_stmt")) != 0)
-            return rc;
         res = name ? PQexecPrepared(d->conn, name, nargs, values, lengths, formats, 0)
                    : PQexecParams(d->conn, sql, nargs, types, values, lengths, formats, 0);
     }
@@ -479,12 +509,10 @@ static int pg_query(pl_db_t *db, pl_rows_t **rows, const char *sql, const pl_val
         if (rc != PL_ECONFLICT)
             pl_logf(PL_LOG_ERROR, "statement failed", "%s: %.200s", d->err, sql);
         PQclear(res);
-        if (guarded) /* the transaction goes on without this statement */
+        if (guarded) /* the transaction goes on without this statement (the release did not run) */
             simple(d, "ROLLBACK TO SAVEPOINT pl_stmt");
         return rc;
     }
-    if (guarded)
-        simple(d, "RELEASE SAVEPOINT pl_stmt");
     d->changes = *PQcmdTuples(res) ? strtoll(PQcmdTuples(res), NULL, 10) : 0;
     r = calloc(1, sizeof(*r));
     if (r == NULL)
@@ -721,6 +749,11 @@ static int pg_check_app(pl_db_t *db, pl_err_t *err)
     return rc;
 }
 
+static bool pg_broken(pl_db_t *db)
+{
+    return PQstatus(PG(db)->conn) != CONNECTION_OK;
+}
+
 static const char *pg_errmsg(pl_db_t *db)
 {
     return PG(db)->err[0] ? PG(db)->err : PQerrorMessage(PG(db)->conn);
@@ -751,4 +784,5 @@ const pl_store_driver_t pl_postgres_driver = {
     .errmsg = pg_errmsg,
     .secure = pg_secure,
     .check_app = pg_check_app,
+    .broken = pg_broken,
 };

@@ -143,6 +143,11 @@ int pl_db_set_schema(pl_db_t *db, const char *schema)
     return 0;
 }
 
+bool pl_db_broken(pl_db_t *db)
+{
+    return db && db->drv->broken && db->drv->broken(db);
+}
+
 void pl_db_set_data_plane(pl_db_t *db, bool on)
 {
     db->data_plane = on;

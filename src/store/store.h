@@ -133,6 +133,8 @@ typedef struct pl_store_driver {
      * table; check_app refuses a connection whose role could bypass it */
     int (*secure)(pl_db_t *owner, pl_db_t *app, pl_err_t *err);
     int (*check_app)(pl_db_t *db, pl_err_t *err);
+    /* whether the connection to the server is lost (NULL: never) */
+    bool (*broken)(pl_db_t *db);
 } pl_store_driver_t;
 
 struct pl_store {
@@ -231,6 +233,9 @@ int64_t pl_db_exec_list(pl_db_t *db, const char *const *sql, int64_t arg);
 int pl_db_int(pl_db_t *db, int64_t *out, const char *sql, const pl_val_t *args, int nargs);
 
 const char *pl_db_errmsg(pl_db_t *db);
+/* Whether the connection to the database server is lost: a failure then is the store being
+ * unavailable (503), not a fault of the request (500). */
+bool pl_db_broken(pl_db_t *db);
 /* Whether the open transaction ran a writing statement (the commit step's guard: a change
  * without an audit entry is a bug). */
 bool pl_db_tx_wrote(const pl_db_t *db);
