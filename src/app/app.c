@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/cells.h"
 #include "cluster/redis.h"
 #include "core/clock.h"
 #include "core/crypto.h"
@@ -30,7 +29,7 @@ struct pl_app {
     void *state[PL_MAX_MODULES];
     size_t ninit, nstarted;
     pl_store_t *store;
-    pl_cells_t *cells;
+    void *cells;       /* the cell registry (app/cells.h keeps it) */
     bool serving;      /* every module started: cells opened from now on start their work at once */
     pl_redis_t *redis; /* NULL: one node */
     atomic_bool stop;
@@ -73,7 +72,6 @@ pl_app_t *pl_app_create(const pl_module_t *const *modules, size_t nmodules)
         }
     atomic_init(&a->stop, false);
     atomic_init(&a->auth_gen, 1);
-    a->cells = pl_cells_create();
     return a;
 }
 
@@ -101,6 +99,60 @@ int pl_app_configure(pl_app_t *a, int argc, char **argv, char *errbuf, size_t er
     }
     pl_log_init(level);
     return argc;
+}
+
+size_t pl_app_migration_sets(const pl_app_t *a, bool data_plane_only, pl_migration_set_t *sets)
+{
+    size_t i, n = 0;
+    for (i = 0; i < pl_app_nmodules(a); i++) {
+        const pl_module_t *m = pl_app_module(a, i);
+        if (m->migrations && !(data_plane_only && m->control_plane))
+            sets[n++] = (pl_migration_set_t){m->name, m->migrations};
+    }
+    return n;
+}
+
+/*
+ * A store's schema: with an owner's URL (PostgreSQL), migrations and grants run as the owner
+ * and the app's own role only reads and writes rows; without one, the app's store migrates
+ * itself (SQLite), or on PostgreSQL must already be up to date. Then the app's role is
+ * checked: on PostgreSQL it must be bound by row-level security.
+ */
+int pl_app_prepare_store(pl_app_t *a, pl_store_t *store, const char *owner_url, const char *schema,
+                         bool data_plane_only, int *applied, pl_err_t *err)
+{
+    pl_migration_set_t sets[PL_MAX_MODULES];
+    size_t n = pl_app_migration_sets(a, data_plane_only, sets);
+    pl_store_t *owner = NULL;
+    int rc;
+    *applied = 0;
+    if (owner_url && owner_url[0]) {
+        if ((rc = pl_store_open(&owner, owner_url, pl_app_config(a), err)) == 0 &&
+            (rc = pl_store_migrate(owner, schema, sets, n, applied, err)) == 0)
+            rc = pl_store_secure(owner, store, schema, err);
+        pl_store_close(owner);
+    } else if (pl_store_has_roles(store)) {
+        pl_db_t *db;
+        if ((rc = pl_store_check(store, schema, err)) == 0 && (rc = pl_db_connect(store, &db, err)) == 0) {
+            int pending;
+            pl_db_set_schema(db, schema);
+            pending = pl_db_pending_migrations(db, sets, n);
+            pl_db_close(db);
+            if (pending != 0)
+                rc =
+                    pl_err_set(err, PL_EDB, NULL,
+                               pending > 0 ? "the database needs %d migrations: give --migrate-url OWNER_URL "
+                                             "(plinth migrate or serve)"
+                                           : "the database has no schema this role can read: give "
+                                             "--migrate-url OWNER_URL%.0d",
+                               pending);
+        }
+    } else {
+        rc = pl_store_migrate(store, schema, sets, n, applied, err);
+    }
+    if (rc == 0)
+        rc = pl_store_check(store, schema, err);
+    return rc;
 }
 
 int pl_app_pending_migrations(pl_app_t *a, pl_db_t *db)
@@ -146,14 +198,12 @@ static int check_modules(const pl_app_t *a, pl_err_t *err)
 
 int pl_app_open(pl_app_t *a, pl_err_t *err)
 {
-    const pl_cell_t *pool;
     if (check_modules(a, err) != 0)
         return err->status;
     if (pl_crypto_init() != 0)
         return pl_err_set(err, PL_EINTERNAL, NULL, "libsodium failed to initialise");
     if (pl_store_open(&a->store, a->cfg.database_url, &a->cfg, err) != 0 ||
-        pl_cells_prepare(a, a->store, a->cfg.migrate_url, NULL, false, &a->migrations_applied, err) != 0 ||
-        pl_app_cell_open(a, &(pl_cell_def_t){.name = PL_POOL, .kind = "pool"}, &pool, err) != 0)
+        pl_app_prepare_store(a, a->store, a->cfg.migrate_url, NULL, false, &a->migrations_applied, err) != 0)
         return err->status ? err->status : PL_EDB;
     if (a->cfg.redis_url[0] && pl_redis_open(&a->redis, a->cfg.redis_url, err) != 0)
         return err->status;
@@ -183,8 +233,8 @@ int pl_app_start(pl_app_t *a, pl_err_t *err)
         }
     }
     a->serving = true;
-    for (i = 0; i < pl_app_ncells(a); i++)
-        if (pl_app_cell_started(a, pl_app_cell(a, i), err) != 0) {
+    for (i = 0; i < a->n; i++)
+        if (a->modules[i]->serving && a->modules[i]->serving(a, err) != 0) {
             pl_app_request_stop(a);
             pl_app_stop(a);
             return err->status;
@@ -201,17 +251,22 @@ int pl_app_cell_started(pl_app_t *a, const pl_cell_t *cell, pl_err_t *err)
         const pl_module_t *m = a->modules[i];
         if (m->start_cell && m->start_cell(a, cell, err) != 0) {
             if (err->status == PL_OK)
-                pl_err_set(err, PL_EINTERNAL, NULL, "module '%s' failed to start in cell %s", m->name,
-                           cell->name);
+                pl_err_set(err, PL_EINTERNAL, NULL, "module '%s' failed to start its work in a cell",
+                           m->name);
             return err->status;
         }
     }
     return 0;
 }
 
-pl_cells_t *pl_app_cells_state(const pl_app_t *a)
+void *pl_app_cells_get(const pl_app_t *a)
 {
     return a->cells;
+}
+
+void pl_app_cells_set(pl_app_t *a, void *cells)
+{
+    a->cells = cells;
 }
 
 pl_locate_fn pl_app_locator(const pl_app_t *a)
@@ -250,7 +305,6 @@ void pl_app_destroy(pl_app_t *a)
         if (m->fini)
             m->fini(a);
     }
-    pl_cells_destroy(a->cells);
     pl_store_close(a->store);
     pl_redis_close(a->redis);
     for (i = 0; i < a->n; i++)
@@ -526,7 +580,6 @@ void pl_app_worker_exit(pl_app_t *a, pl_thread_t *t)
     while (i-- > 0)
         if (a->modules[i]->worker_exit)
             a->modules[i]->worker_exit(a, t, t->slots[i]);
-    pl_app_thread_cells_close(t);
 }
 
 /* ---- the command line ---- */

@@ -54,6 +54,12 @@ void pl_app_request_stop(pl_app_t *a);
 void pl_app_stop(pl_app_t *a);
 void pl_app_destroy(pl_app_t *a);
 
+/* Migration sets: the data plane's (every cell: modules not .control_plane) or all (the
+ * control database). */
+size_t pl_app_migration_sets(const pl_app_t *a, bool data_plane_only, pl_migration_set_t *sets);
+/* Migrates (as owner_url's role, when given) and checks a store, or one schema of it. */
+int pl_app_prepare_store(pl_app_t *a, pl_store_t *store, const char *owner_url, const char *schema,
+                         bool data_plane_only, int *applied, pl_err_t *err);
 /* How many known migrations db's database has not applied yet (<0: error). */
 int pl_app_pending_migrations(pl_app_t *a, pl_db_t *db);
 int pl_app_migrate(pl_app_t *a, int *applied, pl_err_t *err);
@@ -114,6 +120,14 @@ bool pl_app_is_secret(const pl_app_t *a, const char *name, const char *string_va
  * (--job-attempts), else 8. */
 int pl_app_job_attempts(const pl_app_t *a, const char *kind);
 void pl_app_set_job_attempts(pl_app_t *a, int default_attempts);
+
+/* The tenant directory's hook (module.h), or NULL. */
+pl_locate_fn pl_app_locator(const pl_app_t *a);
+/* Runs every module's start_cell hook for cell when serving (else 0). */
+int pl_app_cell_started(pl_app_t *a, const pl_cell_t *cell, pl_err_t *err);
+/* The slot of the cell registry (app/cells.h owns what is in it). */
+void *pl_app_cells_get(const pl_app_t *a);
+void pl_app_cells_set(pl_app_t *a, void *cells);
 
 /* ---- threads ---- */
 /* pthread_create, checked: on failure fills err and returns PL_EINTERNAL. */

@@ -31,7 +31,7 @@ struct pl_cells {
     home_t home[HOME_SLOTS];
 };
 
-pl_cells_t *pl_cells_create(void)
+static pl_cells_t *cells_create(void)
 {
     pl_cells_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -41,11 +41,13 @@ pl_cells_t *pl_cells_create(void)
     return c;
 }
 
-void pl_cells_destroy(pl_cells_t *c)
+void pl_cells_destroy(pl_app_t *a)
 {
+    pl_cells_t *c = pl_app_cells_get(a);
     size_t i;
     if (c == NULL)
         return;
+    pl_app_cells_set(a, NULL);
     for (i = 0; i < atomic_load(&c->n); i++) {
         if (c->cell[i]->kind == PL_CELL_DATABASE)
             pl_store_close(c->cell[i]->store);
@@ -54,6 +56,18 @@ void pl_cells_destroy(pl_cells_t *c)
     pthread_mutex_destroy(&c->lock);
     pthread_mutex_destroy(&c->cache_lock);
     free(c);
+}
+
+/* The registry, in the application's slot for it (made by the first cell opened, the pool,
+ * while the application opens: one thread). */
+static pl_cells_t *state(const pl_app_t *a)
+{
+    pl_cells_t *c = pl_app_cells_get(a);
+    if (c == NULL) {
+        c = cells_create();
+        pl_app_cells_set((pl_app_t *)a, c);
+    }
+    return c;
 }
 
 const char *pl_cell_kind_name(pl_cell_kind_t k)
@@ -115,18 +129,18 @@ int pl_cell_def_check(const pl_app_t *a, const pl_cell_def_t *def, pl_err_t *err
 
 size_t pl_app_ncells(const pl_app_t *a)
 {
-    return atomic_load(&pl_app_cells_state(a)->n);
+    return atomic_load(&state(a)->n);
 }
 
 const pl_cell_t *pl_app_cell(const pl_app_t *a, size_t i)
 {
-    pl_cells_t *c = pl_app_cells_state(a);
+    pl_cells_t *c = state(a);
     return i < atomic_load(&c->n) ? c->cell[i] : NULL;
 }
 
 const pl_cell_t *pl_app_cell_named(const pl_app_t *a, const char *name)
 {
-    pl_cells_t *c = pl_app_cells_state(a);
+    pl_cells_t *c = state(a);
     size_t i, n = atomic_load(&c->n);
     for (i = 0; name && i < n; i++)
         if (strcmp(c->cell[i]->name, name) == 0)
@@ -137,60 +151,6 @@ const pl_cell_t *pl_app_cell_named(const pl_app_t *a, const char *name)
 const pl_cell_t *pl_app_pool(const pl_app_t *a)
 {
     return pl_app_cell(a, 0);
-}
-
-size_t pl_app_migration_sets(const pl_app_t *a, bool data_plane_only, pl_migration_set_t *sets)
-{
-    size_t i, n = 0;
-    for (i = 0; i < pl_app_nmodules(a); i++) {
-        const pl_module_t *m = pl_app_module(a, i);
-        if (m->migrations && !(data_plane_only && m->control_plane))
-            sets[n++] = (pl_migration_set_t){m->name, m->migrations};
-    }
-    return n;
-}
-
-/*
- * A store's schema: with an owner's URL (PostgreSQL), migrations and grants run as the owner
- * and the app's own role only reads and writes rows; without one, the app's store migrates
- * itself (SQLite), or on PostgreSQL must already be up to date. Then the app's role is
- * checked: on PostgreSQL it must be bound by row-level security.
- */
-int pl_cells_prepare(pl_app_t *a, pl_store_t *store, const char *owner_url, const char *schema,
-                     bool data_plane_only, int *applied, pl_err_t *err)
-{
-    pl_migration_set_t sets[PL_MAX_MODULES];
-    size_t n = pl_app_migration_sets(a, data_plane_only, sets);
-    pl_store_t *owner = NULL;
-    int rc;
-    *applied = 0;
-    if (owner_url && owner_url[0]) {
-        if ((rc = pl_store_open(&owner, owner_url, pl_app_config(a), err)) == 0 &&
-            (rc = pl_store_migrate(owner, schema, sets, n, applied, err)) == 0)
-            rc = pl_store_secure(owner, store, schema, err);
-        pl_store_close(owner);
-    } else if (pl_store_has_roles(store)) {
-        pl_db_t *db;
-        if ((rc = pl_store_check(store, schema, err)) == 0 && (rc = pl_db_connect(store, &db, err)) == 0) {
-            int pending;
-            pl_db_set_schema(db, schema);
-            pending = pl_db_pending_migrations(db, sets, n);
-            pl_db_close(db);
-            if (pending != 0)
-                rc =
-                    pl_err_set(err, PL_EDB, NULL,
-                               pending > 0 ? "the database needs %d migrations: give --migrate-url OWNER_URL "
-                                             "(plinth migrate or serve)"
-                                           : "the database has no schema this role can read: give "
-                                             "--migrate-url OWNER_URL%.0d",
-                               pending);
-        }
-    } else {
-        rc = pl_store_migrate(store, schema, sets, n, applied, err);
-    }
-    if (rc == 0)
-        rc = pl_store_check(store, schema, err);
-    return rc;
 }
 
 /* sqlite:NAME without a directory is a file in the data directory. */
@@ -205,7 +165,7 @@ static const char *cell_url(const pl_app_t *a, const char *url, char *buf, size_
 
 int pl_app_cell_open(pl_app_t *a, const pl_cell_def_t *def, const pl_cell_t **out, pl_err_t *err)
 {
-    pl_cells_t *c = pl_app_cells_state(a);
+    pl_cells_t *c = state(a);
     const pl_config_t *cfg = pl_app_config(a);
     const pl_cell_t *found;
     pl_cell_t *cell;
@@ -239,13 +199,13 @@ int pl_app_cell_open(pl_app_t *a, const pl_cell_def_t *def, const pl_cell_t **ou
         for (i = 0; cell->schema[i]; i++)
             if (cell->schema[i] == '-')
                 cell->schema[i] = '_';
-        rc = pl_cells_prepare(a, cell->store,
-                              def->migrate_url && def->migrate_url[0] ? def->migrate_url : cfg->migrate_url,
-                              cell->schema, true, &applied, err);
+        rc = pl_app_prepare_store(
+            a, cell->store, def->migrate_url && def->migrate_url[0] ? def->migrate_url : cfg->migrate_url,
+            cell->schema, true, &applied, err);
     } else if (cell->kind == PL_CELL_DATABASE) {
         if ((rc = pl_store_open(&cell->store, cell_url(a, def->database_url, url, sizeof(url)), cfg, err)) ==
             0)
-            rc = pl_cells_prepare(a, cell->store, def->migrate_url, NULL, true, &applied, err);
+            rc = pl_app_prepare_store(a, cell->store, def->migrate_url, NULL, true, &applied, err);
         if (rc != 0 && cell->store)
             pl_store_close(cell->store);
     }
@@ -264,6 +224,21 @@ int pl_app_cell_open(pl_app_t *a, const pl_cell_def_t *def, const pl_cell_t **ou
     return pl_app_cell_started(a, cell, err);
 }
 
+int pl_cells_open_pool(pl_app_t *a, pl_err_t *err)
+{
+    const pl_cell_t *pool;
+    return pl_app_cell_open(a, &(pl_cell_def_t){.name = PL_POOL, .kind = "pool"}, &pool, err);
+}
+
+int pl_cells_serving(pl_app_t *a, pl_err_t *err)
+{
+    size_t i;
+    for (i = 0; i < pl_app_ncells(a); i++)
+        if (pl_app_cell_started(a, pl_app_cell(a, i), err) != 0)
+            return err->status;
+    return 0;
+}
+
 /* ---- the directory cache ---- */
 
 static size_t slot_of(const char *tenant)
@@ -276,7 +251,7 @@ static size_t slot_of(const char *tenant)
 
 int pl_app_home(pl_app_t *a, pl_db_t *control, const char *tenant_id, const pl_cell_t **out)
 {
-    pl_cells_t *c = pl_app_cells_state(a);
+    pl_cells_t *c = state(a);
     pl_locate_fn locate = pl_app_locator(a);
     uint64_t gen = pl_app_auth_gen(a);
     size_t i = 0, k;

@@ -81,19 +81,12 @@ int pl_app_connect_cell(pl_app_t *a, const pl_cell_t *cell, pl_db_t **db, pl_err
 int pl_app_thread_db(pl_app_t *a, pl_thread_t *t, const pl_cell_t *cell, pl_db_t **db);
 void pl_app_thread_cells_close(pl_thread_t *t);
 
-/* Migration sets: the data plane's (every cell) or all (the control database). */
-size_t pl_app_migration_sets(const pl_app_t *a, bool data_plane_only, pl_migration_set_t *sets);
-
-/* ---- for the application object (app.c) ---- */
+/* ---- for the kernel module (kernel.c): the registry's life ---- */
 typedef struct pl_cells pl_cells_t;
-pl_cells_t *pl_cells_create(void);
-void pl_cells_destroy(pl_cells_t *c);
-pl_cells_t *pl_app_cells_state(const pl_app_t *a);
-pl_locate_fn pl_app_locator(const pl_app_t *a);
-/* Runs the modules' start_cell hooks for cell when serving (else 0). */
-int pl_app_cell_started(pl_app_t *a, const pl_cell_t *cell, pl_err_t *err);
-/* Migrates (as owner_url's role, when given) and checks a store, or one schema of it. */
-int pl_cells_prepare(pl_app_t *a, pl_store_t *store, const char *owner_url, const char *schema,
-                     bool data_plane_only, int *applied, pl_err_t *err);
+/* Opens the pool (the application's open, before other modules' init). */
+int pl_cells_open_pool(pl_app_t *a, pl_err_t *err);
+/* Starts the background work of every open cell (once every module has started). */
+int pl_cells_serving(pl_app_t *a, pl_err_t *err);
+void pl_cells_destroy(pl_app_t *a);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/cells.h"
 #include "app/idempotency.h"
 #include "app/principal.h"
 #include "app/relay.h"
@@ -101,6 +102,25 @@ static void kernel_stop(pl_app_t *app)
     pl_app_set_state(app, &pl_kernel_module, NULL);
 }
 
+/* The cells (app/cells.h): the pool opens with the application, every cell's background work
+ * starts once all modules have, and a worker's connections to cells close with it. */
+static int kernel_init(pl_app_t *app, pl_err_t *err)
+{
+    return pl_cells_open_pool(app, err);
+}
+
+static void kernel_fini(pl_app_t *app)
+{
+    pl_cells_destroy(app);
+}
+
+static void kernel_worker_exit(pl_app_t *app, pl_thread_t *t, void *slot)
+{
+    (void)app;
+    (void)slot;
+    pl_app_thread_cells_close(t);
+}
+
 static const pl_command_t commands[] = {
     {"migrate", "  migrate                    apply pending schema migrations\n", cmd_migrate},
     {NULL, NULL, NULL},
@@ -113,8 +133,12 @@ const pl_module_t pl_kernel_module = {
     .redact_prefixes = secret_prefixes,
     .tasks = tasks,
     .commands = commands,
+    .init = kernel_init,
     .start = kernel_start,
+    .serving = pl_cells_serving,
     .stop = kernel_stop,
+    .fini = kernel_fini,
+    .worker_exit = kernel_worker_exit,
 };
 
 bool pl_principal_has_feature(const pl_principal_t *p, const char *feature)

@@ -156,6 +156,8 @@ typedef struct pl_module {
      * job runners …) — for each cell open at start and each cell opened later; the stop hook
      * ends them all */
     int (*start_cell)(pl_app_t *app, const pl_cell_t *cell, pl_err_t *err);
+    /* serve only, once every module has started */
+    int (*serving)(pl_app_t *app, pl_err_t *err);
     void (*stop)(pl_app_t *app);
     void (*fini)(pl_app_t *app);
     int (*worker_init)(pl_app_t *app, pl_thread_t *t, void **slot);
