@@ -16,6 +16,7 @@ typedef struct pl_jobs_conf {
     long job_lease;         /* seconds a runner holds a job without a sign of life */
     long retention_days;    /* finished jobs are kept this long */
     long scheduler_tick_ms; /* how often the scheduler looks for due tasks */
+    long task_lease;        /* seconds a process holds a periodic task it runs */
     char task_periods[256]; /* "name=ms,…": periods of scheduled tasks other than their defaults */
 } pl_jobs_conf_t;
 

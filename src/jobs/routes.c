@@ -344,6 +344,9 @@ const pl_option_t pl_jobs_options[] = {
         "days finished jobs (and the files of exports) and subscriber receipts are kept (default 30)"),
     PL_OPTION_LONG(pl_jobs_conf_t, scheduler_tick_ms, "--scheduler-tick-ms", "PLINTH_SCHEDULER_TICK_MS", 10,
                    60000, "1000", "how often the scheduler looks for due periodic tasks (default 1000)"),
+    PL_OPTION_LONG(pl_jobs_conf_t, task_lease, "--task-lease", "PLINTH_TASK_LEASE", 1, 86400, "30",
+                   "seconds a process holds a periodic task while it runs it; a process killed meanwhile "
+                   "leaves it to the others after that (default 30; a task's run is one short transaction)"),
     PL_OPTION_STR(pl_jobs_conf_t, task_periods, "--task-periods", "PLINTH_TASK_PERIODS", NULL,
                   "periods of scheduled tasks in ms other than their defaults, e.g. "
                   "outbox.cleanup=600000,jobs.reap=5000"),

@@ -20,8 +20,6 @@
 #include "jobs/jobs.h"
 #include "core/banned.h"
 
-#define SCHED_LEASE_MS 600000
-
 /* Each cell has its own queue and schedule: its runners and its scheduler. */
 typedef struct cell_work {
     struct pl_jobs *js;
@@ -282,7 +280,7 @@ static void run_task(struct pl_jobs *js, pl_db_t *db, const pl_task_t *t)
     int64_t period = task_period(js, t);
     /* the lease: one process wins the period; the others see next_run_at moved on */
     if (pl_db_exec(db, sql_claim,
-                   PL_ARGS(PL_INT(now), PL_TEXT(js->owner), PL_INT(now + SCHED_LEASE_MS),
+                   PL_ARGS(PL_INT(now), PL_TEXT(js->owner), PL_INT(now + js->conf->task_lease * 1000),
                            PL_INT(now + period), PL_TEXT(t->name))) != 1)
         return;
     /* a task is control-plane work (it sweeps every tenant's rows): one transaction */

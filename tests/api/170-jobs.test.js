@@ -252,6 +252,7 @@ test('a job whose server was killed mid-run is taken over when its lease expires
   const env = {
     PLINTH_SMTP_URL: sink.url,
     PLINTH_JOB_LEASE: '1',
+    PLINTH_TASK_LEASE: '2', // the kill may land while this server runs jobs.reap
     PLINTH_TASK_PERIODS: 'jobs.reap=200',
     PLINTH_SCHEDULER_TICK_MS: '50',
   };
