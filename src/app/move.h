@@ -26,7 +26,7 @@
 #define PL_MOVE_MAX_TABLES 64
 /* After the switch, before the old rows go: every node has seen the directory change (the
  * relay thread reads its counter each second). */
-#define PL_MOVE_GRACE_MS 2500
+#define PL_MOVE_GRACE_MS 4000
 
 typedef struct pl_move {
     pl_app_t *app;
