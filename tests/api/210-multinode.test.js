@@ -3,9 +3,11 @@
 // api-postgres): a stream on one node sees what another wrote, a tenant's rate limit is one
 // bucket for all nodes, a revocation through one node is refused by the other within a
 // second, jobs are claimed once, and webhook deliveries of a node killed with kill -9
-// mid-run are taken over after their lease and reach the endpoint.
+// mid-run are taken over after their lease and reach the endpoint; a tenant moved to another
+// cell is served from there by both nodes.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const { spawnSync } = require('node:child_process');
 const { startServer, operator, unique, openStream, receiver, until } = require('./helpers');
 
 const PG = process.env.PLINTH_TEST_PG;
@@ -148,4 +150,29 @@ test('webhook deliveries of a node killed mid-run are taken over and each event 
   } finally {
     await rx.close();
   }
+});
+
+test('a tenant moved to another cell is served from there by every node when the move returns', { skip }, async () => {
+  const u = await n1.signup();
+  const ids = [];
+  for (let i = 0; i < 4; i++) ids.push((await (i % 2 ? n2 : n1).post('/v1/members', member(), { token: u.token })).body.id);
+  // both nodes have the tenant's home cached before the move
+  for (const n of [n1, n2]) assert.equal((await n.get(`/v1/members/${ids[0]}`, { token: u.token })).status, 200);
+  let r = n1.cli('cell', 'add', 'mn', '--kind', 'schema');
+  assert.equal(r.status, 0, r.stderr);
+  r = n1.cli('tenant', 'move', u.tenant.id, '--to', 'mn');
+  assert.equal(r.status, 0, r.stderr);
+  // both nodes heard of the move (Redis, or the directory counter): writes land in the new cell
+  for (const [i, n] of [n1, n2].entries()) {
+    const w = await n.post('/v1/members', member(), { token: u.token });
+    assert.equal(w.status, 201, `node ${i + 1}: ${w.text}`);
+    ids.push(w.body.id);
+    assert.equal((await n.get('/v1/tenant', { token: u.token })).body.cell, 'mn');
+    const list = await n.get('/v1/members?limit=100&include_total=true', { token: u.token });
+    assert.equal(list.body.total, ids.length, `node ${i + 1}`);
+  }
+  const inCell = spawnSync('psql', [n1.env.PLINTH_MIGRATE_URL, '-qAtX', '-c',
+    `SELECT count(*) FROM cell_mn.members WHERE tenant_id = '${u.tenant.id}'`], { encoding: 'utf8' }).stdout.trim();
+  assert.equal(Number(inCell), ids.length);
+  assert.equal(n1.sql(`SELECT count(*) FROM public.members WHERE tenant_id = '${u.tenant.id}'`), '0');
 });
