@@ -9,6 +9,7 @@
 
 #include "app/kernel.h"
 #include "audit/audit.h"
+#include "billing/billing.h"
 #include "demo/demo.h"
 #include "events/events.h"
 #include "http/http.h"
@@ -22,8 +23,8 @@
 #include "core/banned.h"
 
 const pl_module_t *const pl_modules[] = {
-    &pl_kernel_module,        &pl_platform_module, &pl_members_module, &pl_audit_module,
-    &pl_events_module,        &pl_webhooks_module, &pl_jobs_module,    &pl_mail_module,
-    &pl_notifications_module, &pl_ops_module,      &pl_demo_module,    &pl_http_module,
+    &pl_kernel_module, &pl_platform_module, &pl_members_module, &pl_billing_module, &pl_audit_module,
+    &pl_events_module, &pl_webhooks_module, &pl_jobs_module,    &pl_mail_module,    &pl_notifications_module,
+    &pl_ops_module,    &pl_demo_module,     &pl_http_module,
 };
 const size_t pl_nmodules = sizeof(pl_modules) / sizeof(pl_modules[0]);

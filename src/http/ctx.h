@@ -147,6 +147,11 @@ char *pl_cursor_encode(pl_ctx_t *c, const char *key);
  * ($1 tenant id) when include_total is asked, and replies with the envelope. */
 int pl_reply_list(pl_ctx_t *c, const char *sql, const char *count_sql, json_t *(*row)(pl_rows_t *),
                   const char *key_field);
+/* The statements of the plainest list: a table's rows of the tenant in id order (cols, table:
+ * string literals). */
+#define PL_LIST_BY_ID_SQL(cols, table)                                                                       \
+    "SELECT " cols " FROM " table " WHERE tenant_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+#define PL_COUNT_SQL(table) "SELECT COUNT(*) FROM " table " WHERE tenant_id = $1"
 
 /* ---- rows to JSON ---- */
 /* The first row of sql rendered by row(), or NULL (no row or an error). */

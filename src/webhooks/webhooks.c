@@ -107,11 +107,8 @@ static int h_create(pl_ctx_t *c)
 
 static int h_list(pl_ctx_t *c)
 {
-    static const char *sql = "SELECT " PL_WEBHOOK_ENDPOINT_COLS
-                             " FROM webhook_endpoints WHERE tenant_id = $1 AND ($2 IS NULL OR id > $2) "
-                             "ORDER BY id LIMIT $3";
-    static const char *sql_n = "SELECT COUNT(*) FROM webhook_endpoints WHERE tenant_id = $1";
-    return pl_reply_list(c, sql, sql_n, pl_webhook_endpoint_json, "id");
+    return pl_reply_list(c, PL_LIST_BY_ID_SQL(PL_WEBHOOK_ENDPOINT_COLS, "webhook_endpoints"),
+                         PL_COUNT_SQL("webhook_endpoints"), pl_webhook_endpoint_json, "id");
 }
 
 static int h_get(pl_ctx_t *c)

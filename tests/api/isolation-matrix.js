@@ -36,6 +36,8 @@ before(async () => {
   assert.equal(exp.status, 202, exp.text);
   A.job = await s.waitJob(exp.body.id, A.token);
   assert.equal(A.job.state, 'succeeded');
+  A.customer = (await s.post('/v1/customers', { name: 'A customer', email: `${unique('ac')}@example.com` }, { token: A.token })).body;
+  assert.match(A.customer.id, /^cus_/);
   A.notification = (await s.get('/v1/notifications', { token: A.token })).body.data[0];
   assert.ok(A.notification, 'the export job notified its user');
   if (cell) { // A's data moves to a cell of its own: a schema (PostgreSQL) or a file (SQLite)
@@ -61,6 +63,7 @@ function foreignTargets() {
     '/v1/members/{id}': { id: A.member.id, status: 404 },
     '/v1/members/{id}/activities': { id: A.member.id, status: 404 },
     '/v1/membership-types/{id}': { id: A.tier.id, status: 404 },
+    '/v1/customers/{id}': { id: A.customer.id, status: 404 },
     '/v1/events/{id}': { id: A.event.id, status: 404 },
     '/v1/events/{id}/replay': { id: A.event.id, status: 404 },
     '/v1/webhook-endpoints/{id}': { id: A.endpoint.id, status: 404 },
@@ -90,6 +93,7 @@ const validBodies = {
   'PATCH /v1/members/{id}': { status: 'suspended' },
   'POST /v1/members/{id}/activities': { type: 'check_in' },
   'PATCH /v1/membership-types/{id}': { description: 'stolen' },
+  'PATCH /v1/customers/{id}': { balance: -100000 },
   'POST /v1/admin/tenants/{id}/suspend': { reason: 'x' },
   'POST /v1/admin/tenants/{id}/reactivate': {},
 };
@@ -125,6 +129,7 @@ test('every route with an id answers 404 (or 403 for operator routes) to each cr
   assert.equal(invs.body.data.find((i) => i.id === A.invitation.id).status, 'pending');
   const m = await s.get(`/v1/members/${A.member.id}`, { token: A.token });
   assert.equal(m.body.status, 'active');
+  assert.equal((await s.get(`/v1/customers/${A.customer.id}`, { token: A.token })).body.balance, 0);
   assert.equal((await s.get(`/v1/members/${A.member.id}/activities?include_total=true`, { token: A.token })).body.total, 1);
   assert.equal((await s.get(`/v1/membership-types/${A.tier.id}`, { token: A.token })).body.description, '');
   assert.equal((await s.get('/v1/tenant', { token: A.token })).body.plan.key, 'starter');

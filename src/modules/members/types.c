@@ -78,11 +78,8 @@ static int h_create(pl_ctx_t *c)
 
 static int h_list(pl_ctx_t *c)
 {
-    static const char *sql =
-        "SELECT " COLS " FROM membership_types WHERE tenant_id = $1 AND ($2 IS NULL OR id > $2) "
-        "ORDER BY id LIMIT $3";
-    static const char *sql_n = "SELECT COUNT(*) FROM membership_types WHERE tenant_id = $1";
-    return pl_reply_list(c, sql, sql_n, type_json, "id");
+    return pl_reply_list(c, PL_LIST_BY_ID_SQL(COLS, "membership_types"), PL_COUNT_SQL("membership_types"),
+                         type_json, "id");
 }
 
 static int h_get(pl_ctx_t *c)
